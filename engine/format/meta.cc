@@ -1,0 +1,70 @@
+#include "format/meta.h"
+
+#include <cstring>
+
+#include "format/coding.h"
+
+namespace bruce::format {
+
+bool ValidPageSize(uint32_t ps) {
+  return ps >= kMinPageSize && ps <= kMaxPageSize && (ps & (ps - 1)) == 0;
+}
+
+std::string EncodeMeta(const Meta& m) {
+  std::string out(m.page_size, '\0');
+  char* p = out.data();
+  std::memcpy(p, kMagic, 8);
+  StoreU32(p + 8, m.version);
+  StoreU32(p + 12, m.page_size);
+  StoreU64(p + 16, m.txn);
+  StoreU64(p + 24, m.total_pages);
+  StoreU64(p + 32, m.time_ns);
+  StoreU64(p + 40, m.catalog.page);
+  StoreU32(p + 48, m.catalog.stored_len);
+  p[52] = static_cast<char>(m.catalog.comp);
+  StoreU64(p + 56, m.catalog.birth);
+  StoreHash(p + 64, m.catalog.hash);
+  StoreU64(p + 80, m.catalog.count);
+  StoreU64(p + 88, m.log_head);
+  StoreU64(p + 96, m.log_head_checksum);
+  StoreU64(p + 104, m.log_pages);
+  StoreU64(p + 112, m.free_pages);
+  StoreU64(p + 128, Checksum64(std::string_view(p, 128)));
+  return out;
+}
+
+Result<Meta> DecodeMeta(std::string_view bytes, uint64_t slot) {
+  if (bytes.size() < kMetaSize) return Status::Corruption("meta slot too short", slot);
+  const char* p = bytes.data();
+  if (std::memcmp(p, kMagic, 8) != 0) return Status::Corruption("not a bruce meta page", slot);
+  if (Checksum64(std::string_view(p, 128)) != LoadU64(p + 128)) {
+    return Status::Corruption("meta checksum mismatch", slot);
+  }
+  Meta m;
+  m.version = LoadU32(p + 8);
+  if (m.version > kFormatVersion) {
+    return Status::NotSupported("store format version " + std::to_string(m.version) +
+                                " is newer than this bruce supports (" +
+                                std::to_string(kFormatVersion) + ")");
+  }
+  if (m.version == 0) return Status::Corruption("meta format version 0", slot);
+  m.page_size = LoadU32(p + 12);
+  if (!ValidPageSize(m.page_size)) return Status::Corruption("meta page size invalid", slot);
+  m.txn = LoadU64(p + 16);
+  m.total_pages = LoadU64(p + 24);
+  m.time_ns = LoadU64(p + 32);
+  m.catalog.page = LoadU64(p + 40);
+  m.catalog.stored_len = LoadU32(p + 48);
+  m.catalog.comp = static_cast<Compression>(static_cast<uint8_t>(p[52]));
+  m.catalog.birth = LoadU64(p + 56);
+  m.catalog.hash = LoadHash(p + 64);
+  m.catalog.count = LoadU64(p + 80);
+  m.log_head = LoadU64(p + 88);
+  m.log_head_checksum = LoadU64(p + 96);
+  m.log_pages = LoadU64(p + 104);
+  m.free_pages = LoadU64(p + 112);
+  if (m.total_pages < kMetaPages) return Status::Corruption("meta total pages too small", slot);
+  return m;
+}
+
+}  // namespace bruce::format

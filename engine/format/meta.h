@@ -1,0 +1,68 @@
+// format/meta.h — the two meta pages at the start of the file.
+//
+// Page 0 and page 1 each hold a meta slot; transaction N writes slot N % 2.
+// Open reads both and takes the newest that verifies. Layout of a slot:
+//
+//   off  size  field
+//     0     8  magic "bruceDB\n"
+//     8     4  format version (kFormatVersion)
+//    12     4  page size
+//    16     8  transaction id
+//    24     8  total pages in the store (meta pages included)
+//    32     8  commit time, nanoseconds since the Unix epoch
+//    40     8  catalog root: page              (BlockPtr of the catalog tree)
+//    48     4                stored length
+//    52     1                compression
+//    53     3                reserved (0)
+//    56     8                birth transaction
+//    64    16                hash (XXH3-128 of the root node's logical bytes)
+//    80     8                count (trees in the catalog)
+//    88     8  space log head: page
+//    96     8                  checksum of that page
+//   104     8                  pages in the space log
+//   112     8  free pages
+//   120     8  reserved (0)
+//   128     8  checksum: XXH3-64 of bytes [0, 128)
+//
+// The rest of the page is zero.
+//
+// Thread safety: pure functions over values.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "bruce/status.h"
+#include "format/node.h"
+
+namespace bruce::format {
+
+constexpr uint32_t kFormatVersion = 1;
+constexpr char kMagic[8] = {'b', 'r', 'u', 'c', 'e', 'D', 'B', '\n'};
+constexpr size_t kMetaSize = 136;
+constexpr uint32_t kMinPageSize = 4096;
+constexpr uint32_t kMaxPageSize = 65536;
+constexpr uint64_t kMetaPages = 2;
+
+struct Meta {
+  uint32_t version = kFormatVersion;
+  uint32_t page_size = 0;
+  uint64_t txn = 0;
+  uint64_t total_pages = 0;
+  uint64_t time_ns = 0;
+  BlockPtr catalog;
+  uint64_t log_head = 0;
+  uint64_t log_head_checksum = 0;
+  uint64_t log_pages = 0;
+  uint64_t free_pages = 0;
+};
+
+// A full page: the slot, then zeros.
+std::string EncodeMeta(const Meta& m);
+// Decodes a slot from at least kMetaSize bytes. Corruption when the magic or
+// checksum is wrong; NotSupported for a newer format version.
+Result<Meta> DecodeMeta(std::string_view bytes, uint64_t slot);
+
+bool ValidPageSize(uint32_t page_size);
+
+}  // namespace bruce::format

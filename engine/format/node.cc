@@ -1,0 +1,365 @@
+#include "format/node.h"
+
+#include <algorithm>
+#include <cassert>
+
+#include "format/coding.h"
+
+namespace bruce::format {
+
+std::string EncodeTreeValue(const TreeDesc& d) {
+  std::string out(kTreeValueSize, '\0');
+  char* p = out.data();
+  StoreU32(p, d.flags);
+  StoreU64(p + 4, d.root.page);
+  StoreU32(p + 12, d.root.stored_len);
+  p[16] = static_cast<char>(d.root.comp);
+  StoreU64(p + 17, d.root.birth);
+  StoreHash(p + 25, d.root.hash);
+  StoreU64(p + 41, d.root.count);
+  return out;
+}
+
+bool DecodeTreeValue(std::string_view v, TreeDesc* d) {
+  if (v.size() != kTreeValueSize) return false;
+  const char* p = v.data();
+  d->flags = LoadU32(p);
+  d->root.page = LoadU64(p + 4);
+  d->root.stored_len = LoadU32(p + 12);
+  d->root.comp = static_cast<Compression>(static_cast<uint8_t>(p[16]));
+  d->root.birth = LoadU64(p + 17);
+  d->root.hash = LoadHash(p + 25);
+  d->root.count = LoadU64(p + 41);
+  return true;
+}
+
+std::unique_ptr<Node> Node::Clone() const {
+  auto n = std::make_unique<Node>(level_);
+  n->arena_ = arena_;
+  n->slots_ = slots_;
+  n->kids_ = kids_;
+  n->bytes_ = bytes_;
+  n->garbage_ = garbage_;
+  if (!leaf()) n->dirty_.resize(kids_.size());
+  n->MaybeCompactArena();
+  return n;
+}
+
+uint64_t Node::Count() const {
+  if (leaf()) return slots_.size();
+  uint64_t n = 0;
+  for (const BlockPtr& k : kids_) n += k.count;
+  return n;
+}
+
+size_t Node::EntryBound(size_t i) const {
+  const Slot& s = slots_[i];
+  size_t n = VarintLength(s.klen) + s.klen;
+  if (!leaf()) return n + kHashBytes + kMaxVarint64 + kMaxLocatorSize;
+  n += 1;
+  if (s.vtype == ValueType::kInline) return n + VarintLength(s.vlen) + s.vlen;
+  return n + 4 + kHashBytes + kMaxVarint64 + kMaxLocatorSize;
+}
+
+size_t Node::TightEntrySize(size_t i) const {
+  const Slot& s = slots_[i];
+  size_t n = VarintLength(s.klen) + s.klen;
+  if (!leaf()) return n + kHashBytes + VarintLength(kids_[i].count) + kMaxLocatorSize;
+  if (s.vtype == ValueType::kInline) return n + 1 + VarintLength(s.vlen) + s.vlen;
+  return n + 1 + 4 + kHashBytes + kMaxVarint64 + kMaxLocatorSize;
+}
+
+size_t Node::TightSize() const {
+  size_t n = kNodeHeaderSize + kNodeTrailerSize;
+  for (size_t i = 0; i < slots_.size(); i++) n += TightEntrySize(i);
+  return n;
+}
+
+size_t Node::LowerBound(std::string_view key, bool* found) const {
+  size_t lo = 0, hi = slots_.size();
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    if (this->key(mid) < key) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  *found = lo < slots_.size() && this->key(lo) == key;
+  return lo;
+}
+
+size_t Node::ChildIndex(std::string_view key) const {
+  // The last child whose separator is <= key; separator 0 is minus infinity.
+  size_t lo = 1, hi = slots_.size();
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    if (this->key(mid) <= key) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  return lo - 1;
+}
+
+uint32_t Node::AppendArena(std::string_view bytes) {
+  uint32_t off = static_cast<uint32_t>(arena_.size());
+  arena_.append(bytes);
+  return off;
+}
+
+void Node::MaybeCompactArena() {
+  if (garbage_ < 4096 || garbage_ < arena_.size() / 2) return;
+  std::string fresh;
+  fresh.reserve(arena_.size() - garbage_);
+  for (Slot& s : slots_) {
+    uint32_t k = static_cast<uint32_t>(fresh.size());
+    fresh.append(arena_, s.koff, s.klen);
+    s.koff = k;
+    if (leaf()) {
+      uint32_t v = static_cast<uint32_t>(fresh.size());
+      fresh.append(arena_, s.voff, s.vlen);
+      s.voff = v;
+    }
+  }
+  arena_.swap(fresh);
+  garbage_ = 0;
+}
+
+void Node::InsertLeaf(size_t i, std::string_view key, std::string_view value, ValueType vt) {
+  Slot s;
+  s.koff = AppendArena(key);
+  s.klen = static_cast<uint32_t>(key.size());
+  s.voff = AppendArena(value);
+  s.vlen = static_cast<uint32_t>(value.size());
+  s.vtype = vt;
+  slots_.insert(slots_.begin() + static_cast<ptrdiff_t>(i), s);
+  bytes_ += EntryBound(i);
+}
+
+void Node::SetValue(size_t i, std::string_view value, ValueType vt) {
+  bytes_ -= EntryBound(i);
+  garbage_ += slots_[i].vlen;
+  slots_[i].voff = AppendArena(value);
+  slots_[i].vlen = static_cast<uint32_t>(value.size());
+  slots_[i].vtype = vt;
+  bytes_ += EntryBound(i);
+  MaybeCompactArena();
+}
+
+void Node::InsertBranch(size_t i, std::string_view key, const BlockPtr& child) {
+  Slot s{};
+  s.koff = AppendArena(key);
+  s.klen = static_cast<uint32_t>(key.size());
+  slots_.insert(slots_.begin() + static_cast<ptrdiff_t>(i), s);
+  kids_.insert(kids_.begin() + static_cast<ptrdiff_t>(i), child);
+  dirty_.insert(dirty_.begin() + static_cast<ptrdiff_t>(i), nullptr);
+  bytes_ += EntryBound(i);
+}
+
+void Node::SetKey(size_t i, std::string_view key) {
+  bytes_ -= EntryBound(i);
+  garbage_ += slots_[i].klen;
+  slots_[i].koff = AppendArena(key);
+  slots_[i].klen = static_cast<uint32_t>(key.size());
+  bytes_ += EntryBound(i);
+  MaybeCompactArena();
+}
+
+void Node::Erase(size_t i) {
+  bytes_ -= EntryBound(i);
+  garbage_ += slots_[i].klen + (leaf() ? slots_[i].vlen : 0);
+  slots_.erase(slots_.begin() + static_cast<ptrdiff_t>(i));
+  if (!leaf()) {
+    kids_.erase(kids_.begin() + static_cast<ptrdiff_t>(i));
+    dirty_.erase(dirty_.begin() + static_cast<ptrdiff_t>(i));
+  }
+  MaybeCompactArena();
+}
+
+void Node::MoveTail(size_t from, Node* dst) {
+  for (size_t i = from; i < slots_.size(); i++) {
+    if (leaf()) {
+      dst->InsertLeaf(dst->size(), key(i), value(i), vtype(i));
+    } else {
+      size_t j = dst->size();
+      dst->InsertBranch(j, key(i), kids_[i]);
+      dst->dirty_[j] = std::move(dirty_[i]);
+    }
+  }
+  while (slots_.size() > from) Erase(slots_.size() - 1);
+}
+
+void Node::AppendAll(Node* src) { src->MoveTail(0, this); }
+
+bool Node::HasDirtyKids() const {
+  return std::any_of(dirty_.begin(), dirty_.end(), [](const auto& d) { return d != nullptr; });
+}
+
+size_t Node::MemoryBytes() const {
+  return sizeof(Node) + arena_.capacity() + slots_.capacity() * sizeof(Slot) +
+         kids_.capacity() * sizeof(BlockPtr) + dirty_.capacity() * sizeof(void*);
+}
+
+namespace {
+
+void PutLocator(std::string* out, const BlockPtr& p) {
+  PutVarint(out, p.page);
+  PutVarint(out, p.stored_len);
+  PutU8(out, static_cast<uint8_t>(p.comp));
+  PutVarint(out, p.birth);
+}
+
+bool GetLocator(Reader* r, BlockPtr* p) {
+  uint8_t comp;
+  if (!r->Varint(&p->page) || !r->Varint32(&p->stored_len) || !r->U8(&comp) ||
+      !r->Varint(&p->birth)) {
+    return false;
+  }
+  p->comp = static_cast<Compression>(comp);
+  return true;
+}
+
+}  // namespace
+
+Hash128 Node::Encode(std::string* out) {
+  out->clear();
+  out->reserve(bytes_);
+  PutU8(out, static_cast<uint8_t>(leaf() ? PageKind::kLeaf : PageKind::kBranch));
+  PutU8(out, level_);
+  PutU16(out, 0);
+  PutU32(out, static_cast<uint32_t>(slots_.size()));
+  PutU32(out, 0);  // logical_len, patched below
+  std::vector<BlockPtr> locators;
+  for (size_t i = 0; i < slots_.size(); i++) {
+    PutBytes(out, key(i));
+    if (!leaf()) {
+      char h[kHashBytes];
+      StoreHash(h, kids_[i].hash);
+      out->append(h, kHashBytes);
+      PutVarint(out, kids_[i].count);
+      locators.push_back(kids_[i]);
+      continue;
+    }
+    PutU8(out, static_cast<uint8_t>(vtype(i)));
+    if (vtype(i) == ValueType::kInline) {
+      PutBytes(out, value(i));
+    } else {
+      TreeDesc d;
+      DecodeTreeValue(value(i), &d);
+      PutU32(out, d.flags);
+      char h[kHashBytes];
+      StoreHash(h, d.root.hash);
+      out->append(h, kHashBytes);
+      PutVarint(out, d.root.count);
+      locators.push_back(d.root);
+    }
+  }
+  uint32_t logical_len = static_cast<uint32_t>(out->size());
+  StoreU32(out->data() + 8, logical_len);
+  hash_ = HashLogical(std::string_view(out->data(), logical_len));
+  for (const BlockPtr& p : locators) PutLocator(out, p);
+  PutU64(out, Checksum64(*out));
+  return hash_;
+}
+
+Result<std::unique_ptr<Node>> Node::Decode(std::string buf, uint64_t page) {
+  auto bad = [page](const std::string& what) {
+    return Status::Corruption("node: " + what, page);
+  };
+  if (buf.size() < kNodeHeaderSize + kNodeTrailerSize) return bad("too short");
+  size_t body = buf.size() - kNodeTrailerSize;
+  if (Checksum64(std::string_view(buf.data(), body)) != LoadU64(buf.data() + body)) {
+    return bad("checksum mismatch");
+  }
+  Reader hdr(buf.data(), kNodeHeaderSize);
+  uint8_t kind, level;
+  uint16_t flags;
+  uint32_t n, logical_len;
+  (void)(hdr.U8(&kind) && hdr.U8(&level) && hdr.U16(&flags) && hdr.U32(&n) &&
+         hdr.U32(&logical_len));
+  bool is_leaf = kind == static_cast<uint8_t>(PageKind::kLeaf);
+  if (!is_leaf && kind != static_cast<uint8_t>(PageKind::kBranch)) return bad("not a tree node");
+  if (is_leaf != (level == 0)) return bad("level does not match kind");
+  if (logical_len < kNodeHeaderSize || logical_len > body) return bad("bad logical length");
+  if (n > body) return bad("bad entry count");
+  Hash128 hash = HashLogical(std::string_view(buf.data(), logical_len));
+
+  auto node = std::make_unique<Node>(level);
+  node->hash_ = hash;
+  node->arena_ = std::move(buf);
+  const char* base = node->arena_.data();
+  Reader r(base + kNodeHeaderSize, logical_len - kNodeHeaderSize);
+  Reader loc(base + logical_len, body - logical_len);
+  node->slots_.reserve(n);
+  if (!is_leaf) {
+    node->kids_.reserve(n);
+  }
+  std::vector<size_t> tree_values;  // slots whose value is a tree descriptor
+  std::vector<TreeDesc> descs;
+  for (uint32_t i = 0; i < n; i++) {
+    std::string_view k;
+    if (!r.LengthPrefixed(&k)) return bad("truncated key");
+    Slot s{};
+    s.koff = static_cast<uint32_t>(k.data() - base);
+    s.klen = static_cast<uint32_t>(k.size());
+    if (!is_leaf) {
+      std::string_view h;
+      BlockPtr p;
+      if (!r.Bytes(kHashBytes, &h) || !r.Varint(&p.count)) return bad("truncated branch entry");
+      p.hash = LoadHash(h.data());
+      if (!GetLocator(&loc, &p)) return bad("truncated locator");
+      node->kids_.push_back(p);
+      node->slots_.push_back(s);
+      continue;
+    }
+    uint8_t vt;
+    if (!r.U8(&vt)) return bad("truncated value type");
+    if (vt == static_cast<uint8_t>(ValueType::kInline)) {
+      std::string_view v;
+      if (!r.LengthPrefixed(&v)) return bad("truncated value");
+      s.vtype = ValueType::kInline;
+      s.voff = static_cast<uint32_t>(v.data() - base);
+      s.vlen = static_cast<uint32_t>(v.size());
+    } else if (vt == static_cast<uint8_t>(ValueType::kTree)) {
+      TreeDesc d;
+      std::string_view h;
+      if (!r.U32(&d.flags) || !r.Bytes(kHashBytes, &h) || !r.Varint(&d.root.count)) {
+        return bad("truncated tree value");
+      }
+      d.root.hash = LoadHash(h.data());
+      if (!GetLocator(&loc, &d.root)) return bad("truncated locator");
+      s.vtype = ValueType::kTree;
+      tree_values.push_back(node->slots_.size());
+      descs.push_back(d);
+    } else {
+      return bad("unknown value type " + std::to_string(vt));
+    }
+    node->slots_.push_back(s);
+  }
+  if (r.remaining() != 0) return bad("bytes after the last entry");
+  if (loc.remaining() != 0) return bad("bytes after the last locator");
+  // Tree descriptors are kept in their in-memory form at the arena's end.
+  for (size_t j = 0; j < tree_values.size(); j++) {
+    Slot& s = node->slots_[tree_values[j]];
+    s.voff = node->AppendArena(EncodeTreeValue(descs[j]));
+    s.vlen = static_cast<uint32_t>(kTreeValueSize);
+  }
+  if (!is_leaf) {
+    node->dirty_.clear();
+    if (n == 0) return bad("branch without children");
+    if (node->slots_[0].klen != 0) return bad("first separator not empty");
+  }
+  size_t bytes = kNodeHeaderSize + kNodeTrailerSize;
+  for (size_t i = 0; i < node->slots_.size(); i++) bytes += node->EntryBound(i);
+  node->bytes_ = bytes;
+  // Everything but keys and values in the arena counts as garbage for a
+  // later copy, so a cloned node does not drag the header bytes along.
+  size_t live = 0;
+  for (const Slot& s : node->slots_) live += s.klen + (is_leaf ? s.vlen : 0);
+  node->garbage_ = node->arena_.size() - live;
+  return node;
+}
+
+}  // namespace bruce::format

@@ -1,0 +1,171 @@
+// format/node.h — a B+tree node, decoded, and its on-disk page layout.
+//
+// In memory a node is an arena of key and value bytes plus a vector of slots
+// that point into it, in key order. A leaf's slot holds a key and a value; a
+// branch's slot holds a separator key and a BlockPtr to a child. A branch's
+// first separator is always empty (it stands for "everything below the next
+// separator").
+//
+// Page layout of a node (all integers little-endian, see docs/FORMAT.md):
+//
+//   0        1        2        4           8              12
+//   +--------+--------+--------+-----------+--------------+
+//   | kind   | level  | flags  | nentries  | logical_len  |   header
+//   +--------+--------+--------+-----------+--------------+
+//   | entries ...                 (logical section ends at logical_len)
+//   | leaf entry:   varint klen, key, u8 vtype, value:
+//   |                 vtype 0 (inline):  varint vlen, bytes
+//   |                 vtype 1 (tree):    u32 tree flags, hash[16], varint count
+//   | branch entry: varint klen, key, hash[16], varint count
+//   +------------------------------------------------------
+//   | locators: for every child (branch) or pointer value (leaf), in order:
+//   |   varint page, varint stored_len, u8 comp, varint birth
+//   +------------------------------------------------------
+//   | u64 checksum: XXH3-64 of every byte before it
+//   +------------------------------------------------------
+//
+// The Merkle hash of the node is XXH3-128 of bytes [0, logical_len): keys,
+// values, and the children's hashes and counts, but nothing about where
+// anything is stored. The checksum protects the locators as well.
+//
+// Thread safety: a Node in the cache is immutable and shared; a dirty Node
+// belongs to one write transaction.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "bruce/status.h"
+#include "format/hash.h"
+
+namespace bruce::format {
+
+// Frozen on-disk values.
+enum class PageKind : uint8_t { kLeaf = 1, kBranch = 2, kSpaceLog = 3 };
+enum class ValueType : uint8_t { kInline = 0, kTree = 1 };
+enum class Compression : uint8_t { kNone = 0 };
+
+// A pointer to a node: where it is, how it was stored, and what it holds.
+struct BlockPtr {
+  uint64_t page = 0;        // first page of the node's run; 0 = none
+  uint32_t stored_len = 0;  // bytes stored (the run is rounded up to pages)
+  Compression comp = Compression::kNone;
+  uint64_t birth = 0;       // transaction that wrote it
+  Hash128 hash;             // Merkle hash of the node
+  uint64_t count = 0;       // keys in the subtree
+  bool null() const { return page == 0; }
+};
+
+// A named tree's descriptor, the value of a catalog entry (ValueType::kTree).
+// In memory it is encoded in full (kTreeValueSize bytes); on disk its hash and
+// count go in the logical section and its location in the locators.
+struct TreeDesc {
+  uint32_t flags = 0;
+  BlockPtr root;
+};
+constexpr size_t kTreeValueSize = 4 + 8 + 4 + 1 + 8 + 16 + 8;
+std::string EncodeTreeValue(const TreeDesc& d);
+bool DecodeTreeValue(std::string_view v, TreeDesc* d);
+
+constexpr size_t kNodeHeaderSize = 12;
+constexpr size_t kNodeTrailerSize = 8;
+// Upper bound of one locator's encoded size.
+constexpr size_t kMaxLocatorSize = 10 + 5 + 1 + 10;
+// Upper bound of a branch entry's bytes beyond its key.
+constexpr size_t kBranchEntryOverhead = 2 + kHashBytes + 10 + kMaxLocatorSize;
+
+class Node {
+ public:
+  struct Slot {
+    uint32_t koff;
+    uint32_t klen;
+    uint32_t voff;  // leaf: value bytes; branch: unused
+    uint32_t vlen;
+    ValueType vtype;
+  };
+
+  explicit Node(uint8_t level) : level_(level) {}
+  // A clean copy to change in a write transaction (no dirty children).
+  std::unique_ptr<Node> Clone() const;
+
+  uint8_t level() const { return level_; }
+  bool leaf() const { return level_ == 0; }
+  size_t size() const { return slots_.size(); }
+  std::string_view key(size_t i) const {
+    return std::string_view(arena_.data() + slots_[i].koff, slots_[i].klen);
+  }
+  std::string_view value(size_t i) const {
+    return std::string_view(arena_.data() + slots_[i].voff, slots_[i].vlen);
+  }
+  ValueType vtype(size_t i) const { return slots_[i].vtype; }
+  const BlockPtr& child(size_t i) const { return kids_[i]; }
+  BlockPtr& child(size_t i) { return kids_[i]; }
+
+  // Keys in the subtree: entries of a leaf, the sum of a branch's children.
+  uint64_t Count() const;
+  // An upper bound of the encoded size, kept up to date by every change
+  // (it assumes the largest varint for every child count).
+  size_t EncodedSizeBound() const { return bytes_; }
+  // The encoded size with exact counts: what split and merge decide on. Only
+  // the locators (written at commit) are still taken at their largest.
+  size_t TightSize() const;
+  size_t TightEntrySize(size_t i) const;
+
+  // First index whose key is >= key (leaf), and whether it is equal.
+  size_t LowerBound(std::string_view key, bool* found) const;
+  // Index of the child whose range holds key (branch).
+  size_t ChildIndex(std::string_view key) const;
+
+  // Changes (dirty nodes only).
+  void InsertLeaf(size_t i, std::string_view key, std::string_view value, ValueType vt);
+  void SetValue(size_t i, std::string_view value, ValueType vt);
+  void InsertBranch(size_t i, std::string_view key, const BlockPtr& child);
+  void SetKey(size_t i, std::string_view key);
+  void Erase(size_t i);
+  // Moves entries [from, size()) to the end of `dst` (same level).
+  void MoveTail(size_t from, Node* dst);
+  // Moves all entries of `src` (same level) to the end of this node.
+  void AppendAll(Node* src);
+
+  // Dirty children of a branch in a write transaction, parallel to the
+  // BlockPtrs; null for a clean child. Empty for clean nodes.
+  std::vector<std::unique_ptr<Node>>& dirty_kids() { return dirty_; }
+  Node* dirty_kid(size_t i) const { return dirty_.empty() ? nullptr : dirty_[i].get(); }
+  bool HasDirtyKids() const;
+
+  // Serializes into `out` (cleared first); returns the Merkle hash.
+  Hash128 Encode(std::string* out);
+  // Parses an encoded node, checking its checksum and every bound. `page`
+  // names it in errors.
+  static Result<std::unique_ptr<Node>> Decode(std::string buf, uint64_t page);
+
+  // The Merkle hash, set by Decode and by Encode (clean nodes only).
+  const Hash128& hash() const { return hash_; }
+
+  // Bytes of memory it holds (for the cache's budget).
+  size_t MemoryBytes() const;
+
+ private:
+  size_t EntryBound(size_t i) const;
+  uint32_t AppendArena(std::string_view bytes);
+  void MaybeCompactArena();
+
+  uint8_t level_;
+  std::string arena_;
+  std::vector<Slot> slots_;
+  std::vector<BlockPtr> kids_;
+  std::vector<std::unique_ptr<Node>> dirty_;
+  size_t bytes_ = kNodeHeaderSize + kNodeTrailerSize;
+  size_t garbage_ = 0;
+  Hash128 hash_;
+};
+
+// Pages a run of `stored_len` bytes occupies.
+inline uint64_t PagesFor(uint64_t stored_len, uint32_t page_size) {
+  return (stored_len + page_size - 1) / page_size;
+}
+
+}  // namespace bruce::format

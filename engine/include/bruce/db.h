@@ -1,0 +1,173 @@
+// bruce/db.h — a bruce store: named, counted copy-on-write B+trees in one file.
+//
+// A store holds any number of named trees (the default one is "main"), each
+// an ordered map of byte-string keys to byte-string values that also answers
+// rank and select in O(log n). All changes happen in transactions:
+//
+//   auto db = bruce::Db::Open("data.bruce", opts);      // Result<unique_ptr<Db>>
+//   auto w = (*db)->BeginWrite();
+//   Status s = (*w)->Main()->Put("k", "v");
+//   s = (*w)->Commit();
+//
+// A read transaction sees the store as of the last commit before it began,
+// for as long as it lives, whatever commits happen meanwhile. Commits write
+// new pages (nothing a reader can see is ever overwritten), then swap one of
+// two meta pages; a crash leaves the store at its last commit.
+//
+// Thread safety: a Db may be used from any number of threads. Read
+// transactions may run on any threads concurrently with each other and with
+// the one write transaction; BeginWrite blocks while another write
+// transaction is open. A single transaction (and the Trees and Cursors it
+// hands out) must be used by one thread at a time.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "bruce/options.h"
+#include "bruce/page_store.h"
+#include "bruce/status.h"
+
+namespace bruce {
+
+// Iterates a tree in key order, both ways. Starts unpositioned: call First,
+// Last or Seek. A cursor of a write transaction stays valid across that
+// transaction's own writes (it re-finds its key).
+class Cursor {
+ public:
+  virtual ~Cursor() = default;
+  virtual void First() = 0;
+  virtual void Last() = 0;
+  // The first key >= key.
+  virtual void Seek(std::string_view key) = 0;
+  virtual void Next() = 0;
+  virtual void Prev() = 0;
+  virtual bool Valid() const = 0;
+  // Valid() only. The views last until the cursor moves.
+  virtual std::string_view key() const = 0;
+  virtual std::string_view value() const = 0;
+  // Not OK when a page read failed; the cursor is then not Valid().
+  virtual Status status() const = 0;
+};
+
+struct Entry {
+  std::string key;
+  std::string value;
+};
+
+// One named tree as seen by one transaction. Owned by the transaction.
+class Tree {
+ public:
+  virtual ~Tree() = default;
+  virtual const std::string& name() const = 0;
+
+  virtual Status Get(std::string_view key, std::string* value) = 0;
+  // kReadOnly in a read transaction. Keys are 0..kMaxKeySize bytes, values
+  // 0..kMaxValueSize bytes; longer ones get kInvalidArgument.
+  virtual Status Put(std::string_view key, std::string_view value) = 0;
+  // kNotFound when the key is absent.
+  virtual Status Delete(std::string_view key) = 0;
+
+  // Number of keys.
+  virtual Result<uint64_t> Count() = 0;
+  // Number of keys k with lo <= k < hi.
+  virtual Result<uint64_t> Count(std::string_view lo, std::string_view hi) = 0;
+  // Number of keys that start with prefix.
+  virtual Result<uint64_t> CountPrefix(std::string_view prefix) = 0;
+  // Number of keys < key (key need not be present).
+  virtual Result<uint64_t> Rank(std::string_view key) = 0;
+  // The i-th entry in key order, from 0; kNotFound when i >= Count().
+  virtual Result<Entry> Select(uint64_t i) = 0;
+
+  virtual std::unique_ptr<Cursor> NewCursor() = 0;
+  // Merkle hash of the tree's content, 32 hex digits (as of the last commit
+  // for a write transaction with changes to this tree, after Commit).
+  virtual Result<std::string> RootHashHex() = 0;
+  // Height of the tree (0 when empty, 1 for a single leaf).
+  virtual Result<uint32_t> Depth() = 0;
+};
+
+class Txn {
+ public:
+  virtual ~Txn() = default;
+  // The transaction id of the commit this transaction reads (a read
+  // transaction) or will create (a write transaction).
+  virtual uint64_t id() const = 0;
+  // The "main" tree.
+  virtual Tree* Main() = 0;
+  // kNotFound when no tree has that name.
+  virtual Result<Tree*> OpenTree(std::string_view name) = 0;
+  virtual Result<std::vector<std::string>> ListTrees() = 0;
+};
+
+class ReadTxn : public Txn {};
+
+class WriteTxn : public Txn {
+ public:
+  // Opens the tree, creating it if absent.
+  virtual Result<Tree*> CreateTree(std::string_view name) = 0;
+  // Removes a tree and frees its pages ("main" cannot be dropped).
+  virtual Status DropTree(std::string_view name) = 0;
+  // Makes every change durable (as Options::durability says) and visible.
+  // The transaction is finished afterwards, whatever the result.
+  virtual Status Commit() = 0;
+  // Discards every change. Also what the destructor does when neither
+  // Commit nor Abort was called.
+  virtual void Abort() = 0;
+};
+
+struct DbStats {
+  uint64_t txn_id = 0;
+  uint32_t page_size = 0;
+  uint32_t format_version = 0;
+  uint64_t file_bytes = 0;
+  uint64_t total_pages = 0;   // pages the store spans, meta pages included
+  uint64_t free_pages = 0;    // reusable now or once older readers end
+  uint64_t used_pages = 0;    // total - free
+  uint64_t trees = 0;
+  uint64_t main_keys = 0;
+  uint32_t main_depth = 0;
+  std::string root_hash;      // Merkle root of the whole store, hex
+  uint64_t cache_hits = 0;
+  uint64_t cache_misses = 0;
+  uint64_t cache_bytes = 0;
+};
+
+struct CheckReport {
+  uint64_t pages_checked = 0;
+  uint64_t keys_checked = 0;
+  uint64_t trees_checked = 0;
+  // One line per problem, each naming the page and what is wrong.
+  std::vector<std::string> problems;
+  bool ok() const { return problems.empty(); }
+};
+
+class Db {
+ public:
+  virtual ~Db() = default;
+
+  // Opens the store in the file at path.
+  static Result<std::unique_ptr<Db>> Open(const std::string& path, const Options& options);
+  // Opens a store kept in `store` (memory, or a fault-injecting store in tests).
+  static Result<std::unique_ptr<Db>> Open(std::shared_ptr<PageStore> store,
+                                          const Options& options);
+
+  virtual Result<std::unique_ptr<ReadTxn>> BeginRead() = 0;
+  // kReadOnly for a store opened read-only.
+  virtual Result<std::unique_ptr<WriteTxn>> BeginWrite() = 0;
+
+  // Merkle root of the whole store as of the last commit, 32 hex digits: the
+  // same for two stores holding the same trees, whatever their file layout.
+  virtual std::string RootHash() = 0;
+  virtual Result<DbStats> Stat() = 0;
+  // Walks everything: every node's checksum and hash, key order, counts,
+  // separators, and that every page is used exactly once or free.
+  // Returns OK when the walk ran (problems go into report); an error Status
+  // only when it could not run at all.
+  virtual Status Check(CheckReport* report) = 0;
+};
+
+}  // namespace bruce

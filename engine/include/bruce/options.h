@@ -1,0 +1,33 @@
+// bruce/options.h — how a store is opened.
+//
+// Thread safety: a plain value.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace bruce {
+
+enum class Durability : uint8_t {
+  kFull,    // a commit returns once its pages and meta page are on stable storage
+  kNoSync,  // no fdatasync: a crash may lose recent commits, never consistency
+};
+
+struct Options {
+  bool create_if_missing = false;
+  bool error_if_exists = false;
+  bool read_only = false;
+  // Page size of a new store: a power of two from 4096 to 65536. An existing
+  // store keeps the page size it was created with.
+  uint32_t page_size = 4096;
+  Durability durability = Durability::kFull;
+  // Byte budget of the cache of verified, decoded nodes.
+  size_t cache_bytes = size_t{128} << 20;
+};
+
+// Limits, documented in docs/FORMAT.md.
+constexpr size_t kMaxKeySize = 1024;
+constexpr size_t kMaxValueSize = size_t{16} << 20;
+constexpr size_t kMaxTreeNameSize = 255;
+
+}  // namespace bruce

@@ -1,0 +1,50 @@
+// bruce/page_store.h — where a store's bytes live.
+//
+// All I/O of the engine goes through a PageStore, so tests can swap the file
+// for memory or for a store that loses unsynced writes on a simulated power
+// cut. Offsets are bytes; the engine only issues page-aligned writes except
+// for reading the first bytes of a meta slot.
+//
+// Durability contract: after Sync() returns OK, every write issued before it
+// survives a crash. A write not yet synced may survive whole, in part (torn),
+// or not at all.
+//
+// Thread safety: Read may be called from many threads at once and alongside
+// one thread calling Write, Sync, Truncate and Size. Implementations must
+// allow that.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "bruce/status.h"
+
+namespace bruce {
+
+class PageStore {
+ public:
+  virtual ~PageStore() = default;
+
+  // Reads exactly n bytes at offset into out. Reading past the end of the
+  // store is a Corruption (a pointer to a page that does not exist).
+  virtual Status Read(uint64_t offset, size_t n, char* out) = 0;
+  virtual Status Write(uint64_t offset, std::string_view data) = 0;
+  virtual Status Sync() = 0;
+  virtual Result<uint64_t> Size() = 0;
+  virtual Status Truncate(uint64_t size) = 0;
+  // A name for messages ("/var/lib/x.bruce", "memory").
+  virtual std::string Name() const = 0;
+};
+
+// Opens (or with `create`, creates) a file store. A writable open takes an
+// exclusive lock and a read-only one a shared lock, so a store in use by a
+// writer in another process is refused with kBusy and a clear message.
+Result<std::unique_ptr<PageStore>> OpenFileStore(const std::string& path, bool create,
+                                                 bool read_only);
+
+// A store in memory; empty when created.
+std::unique_ptr<PageStore> NewMemoryStore();
+
+}  // namespace bruce

@@ -1,0 +1,100 @@
+// store/space_map.h — which pages are free, kept as a log on disk.
+//
+// In memory: the free extents that may be reused now, the extents freed by
+// committed transactions that readers may still see (pending, keyed by the
+// freeing transaction), and what the open write transaction allocated and
+// freed. On disk: a chain of space-log pages, newest first, each naming its
+// predecessor by page and checksum. A commit appends one or more pages with
+// its records (SETEND, ALLOC, FREE); when the chain grows long it is
+// condensed into a fresh base that lists every free extent. The meta page
+// names the head. Replaying the chain from its base gives the free set as of
+// that commit (pages freed by it included: no reader survives a reopen).
+//
+// Rules the engine relies on:
+//  - Allocate never returns a page freed by the open transaction or by a
+//    commit that a live reader, or the previous meta page, may still use;
+//    such pages wait in `pending` until Release says they are safe.
+//  - Rollback undoes an open transaction exactly.
+//
+// Thread safety: none; the engine calls it under the writer's lock.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "bruce/page_store.h"
+#include "bruce/status.h"
+#include "format/meta.h"
+
+namespace bruce {
+
+class SpaceMap {
+ public:
+  SpaceMap(PageStore* store, uint32_t page_size) : store_(store), page_size_(page_size) {}
+
+  // A store with only its two meta pages.
+  void InitEmpty();
+  // Replays the log chain the meta page names.
+  Status Load(const format::Meta& meta);
+
+  // Starts accounting for a write transaction.
+  void Begin();
+  // A run of n contiguous pages for the open transaction.
+  uint64_t Allocate(uint64_t n);
+  // The open transaction no longer uses this run (it is still in use by the
+  // committed state until the transaction commits and readers move on).
+  void Free(uint64_t page, uint64_t n);
+  // Writes the open transaction's log pages; fills the meta's log fields,
+  // total_pages and free_pages.
+  Status WriteLog(uint64_t txn, format::Meta* meta);
+  // The commit is durable: its frees wait until Release(txn or later).
+  void Committed(uint64_t txn);
+  // Undoes the open transaction (its commit failed or it was aborted).
+  void Rollback();
+  // Pages freed by transactions <= oldest_reader become reusable.
+  void Release(uint64_t oldest_reader);
+
+  uint64_t total_pages() const { return total_; }
+  // Pages free as of the last commit: reusable now or after readers end.
+  uint64_t free_pages() const;
+  uint64_t log_pages() const { return chain_.size(); }
+  // Calls fn(start, len) for every free extent (reusable and pending).
+  void ForEachFree(const std::function<void(uint64_t, uint64_t)>& fn) const;
+  const std::vector<uint64_t>& log_chain() const { return chain_; }
+
+ private:
+  using Extents = std::map<uint64_t, uint64_t>;  // start -> length
+  struct Record {
+    uint8_t op;
+    uint64_t a;
+    uint64_t b;
+  };
+  static void AddExtent(Extents* set, uint64_t start, uint64_t len);
+  // Removes [start, start+len) from set; false if not all of it was there.
+  static bool RemoveExtent(Extents* set, uint64_t start, uint64_t len);
+  Extents FreeUnion() const;
+  size_t PagesForRecords(const std::vector<Record>& recs) const;
+  Status WritePages(uint64_t txn, bool base, const std::vector<uint64_t>& pages,
+                    const std::vector<Record>& recs);
+  Status Condense(uint64_t txn);
+
+  PageStore* store_;
+  uint32_t page_size_;
+  uint64_t total_ = format::kMetaPages;
+  Extents free_;
+  std::map<uint64_t, Extents> pending_;
+  std::vector<uint64_t> chain_;  // log pages, oldest (the base) first
+  uint64_t head_checksum_ = 0;
+
+  // The open transaction.
+  uint64_t begin_total_ = format::kMetaPages;
+  std::vector<std::pair<uint64_t, uint64_t>> allocated_;
+  std::vector<std::pair<uint64_t, uint64_t>> freed_;
+  std::vector<uint64_t> begin_chain_;
+  uint64_t begin_head_checksum_ = 0;
+};
+
+}  // namespace bruce

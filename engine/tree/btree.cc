@@ -1,0 +1,334 @@
+#include "tree/btree.h"
+
+#include <optional>
+
+namespace bruce::btree {
+
+using format::BlockPtr;
+using format::Node;
+using format::ValueType;
+
+namespace {
+
+Status Mismatch(const BlockPtr& p, const std::string& what) {
+  return Status::Corruption("node " + what + " does not match its parent's pointer", p.page);
+}
+
+// Checks what the parent promises about a child: its level and key count.
+Status CheckChild(const Node& parent, const BlockPtr& p, const Node& child) {
+  if (child.level() + 1 != parent.level()) return Mismatch(p, "level");
+  if (child.Count() != p.count) return Mismatch(p, "key count");
+  return Status::OK();
+}
+
+bool TooBig(const Node& n, size_t limit) {
+  return n.size() > 1 && n.EncodedSizeBound() > limit && n.TightSize() > limit;
+}
+
+bool Underfull(const Node& n, size_t limit) { return n.size() == 0 || n.TightSize() < limit / 4; }
+
+// The shortest key s with a < s <= b (a < b).
+std::string ShortSeparator(std::string_view a, std::string_view b) {
+  size_t n = 0;
+  while (n < a.size() && n < b.size() && a[n] == b[n]) n++;
+  return std::string(b.substr(0, n + 1));
+}
+
+struct Split {
+  std::unique_ptr<Node> right;
+  std::string sep;
+};
+
+// Splits n in two by bytes; with `append` the new right node takes only the
+// last entry, which keeps ascending loads from leaving half-empty nodes.
+Split SplitNode(Node* n, bool append) {
+  size_t m;
+  if (append) {
+    m = n->size() - 1;
+  } else {
+    size_t half = n->TightSize() / 2, acc = format::kNodeHeaderSize;
+    m = 0;
+    while (m + 1 < n->size() && acc < half) acc += n->TightEntrySize(m++);
+    if (m == 0) m = 1;
+  }
+  Split s;
+  s.right = std::make_unique<Node>(n->level());
+  if (n->leaf()) {
+    s.sep = ShortSeparator(n->key(m - 1), n->key(m));
+    n->MoveTail(m, s.right.get());
+  } else {
+    s.sep = std::string(n->key(m));
+    n->MoveTail(m, s.right.get());
+    s.right->SetKey(0, "");
+  }
+  return s;
+}
+
+// Makes child i of the dirty branch n writable, copying it on first use.
+Result<Node*> MutableChild(WriteContext* ctx, Node* n, size_t i) {
+  if (Node* d = n->dirty_kid(i)) return d;
+  BlockPtr p = n->child(i);
+  BRUCE_ASSIGN_OR_RETURN(NodeRef clean, ctx->Load(p));
+  BRUCE_RETURN_IF_ERROR(CheckChild(*n, p, *clean));
+  ctx->FreeRun(p);
+  n->dirty_kids()[i] = clean->Clone();
+  n->child(i).page = 0;  // its location and hash are known again at Flush
+  return n->dirty_kids()[i].get();
+}
+
+Result<Node*> MutableRoot(WriteContext* ctx, TreeRoot* root) {
+  if (root->dirty) return root->dirty.get();
+  if (root->ptr.null()) {
+    root->dirty = std::make_unique<Node>(0);
+  } else {
+    BRUCE_ASSIGN_OR_RETURN(NodeRef clean, ctx->Load(root->ptr));
+    if (clean->Count() != root->ptr.count) return Mismatch(root->ptr, "key count");
+    ctx->FreeRun(root->ptr);
+    root->dirty = clean->Clone();
+  }
+  root->ptr = BlockPtr{};
+  return root->dirty.get();
+}
+
+void InsertChild(Node* n, size_t i, Split* s) {
+  uint64_t rc = s->right->Count();
+  n->child(i - 1).count -= rc;
+  BlockPtr p;
+  p.count = rc;
+  n->InsertBranch(i, s->sep, p);
+  n->dirty_kids()[i] = std::move(s->right);
+}
+
+Status InsertRec(WriteContext* ctx, Node* n, std::string_view key, std::string_view value,
+                 ValueType vt, bool* added, std::optional<Split>* split) {
+  size_t limit = ctx->node_limit();
+  if (n->leaf()) {
+    bool found;
+    size_t i = n->LowerBound(key, &found);
+    if (found) {
+      n->SetValue(i, value, vt);
+    } else {
+      n->InsertLeaf(i, key, value, vt);
+    }
+    *added = !found;
+    if (TooBig(*n, limit)) *split = SplitNode(n, !found && i + 1 == n->size());
+    return Status::OK();
+  }
+  size_t i = n->ChildIndex(key);
+  BRUCE_ASSIGN_OR_RETURN(Node * c, MutableChild(ctx, n, i));
+  std::optional<Split> cs;
+  BRUCE_RETURN_IF_ERROR(InsertRec(ctx, c, key, value, vt, added, &cs));
+  if (*added) n->child(i).count++;
+  if (cs) {
+    InsertChild(n, i + 1, &*cs);
+    if (TooBig(*n, limit)) *split = SplitNode(n, i + 2 == n->size());
+  }
+  return Status::OK();
+}
+
+// Frees a whole subtree whose root is child i of n (dirty or committed).
+Status DropChild(WriteContext* ctx, Node* n, size_t i) {
+  if (!n->dirty_kid(i)) BRUCE_RETURN_IF_ERROR(FreeSubtree(ctx, n->child(i)));
+  // A dirty subtree's committed parts were freed when they were copied;
+  // committed children below it still need freeing.
+  std::vector<std::unique_ptr<Node>> stack;
+  if (n->dirty_kid(i)) stack.push_back(std::move(n->dirty_kids()[i]));
+  while (!stack.empty()) {
+    std::unique_ptr<Node> d = std::move(stack.back());
+    stack.pop_back();
+    for (size_t k = 0; k < d->size() && !d->leaf(); k++) {
+      if (d->dirty_kid(k)) {
+        stack.push_back(std::move(d->dirty_kids()[k]));
+      } else {
+        BRUCE_RETURN_IF_ERROR(FreeSubtree(ctx, d->child(k)));
+      }
+    }
+  }
+  n->Erase(i);
+  return Status::OK();
+}
+
+// Child i of n is underfull: merge it with a neighbour, and split the result
+// again if it is too big (which evens the two out).
+Status Rebalance(WriteContext* ctx, Node* n, size_t i) {
+  if (n->size() < 2) return Status::OK();
+  size_t l = i + 1 < n->size() ? i : i - 1;
+  size_t r = l + 1;
+  BRUCE_ASSIGN_OR_RETURN(Node * left, MutableChild(ctx, n, l));
+  BRUCE_ASSIGN_OR_RETURN(Node * right, MutableChild(ctx, n, r));
+  if (!left->leaf()) right->SetKey(0, n->key(r));
+  left->AppendAll(right);
+  n->child(l).count += n->child(r).count;
+  n->Erase(r);
+  if (TooBig(*left, ctx->node_limit())) {
+    Split s = SplitNode(left, false);
+    InsertChild(n, l + 1, &s);
+  }
+  return Status::OK();
+}
+
+Status DeleteRec(WriteContext* ctx, Node* n, std::string_view key) {
+  if (n->leaf()) {
+    bool found;
+    size_t i = n->LowerBound(key, &found);
+    if (!found) return Status::NotFound("key not found");
+    n->Erase(i);
+    return Status::OK();
+  }
+  size_t i = n->ChildIndex(key);
+  BRUCE_ASSIGN_OR_RETURN(Node * c, MutableChild(ctx, n, i));
+  BRUCE_RETURN_IF_ERROR(DeleteRec(ctx, c, key));
+  n->child(i).count--;
+  if (n->child(i).count == 0 && n->size() > 1) return DropChild(ctx, n, i);
+  if (Underfull(*c, ctx->node_limit())) return Rebalance(ctx, n, i);
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<NodeView> Root(NodeSource* src, const TreeRoot& root) {
+  if (root.dirty) return NodeView{root.dirty.get(), nullptr};
+  if (root.ptr.null()) return NodeView{};
+  BRUCE_ASSIGN_OR_RETURN(NodeRef n, src->Load(root.ptr));
+  if (n->Count() != root.ptr.count) return Mismatch(root.ptr, "key count");
+  const Node* raw = n.get();
+  return NodeView{raw, std::move(n)};
+}
+
+Result<NodeView> Child(NodeSource* src, const Node& parent, size_t i) {
+  if (const Node* d = parent.dirty_kid(i)) return NodeView{d, nullptr};
+  const BlockPtr& p = parent.child(i);
+  BRUCE_ASSIGN_OR_RETURN(NodeRef n, src->Load(p));
+  BRUCE_RETURN_IF_ERROR(CheckChild(parent, p, *n));
+  const Node* raw = n.get();
+  return NodeView{raw, std::move(n)};
+}
+
+Status Get(NodeSource* src, const TreeRoot& root, std::string_view key, std::string* value,
+           ValueType* vtype) {
+  BRUCE_ASSIGN_OR_RETURN(NodeView v, Root(src, root));
+  if (!v.node) return Status::NotFound("key not found");
+  while (!v.node->leaf()) {
+    BRUCE_ASSIGN_OR_RETURN(v, Child(src, *v.node, v.node->ChildIndex(key)));
+  }
+  bool found;
+  size_t i = v.node->LowerBound(key, &found);
+  if (!found) return Status::NotFound("key not found");
+  if (value) value->assign(v.node->value(i));
+  if (vtype) *vtype = v.node->vtype(i);
+  return Status::OK();
+}
+
+Status Put(WriteContext* ctx, TreeRoot* root, std::string_view key, std::string_view value,
+           ValueType vtype, bool* added) {
+  BRUCE_ASSIGN_OR_RETURN(Node * r, MutableRoot(ctx, root));
+  std::optional<Split> s;
+  BRUCE_RETURN_IF_ERROR(InsertRec(ctx, r, key, value, vtype, added, &s));
+  if (s) {
+    auto top = std::make_unique<Node>(r->level() + 1);
+    BlockPtr p;
+    p.count = root->dirty->Count() + s->right->Count();
+    top->InsertBranch(0, "", p);
+    top->dirty_kids()[0] = std::move(root->dirty);
+    InsertChild(top.get(), 1, &*s);
+    root->dirty = std::move(top);
+  }
+  return Status::OK();
+}
+
+Status Delete(WriteContext* ctx, TreeRoot* root, std::string_view key) {
+  // Look first, so deleting an absent key copies nothing.
+  BRUCE_RETURN_IF_ERROR(Get(ctx, *root, key, nullptr, nullptr));
+  BRUCE_ASSIGN_OR_RETURN(Node * r, MutableRoot(ctx, root));
+  BRUCE_RETURN_IF_ERROR(DeleteRec(ctx, r, key));
+  // A branch root with one child gives way to that child.
+  while (!root->dirty->leaf() && root->dirty->size() == 1) {
+    if (root->dirty->dirty_kid(0)) {
+      std::unique_ptr<Node> kid = std::move(root->dirty->dirty_kids()[0]);
+      root->dirty = std::move(kid);
+    } else {
+      root->ptr = root->dirty->child(0);
+      root->dirty.reset();
+      break;
+    }
+  }
+  return Status::OK();
+}
+
+Result<uint64_t> Rank(NodeSource* src, const TreeRoot& root, std::string_view key) {
+  BRUCE_ASSIGN_OR_RETURN(NodeView v, Root(src, root));
+  if (!v.node) return uint64_t{0};
+  uint64_t rank = 0;
+  while (!v.node->leaf()) {
+    size_t i = v.node->ChildIndex(key);
+    for (size_t j = 0; j < i; j++) rank += v.node->child(j).count;
+    BRUCE_ASSIGN_OR_RETURN(v, Child(src, *v.node, i));
+  }
+  bool found;
+  return rank + v.node->LowerBound(key, &found);
+}
+
+Status Select(NodeSource* src, const TreeRoot& root, uint64_t i, std::string* key,
+              std::string* value, ValueType* vtype) {
+  if (i >= root.Count()) return Status::NotFound("index past the end");
+  BRUCE_ASSIGN_OR_RETURN(NodeView v, Root(src, root));
+  while (!v.node->leaf()) {
+    size_t j = 0;
+    while (j + 1 < v.node->size() && i >= v.node->child(j).count) {
+      i -= v.node->child(j).count;
+      j++;
+    }
+    BRUCE_ASSIGN_OR_RETURN(v, Child(src, *v.node, j));
+  }
+  if (i >= v.node->size()) return Status::Corruption("subtree counts are wrong");
+  if (key) key->assign(v.node->key(i));
+  if (value) value->assign(v.node->value(i));
+  if (vtype) *vtype = v.node->vtype(i);
+  return Status::OK();
+}
+
+Result<uint32_t> Depth(NodeSource* src, const TreeRoot& root) {
+  BRUCE_ASSIGN_OR_RETURN(NodeView v, Root(src, root));
+  if (!v.node) return uint32_t{0};
+  return static_cast<uint32_t>(v.node->level()) + 1;
+}
+
+Status FreeSubtree(WriteContext* ctx, const BlockPtr& ptr) {
+  if (ptr.null()) return Status::OK();
+  BRUCE_ASSIGN_OR_RETURN(NodeRef n, ctx->Load(ptr));
+  if (!n->leaf()) {
+    for (size_t i = 0; i < n->size(); i++) BRUCE_RETURN_IF_ERROR(FreeSubtree(ctx, n->child(i)));
+  }
+  ctx->FreeRun(ptr);
+  return Status::OK();
+}
+
+namespace {
+
+Result<BlockPtr> FlushNode(WriteContext* ctx, std::unique_ptr<Node> n) {
+  if (!n->leaf()) {
+    for (size_t i = 0; i < n->size(); i++) {
+      if (!n->dirty_kid(i)) continue;
+      uint64_t count = n->child(i).count;
+      BRUCE_ASSIGN_OR_RETURN(n->child(i), FlushNode(ctx, std::move(n->dirty_kids()[i])));
+      if (n->child(i).count != count) return Status::Corruption("dirty subtree count drifted");
+    }
+    n->dirty_kids().clear();
+  }
+  return ctx->WriteNode(std::move(n));
+}
+
+}  // namespace
+
+Status Flush(WriteContext* ctx, TreeRoot* root) {
+  if (!root->dirty) return Status::OK();
+  std::unique_ptr<Node> r = std::move(root->dirty);
+  if (r->leaf() && r->size() == 0) {
+    root->ptr = BlockPtr{};
+    return Status::OK();
+  }
+  BRUCE_ASSIGN_OR_RETURN(root->ptr, FlushNode(ctx, std::move(r)));
+  return Status::OK();
+}
+
+}  // namespace bruce::btree

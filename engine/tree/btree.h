@@ -1,0 +1,85 @@
+// tree/btree.h — the counted copy-on-write B+tree.
+//
+// A tree is a root BlockPtr plus, inside a write transaction, the dirty
+// nodes the transaction has changed. The first change to a committed node
+// copies it (its pages are handed back through WriteContext::FreeRun) and
+// later changes go to the copy in place; Flush writes every dirty node
+// bottom-up at commit and returns the new root pointer. Each branch entry
+// carries its child's key count, so Rank and Select are O(log n).
+//
+// Invariants: keys strictly ascend; a branch's first separator is empty and
+// separator i is <= every key of child i and > every key of child i-1; a
+// BlockPtr's count is the number of keys below it; no subtree but the root
+// leaf is empty.
+//
+// Thread safety: read functions may run on any thread over committed nodes;
+// write functions belong to the one write transaction.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "bruce/status.h"
+#include "format/node.h"
+#include "store/node_cache.h"
+
+namespace bruce {
+
+class NodeSource {
+ public:
+  virtual ~NodeSource() = default;
+  // Reads, verifies (checksum, hash against ptr) and caches a node.
+  virtual Result<NodeRef> Load(const format::BlockPtr& ptr) = 0;
+};
+
+class WriteContext : public NodeSource {
+ public:
+  // The node's pages are no longer used by this transaction.
+  virtual void FreeRun(const format::BlockPtr& ptr) = 0;
+  // Nodes split above this many encoded bytes (the page size).
+  virtual size_t node_limit() const = 0;
+  // Writes a clean node at commit and returns its pointer (birth, hash,
+  // count and location filled in).
+  virtual Result<format::BlockPtr> WriteNode(std::unique_ptr<format::Node> node) = 0;
+};
+
+struct TreeRoot {
+  format::BlockPtr ptr;                 // the committed root, when not dirty
+  std::unique_ptr<format::Node> dirty;  // the changed root, if any
+  uint64_t Count() const { return dirty ? dirty->Count() : ptr.count; }
+};
+
+// A node to read: a dirty one of this transaction, or a pinned cached one.
+struct NodeView {
+  const format::Node* node = nullptr;
+  NodeRef pin;
+};
+
+namespace btree {
+
+Result<NodeView> Root(NodeSource* src, const TreeRoot& root);
+Result<NodeView> Child(NodeSource* src, const format::Node& parent, size_t i);
+
+// value and vtype may be null.
+Status Get(NodeSource* src, const TreeRoot& root, std::string_view key, std::string* value,
+           format::ValueType* vtype);
+// Inserts or replaces; *added says which.
+Status Put(WriteContext* ctx, TreeRoot* root, std::string_view key, std::string_view value,
+           format::ValueType vtype, bool* added);
+// kNotFound when absent.
+Status Delete(WriteContext* ctx, TreeRoot* root, std::string_view key);
+Result<uint64_t> Rank(NodeSource* src, const TreeRoot& root, std::string_view key);
+// The i-th entry; kNotFound past the end.
+Status Select(NodeSource* src, const TreeRoot& root, uint64_t i, std::string* key,
+              std::string* value, format::ValueType* vtype);
+Result<uint32_t> Depth(NodeSource* src, const TreeRoot& root);
+// Frees every page of a committed subtree.
+Status FreeSubtree(WriteContext* ctx, const format::BlockPtr& ptr);
+// Writes every dirty node; afterwards root->dirty is null and root->ptr is
+// the new root (null for an empty tree).
+Status Flush(WriteContext* ctx, TreeRoot* root);
+
+}  // namespace btree
+}  // namespace bruce

@@ -1,0 +1,64 @@
+// tree/cursor.h — in-order iteration over one tree, both ways.
+//
+// The cursor keeps the path from the root to its leaf, pinning the cached
+// nodes on it. In a write transaction the tree may change under it: the
+// transaction bumps a generation counter on every change, and a cursor that
+// sees a new generation re-finds its key before it moves (or the first key
+// after it, if that key was deleted).
+//
+// Thread safety: one thread at a time, like its transaction.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "bruce/db.h"
+#include "tree/btree.h"
+
+namespace bruce {
+
+class TreeCursor final : public Cursor {
+ public:
+  // generation may be null (a read transaction: nothing changes).
+  TreeCursor(NodeSource* src, const TreeRoot* root, const uint64_t* generation)
+      : src_(src), root_(root), gen_(generation) {}
+
+  void First() override;
+  void Last() override;
+  void Seek(std::string_view key) override;
+  void Next() override;
+  void Prev() override;
+  bool Valid() const override;
+  std::string_view key() const override;
+  std::string_view value() const override;
+  Status status() const override { return status_; }
+
+  format::ValueType vtype() const;
+
+ private:
+  struct Frame {
+    const format::Node* node;
+    NodeRef pin;
+    size_t idx;
+  };
+  bool Fail(const Status& s);
+  // Pushes frames from v down to a leaf along the first or last child.
+  bool Descend(NodeView v, bool leftmost);
+  // Moves to the next (or previous) leaf entry, crossing leaves.
+  void Step(bool forward);
+  void Positioned();
+  // Re-finds the key after the transaction changed the tree.
+  void Revalidate() const;
+  const format::Node& leaf() const { return *stack_.back().node; }
+
+  NodeSource* src_;
+  const TreeRoot* root_;
+  const uint64_t* gen_;
+  mutable uint64_t seen_gen_ = 0;
+  mutable std::string saved_key_;
+  mutable std::vector<Frame> stack_;
+  mutable bool valid_ = false;
+  mutable Status status_;
+};
+
+}  // namespace bruce

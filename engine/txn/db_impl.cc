@@ -1,0 +1,226 @@
+#include "txn/db_impl.h"
+
+#include <algorithm>
+
+#include "format/hash.h"
+#include "txn/txn_impl.h"
+
+namespace bruce {
+
+using format::BlockPtr;
+using format::Meta;
+
+namespace {
+// The largest node a pointer may claim: one maximal entry plus a full page.
+constexpr uint64_t kMaxNodeBytes = kMaxValueSize + kMaxKeySize + 2 * format::kMaxPageSize;
+}  // namespace
+
+Result<std::unique_ptr<Db>> Db::Open(const std::string& path, const Options& options) {
+  if (options.read_only && options.create_if_missing) {
+    return Status::InvalidArgument("cannot create a store read-only");
+  }
+  BRUCE_ASSIGN_OR_RETURN(std::unique_ptr<PageStore> store,
+                         OpenFileStore(path, options.create_if_missing, options.read_only));
+  return Open(std::shared_ptr<PageStore>(std::move(store)), options);
+}
+
+Result<std::unique_ptr<Db>> Db::Open(std::shared_ptr<PageStore> store, const Options& options) {
+  auto db = std::make_unique<DbImpl>(std::move(store), options);
+  BRUCE_RETURN_IF_ERROR(db->Init());
+  return std::unique_ptr<Db>(std::move(db));
+}
+
+DbImpl::DbImpl(std::shared_ptr<PageStore> store, const Options& options)
+    : store_(std::move(store)),
+      options_(options),
+      page_size_(options.page_size),
+      cache_(options.cache_bytes),
+      space_(store_.get(), options.page_size) {}
+
+DbImpl::~DbImpl() = default;
+
+Status DbImpl::Init() {
+  BRUCE_ASSIGN_OR_RETURN(uint64_t size, store_->Size());
+  if (size == 0) {
+    if (!options_.create_if_missing || options_.read_only) {
+      return Status::InvalidArgument(store_->Name() + " is empty: not a bruce store");
+    }
+    return Create();
+  }
+  if (options_.error_if_exists) return Status::Exists(store_->Name() + " already exists");
+  return OpenExisting(size);
+}
+
+Status DbImpl::Create() {
+  if (!format::ValidPageSize(page_size_)) {
+    return Status::InvalidArgument("page size must be a power of two from 4096 to 65536, not " +
+                                   std::to_string(page_size_));
+  }
+  space_ = SpaceMap(store_.get(), page_size_);
+  space_.InitEmpty();
+  BRUCE_RETURN_IF_ERROR(store_->Write(0, std::string(page_size_, '\0')));
+  BRUCE_ASSIGN_OR_RETURN(std::unique_ptr<WriteTxn> w, BeginWrite());
+  BRUCE_RETURN_IF_ERROR(w->CreateTree("main").status());
+  return w->Commit();
+}
+
+Status DbImpl::OpenExisting(uint64_t size) {
+  // Slot 0 tells the page size; without it, look for slot 1 at every size.
+  std::vector<Result<Meta>> slots;
+  std::string buf(format::kMetaSize, '\0');
+  if (size >= format::kMetaSize) {
+    BRUCE_RETURN_IF_ERROR(store_->Read(0, format::kMetaSize, buf.data()));
+    slots.push_back(format::DecodeMeta(buf, 0));
+  }
+  for (uint32_t ps = format::kMinPageSize; ps <= format::kMaxPageSize; ps *= 2) {
+    if (slots[0].ok() && slots[0]->page_size != ps) continue;
+    if (size < ps + format::kMetaSize) break;
+    BRUCE_RETURN_IF_ERROR(store_->Read(ps, format::kMetaSize, buf.data()));
+    Result<Meta> m = format::DecodeMeta(buf, 1);
+    if (m.ok() && m->page_size != ps) continue;
+    if (m.ok() || slots[0].ok() || m.status().code() == Code::kNotSupported) {
+      slots.push_back(std::move(m));
+      break;
+    }
+  }
+  std::vector<Meta> valid;
+  std::string why;
+  for (auto& m : slots) {
+    if (m.status().code() == Code::kNotSupported) return m.status();
+    if (m.ok()) {
+      valid.push_back(m.value());
+    } else {
+      why += " [" + m.status().ToString() + "]";
+    }
+  }
+  std::sort(valid.begin(), valid.end(), [](const Meta& a, const Meta& b) { return a.txn > b.txn; });
+  for (const Meta& m : valid) {
+    Status st = TryMeta(m);
+    if (st.ok()) return st;
+    why += " [txn " + std::to_string(m.txn) + ": " + st.ToString() + "]";
+  }
+  return Status::Corruption(store_->Name() + " has no usable meta page:" + why);
+}
+
+Status DbImpl::TryMeta(const Meta& m) {
+  page_size_ = m.page_size;
+  space_ = SpaceMap(store_.get(), page_size_);
+  if (!m.catalog.null()) BRUCE_RETURN_IF_ERROR(LoadUncached(m.catalog).status());
+  BRUCE_RETURN_IF_ERROR(space_.Load(m));
+  std::lock_guard lock(state_mu_);
+  current_ = Version{m.txn, m.catalog, m.time_ns, m.total_pages, m.free_pages};
+  return Status::OK();
+}
+
+Result<NodeRef> DbImpl::LoadUncached(const BlockPtr& p) {
+  if (p.page < format::kMetaPages) return Status::Corruption("pointer to a meta page", p.page);
+  if (p.comp != format::Compression::kNone) {
+    return Status::Corruption("unknown compression " + std::to_string(static_cast<int>(p.comp)),
+                              p.page);
+  }
+  if (p.stored_len == 0 || p.stored_len > kMaxNodeBytes) {
+    return Status::Corruption("implausible node length " + std::to_string(p.stored_len), p.page);
+  }
+  std::string buf(p.stored_len, '\0');
+  BRUCE_RETURN_IF_ERROR(store_->Read(p.page * page_size_, p.stored_len, buf.data()));
+  BRUCE_ASSIGN_OR_RETURN(std::unique_ptr<format::Node> n, format::Node::Decode(std::move(buf), p.page));
+  if (!(n->hash() == p.hash)) return Status::Corruption("node hash mismatch", p.page);
+  return NodeRef(std::move(n));
+}
+
+Result<NodeRef> DbImpl::Load(const BlockPtr& p) {
+  if (NodeRef n = cache_.Lookup(p.page, p.hash)) return n;
+  BRUCE_ASSIGN_OR_RETURN(NodeRef n, LoadUncached(p));
+  cache_.Insert(p.page, p.hash, n);
+  return n;
+}
+
+Version DbImpl::PinCurrent() {
+  std::lock_guard lock(state_mu_);
+  readers_[current_.txn]++;
+  return current_;
+}
+
+void DbImpl::Unpin(uint64_t txn) {
+  std::lock_guard lock(state_mu_);
+  auto it = readers_.find(txn);
+  if (it != readers_.end() && --it->second == 0) readers_.erase(it);
+}
+
+Result<std::unique_ptr<ReadTxn>> DbImpl::BeginRead() {
+  Version v = PinCurrent();
+  return std::unique_ptr<ReadTxn>(new ReadTxnImpl(this, v));
+}
+
+Result<std::unique_ptr<WriteTxn>> DbImpl::BeginWrite() {
+  if (options_.read_only) return Status::ReadOnly("store was opened read-only");
+  std::unique_lock lock(writer_mu_);
+  writer_cv_.wait(lock, [this] { return !writer_active_; });
+  if (!poisoned_.ok()) return poisoned_;
+  writer_active_ = true;
+  lock.unlock();
+  Version base;
+  {
+    std::lock_guard state(state_mu_);
+    base = current_;
+  }
+  return std::unique_ptr<WriteTxn>(new WriteTxnImpl(this, base));
+}
+
+void DbImpl::EndWrite() {
+  std::lock_guard lock(writer_mu_);
+  writer_active_ = false;
+  writer_cv_.notify_one();
+}
+
+void DbImpl::Poison(const Status& why) {
+  std::lock_guard lock(writer_mu_);
+  poisoned_ = Status::IOError("a commit failed while writing its meta page (" + why.ToString() +
+                                  "); reopen the store to continue",
+                              why.err());
+}
+
+Status DbImpl::Publish(const Meta& m) {
+  uint64_t oldest;
+  {
+    std::lock_guard lock(state_mu_);
+    current_ = Version{m.txn, m.catalog, m.time_ns, m.total_pages, m.free_pages};
+    oldest = readers_.empty() ? m.txn : readers_.begin()->first;
+  }
+  space_.Committed(m.txn);
+  space_.Release(oldest);
+  return Status::OK();
+}
+
+std::string DbImpl::RootHash() {
+  std::lock_guard lock(state_mu_);
+  return format::HashHex(current_.catalog.hash);
+}
+
+Result<DbStats> DbImpl::Stat() {
+  BRUCE_ASSIGN_OR_RETURN(std::unique_ptr<ReadTxn> r, BeginRead());
+  DbStats s;
+  Version v;
+  {
+    std::lock_guard lock(state_mu_);
+    v = current_;
+  }
+  s.txn_id = r->id();
+  s.page_size = page_size_;
+  s.format_version = format::kFormatVersion;
+  BRUCE_ASSIGN_OR_RETURN(s.file_bytes, store_->Size());
+  s.total_pages = v.total_pages;
+  s.free_pages = v.free_pages;
+  s.used_pages = v.total_pages - v.free_pages;
+  s.root_hash = format::HashHex(v.catalog.hash);
+  BRUCE_ASSIGN_OR_RETURN(std::vector<std::string> names, r->ListTrees());
+  s.trees = names.size();
+  BRUCE_ASSIGN_OR_RETURN(s.main_keys, r->Main()->Count());
+  BRUCE_ASSIGN_OR_RETURN(s.main_depth, r->Main()->Depth());
+  s.cache_hits = cache_.hits();
+  s.cache_misses = cache_.misses();
+  s.cache_bytes = cache_.bytes();
+  return s;
+}
+
+}  // namespace bruce

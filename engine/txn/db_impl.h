@@ -1,0 +1,92 @@
+// txn/db_impl.h — the store: meta pages, committed versions, readers, the
+// writer lock, and the one read path every node goes through.
+//
+// Locking: writer_mu_ is held by the open write transaction for its whole
+// life (one writer at a time) and guards space_ and last_meta_. state_mu_
+// guards current_ and readers_ and is only held for a few instructions; it
+// nests inside writer_mu_. Readers never take writer_mu_, so a commit's
+// fsyncs never block them.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "bruce/db.h"
+#include "format/meta.h"
+#include "store/node_cache.h"
+#include "store/space_map.h"
+#include "tree/btree.h"
+
+namespace bruce {
+
+// A committed state of the store, as a reader sees it.
+struct Version {
+  uint64_t txn = 0;
+  format::BlockPtr catalog;
+  uint64_t time_ns = 0;
+  uint64_t total_pages = 0;
+  uint64_t free_pages = 0;
+};
+
+class WriteTxnImpl;
+
+class DbImpl final : public Db, public NodeSource {
+ public:
+  DbImpl(std::shared_ptr<PageStore> store, const Options& options);
+  ~DbImpl() override;
+
+  Status Init();
+
+  Result<std::unique_ptr<ReadTxn>> BeginRead() override;
+  Result<std::unique_ptr<WriteTxn>> BeginWrite() override;
+  std::string RootHash() override;
+  Result<DbStats> Stat() override;
+  Status Check(CheckReport* report) override;
+
+  // NodeSource: the verified read path, through the cache.
+  Result<NodeRef> Load(const format::BlockPtr& ptr) override;
+  // The same, straight from the store (check uses it).
+  Result<NodeRef> LoadUncached(const format::BlockPtr& ptr);
+
+  uint32_t page_size() const { return page_size_; }
+  const Options& options() const { return options_; }
+  PageStore* store() { return store_.get(); }
+  NodeCache& cache() { return cache_; }
+
+  // Reader registry.
+  Version PinCurrent();
+  void Unpin(uint64_t txn);
+
+  // Used by the write transaction (under writer_mu_).
+  SpaceMap& space() { return space_; }
+  Status Publish(const format::Meta& meta);
+  void Poison(const Status& why);
+  void EndWrite();
+
+ private:
+  Status Create();
+  Status OpenExisting(uint64_t file_size);
+  Status TryMeta(const format::Meta& m);
+
+  std::shared_ptr<PageStore> store_;
+  Options options_;
+  uint32_t page_size_;
+  NodeCache cache_;
+
+  std::mutex writer_mu_;
+  std::condition_variable writer_cv_;
+  bool writer_active_ = false;
+  SpaceMap space_;
+  Status poisoned_;
+
+  std::mutex state_mu_;
+  Version current_;
+  std::map<uint64_t, int> readers_;  // txn -> open read transactions
+};
+
+}  // namespace bruce

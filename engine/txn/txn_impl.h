@@ -1,0 +1,147 @@
+// txn/txn_impl.h — read and write transactions and the Tree handles they
+// give out.
+//
+// A read transaction pins a Version: its reads walk that version's nodes,
+// which no commit may overwrite while it is pinned. A write transaction
+// owns the writer role; it keeps the catalog and every tree it touched as a
+// TreeRoot with dirty nodes, and Commit writes them: trees first, then the
+// catalog that points to them, then the space log, then (after a sync) the
+// meta page.
+//
+// Thread safety: a transaction and its trees are used by one thread at a
+// time.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bruce/db.h"
+#include "tree/btree.h"
+#include "txn/db_impl.h"
+
+namespace bruce {
+
+class TxnBase;
+
+class TreeImpl final : public Tree {
+ public:
+  TreeImpl(TxnBase* txn, std::string name, uint32_t flags, format::BlockPtr root)
+      : txn_(txn), name_(std::move(name)), flags_(flags) {
+    root_.ptr = root;
+  }
+  // A tree whose every call fails with `broken`.
+  TreeImpl(TxnBase* txn, std::string name, Status broken)
+      : txn_(txn), name_(std::move(name)), broken_(std::move(broken)) {}
+
+  const std::string& name() const override { return name_; }
+  Status Get(std::string_view key, std::string* value) override;
+  Status Put(std::string_view key, std::string_view value) override;
+  Status Delete(std::string_view key) override;
+  Result<uint64_t> Count() override;
+  Result<uint64_t> Count(std::string_view lo, std::string_view hi) override;
+  Result<uint64_t> CountPrefix(std::string_view prefix) override;
+  Result<uint64_t> Rank(std::string_view key) override;
+  Result<Entry> Select(uint64_t i) override;
+  std::unique_ptr<Cursor> NewCursor() override;
+  Result<std::string> RootHashHex() override;
+  Result<uint32_t> Depth() override;
+
+  TreeRoot& root() { return root_; }
+  void MarkDropped() { broken_ = Status::NotFound("tree '" + name_ + "' was dropped"); }
+  uint32_t flags() const { return flags_; }
+  bool changed() const { return changed_; }
+
+ private:
+  Status Usable() const;
+
+  TxnBase* txn_;
+  std::string name_;
+  uint32_t flags_ = 0;
+  TreeRoot root_;
+  bool changed_ = false;
+  Status broken_;
+};
+
+// What read and write transactions share: resolving trees by name.
+class TxnBase {
+ public:
+  TxnBase(DbImpl* db, uint64_t id, format::BlockPtr catalog) : db_(db), id_(id) {
+    catalog_.ptr = catalog;
+  }
+  virtual ~TxnBase() = default;
+
+  virtual NodeSource* source() = 0;
+  // Null in a read transaction.
+  virtual WriteContext* writer() = 0;
+  // Bumped on every change; cursors of write transactions watch it.
+  const uint64_t* generation() const { return writer_gen_; }
+  void Changed() { gen_++; }
+  Status finished_status() const;
+
+  Tree* MainTree();
+  Result<Tree*> Open(std::string_view name);
+  Result<std::vector<std::string>> Names();
+
+ protected:
+  DbImpl* db_;
+  uint64_t id_;
+  TreeRoot catalog_;
+  std::map<std::string, std::unique_ptr<TreeImpl>, std::less<>> trees_;
+  uint64_t gen_ = 0;
+  const uint64_t* writer_gen_ = nullptr;
+  bool finished_ = false;
+};
+
+class ReadTxnImpl final : public ReadTxn, public TxnBase {
+ public:
+  ReadTxnImpl(DbImpl* db, const Version& v) : TxnBase(db, v.txn, v.catalog) {}
+  ~ReadTxnImpl() override { db_->Unpin(id_); }
+
+  uint64_t id() const override { return id_; }
+  Tree* Main() override { return MainTree(); }
+  Result<Tree*> OpenTree(std::string_view name) override { return Open(name); }
+  Result<std::vector<std::string>> ListTrees() override { return Names(); }
+  NodeSource* source() override { return db_; }
+  WriteContext* writer() override { return nullptr; }
+};
+
+class WriteTxnImpl final : public WriteTxn, public TxnBase, public WriteContext {
+ public:
+  WriteTxnImpl(DbImpl* db, const Version& base);
+  ~WriteTxnImpl() override;
+
+  uint64_t id() const override { return id_; }
+  Tree* Main() override { return MainTree(); }
+  Result<Tree*> OpenTree(std::string_view name) override { return Open(name); }
+  Result<std::vector<std::string>> ListTrees() override { return Names(); }
+  Result<Tree*> CreateTree(std::string_view name) override;
+  Status DropTree(std::string_view name) override;
+  Status Commit() override;
+  void Abort() override;
+
+  NodeSource* source() override { return this; }
+  WriteContext* writer() override { return this; }
+
+  // WriteContext.
+  Result<NodeRef> Load(const format::BlockPtr& ptr) override { return db_->Load(ptr); }
+  void FreeRun(const format::BlockPtr& ptr) override;
+  size_t node_limit() const override { return db_->page_size(); }
+  Result<format::BlockPtr> WriteNode(std::unique_ptr<format::Node> node) override;
+
+ private:
+  Status DoCommit(bool* meta_started);
+  void Finish();
+
+  struct Written {
+    uint64_t page;
+    format::Hash128 hash;
+    NodeRef node;
+  };
+  std::vector<Written> written_;
+  std::vector<std::unique_ptr<TreeImpl>> dropped_;
+  std::string scratch_;
+};
+
+}  // namespace bruce

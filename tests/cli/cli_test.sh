@@ -1,0 +1,379 @@
+#!/usr/bin/env bash
+# End-to-end tests of the bruce CLI on real store files.
+#
+#   bash tests/cli/cli_test.sh path/to/bruce
+#
+# Every check states what it expected; the first failure stops the script
+# with exit 1. Needs python3 (to generate data and parse JSON).
+set -euo pipefail
+
+[[ $# -eq 1 ]] || { echo "usage: $0 path/to/bruce" >&2; exit 2; }
+BRUCE=$(realpath "$1")
+[[ -x $BRUCE ]] || { echo "not executable: $BRUCE" >&2; exit 2; }
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+cd "$T"
+
+step() { echo "--- $*"; }
+fail() { echo "FAIL: $*" >&2; exit 1; }
+b() { "$BRUCE" "$@"; }
+
+# expect CODE CMD...: runs CMD with stdout in ./out and stderr in ./err and
+# fails unless it exits with CODE.
+expect() {
+  local want=$1 rc=0
+  shift
+  "$@" >out 2>err || rc=$?
+  [[ $rc == "$want" ]] ||
+    fail "expected exit $want, got $rc from: $* (stderr: $(head -c 500 err))"
+}
+# An engine or lookup error is exactly one "bruce: ..." line on stderr.
+expect_one_error_line() {
+  [[ $(wc -l <err) == 1 ]] || fail "expected one stderr line for $1, got: $(cat err)"
+  grep -q '^bruce: ' err || fail "stderr of $1 should start with 'bruce: ': $(cat err)"
+}
+same() {  # same FILE1 FILE2 WHAT
+  cmp -s "$1" "$2" || fail "$3: $1 and $2 differ: $(diff <(od -c "$1") <(od -c "$2") | head -20)"
+}
+eq() {  # eq GOT WANT WHAT
+  [[ $1 == "$2" ]] || fail "$3: got '$1', want '$2'"
+}
+
+step "help"
+for h in --help help; do
+  expect 0 b $h
+  for c in create put get del load dump ls count rank nth stat check root-hash; do
+    grep -q "^  $c " out || fail "bruce $h does not list command $c"
+  done
+done
+expect 0 b get --help
+grep -q 'usage: bruce get STORE KEY' out || fail "bruce get --help: $(cat out)"
+
+step "usage errors exit 2"
+expect 2 b
+expect 2 b frobnicate s
+grep -q "unknown command" err || fail "unknown command message: $(cat err)"
+expect 2 b get
+expect 2 b get s
+expect 2 b get s k extra
+expect 2 b ls s --bogus
+expect 2 b ls s --limit
+expect 2 b ls s --limit ten
+expect 2 b ls s --offset -1
+expect 2 b nth s x
+expect 2 b stat s --json=yes
+expect 2 b create s --page-size 1000
+expect 2 b create s --page-size 131072
+expect 2 b get --escaped s 'bad\q'
+[[ ! -e s ]] || fail "a usage error created the store"
+
+step "create"
+expect 0 b create s
+[[ -s s ]] || fail "create made no file"
+expect 3 b create s
+expect_one_error_line "create on an existing store"
+expect 0 b count s
+eq "$(cat out)" 0 "count of a new store"
+expect 0 b create s8k --page-size 8192
+expect 0 b stat s8k --json
+python3 -c 'import json,sys; assert json.load(sys.stdin)["page_size"] == 8192' <out ||
+  fail "create --page-size 8192 made page size: $(cat out)"
+expect 3 b get missing-store k
+expect_one_error_line "get on a missing store"
+
+step "put / get"
+expect 0 b put s hello world
+expect 0 b get s hello
+printf 'world' >want
+same out want "get hello (no newline added)"
+expect 0 b put s hello 'again and again'
+expect 0 b get s hello
+eq "$(cat out)" 'again and again' "overwritten value"
+printf 'a\x00b\xff\n\x00\t\\ end\n\n' >bin
+expect 0 b put s binkey <bin
+expect 0 b get s binkey
+same out bin "binary value from stdin"
+head -c 200000 /dev/urandom >big
+expect 0 b put s bigkey <big
+expect 0 b get s bigkey
+same out big "200 kB value from stdin"
+expect 0 b put s empty ''
+expect 0 b get s empty
+[[ ! -s out ]] || fail "empty value printed bytes"
+expect 0 b put s -- -dashed 'starts with a dash'
+expect 0 b get s -- -dashed
+eq "$(cat out)" 'starts with a dash' "key after --"
+# Options may come anywhere after the command.
+expect 0 b put --escaped s 'k\x00\tey' 'v\x01\n\\'
+expect 0 b get s 'k\x00\tey' --escaped
+printf 'v\x01\n\\' >want
+same out want "--escaped value"
+expect 1 b get s 'k\x00\tey'  # without --escaped the key is taken literally
+expect 0 b count s
+eq "$(cat out)" 6 "count after 6 distinct puts"
+
+step "get missing key exits 1"
+expect 1 b get s nokey
+expect_one_error_line "get of a missing key"
+grep -q 'bruce: get: key not found: nokey' err || fail "get missing message: $(cat err)"
+
+step "del"
+expect 0 b del s hello
+expect 1 b get s hello
+expect 1 b del s hello
+expect_one_error_line "del of a missing key"
+expect 0 b count s
+eq "$(cat out)" 5 "count after del"
+
+step "load / dump round trip"
+# gen.py writes input.tsv (records in random order, escapes written in every
+# accepted spelling) and expected.tsv (the canonical dump: sorted by raw key
+# bytes, lowercase hex, only the escapes the format requires).
+cat >gen.py <<'EOF'
+import random, sys
+rnd = random.Random(int(sys.argv[1]))
+def esc(b, canonical):
+    out = []
+    for x in b:
+        if x == 0x5c: out.append('\\\\')
+        elif x == 9: out.append('\\t')
+        elif x == 10: out.append('\\n')
+        elif x < 0x20 or x >= 0x7f:
+            upper = not canonical and rnd.random() < .5
+            out.append(('\\x%02X' if upper else '\\x%02x') % x)
+        elif not canonical and rnd.random() < .02: out.append('\\x%02x' % x)
+        else: out.append(chr(x))
+    return ''.join(out)
+prefixes = [b'a/', b'a/b/', b'b', b'\t', b'\\', b'\x00', b'\xff', b'', b'ab']
+records = {}
+while len(records) < int(sys.argv[2]):
+    k = rnd.choice(prefixes) + bytes(rnd.randrange(256) for _ in range(rnd.randrange(0, 24)))
+    v = bytes(rnd.randrange(256) for _ in range(rnd.choice([0, 1, 7, 60, 400])))
+    records[k] = v
+with open('input.tsv', 'w', encoding='latin-1', newline='') as f:
+    for k, v in records.items():
+        f.write(esc(k, False) + '\t' + esc(v, False) + '\n')
+with open('expected.tsv', 'w', encoding='latin-1', newline='') as f:
+    for k in sorted(records):
+        f.write(esc(k, True) + '\t' + esc(records[k], True) + '\n')
+EOF
+python3 gen.py 7 3000
+N=$(wc -l <expected.tsv)
+eq "$N" 3000 "generated records"
+expect 0 b create l
+expect 0 b load l <input.tsv
+expect 0 b dump l
+same out expected.tsv "dump after load"
+cp out dump1
+expect 0 b count l
+eq "$(cat out)" "$N" "count after load"
+expect 0 b create l2
+b dump l | b load l2 || fail "dump | load failed"
+expect 0 b dump l2
+same out dump1 "dump | load | dump"
+eq "$(b root-hash l2)" "$(b root-hash l)" "root hash of two stores with the same data"
+expect 0 b create empty
+expect 0 b dump empty
+[[ ! -s out ]] || fail "dump of an empty store printed $(cat out)"
+awk -F'\t' 'index($1, "a/") == 1' expected.tsv >want
+expect 0 b dump l --prefix a/
+same out want "dump --prefix a/"
+
+step "load of a malformed line exits 2 and commits nothing"
+expect 0 b create m
+printf 'k1\tv1\nk2\tv2\nk3\\qx\tv3\nk4\tv4\n' >bad.tsv
+expect 2 b load m <bad.tsv
+grep -q 'line 3' err || fail "load error should name line 3: $(cat err)"
+expect 1 b get m k1
+printf 'k1\tv1\nno tab here\n' | { expect 2 b load m; }
+grep -q 'line 2' err || fail "load error should name line 2: $(cat err)"
+printf 'k1\tv1\tv2\n' | { expect 2 b load m; }
+printf 'k1\tv\\x4\n' | { expect 2 b load m; }
+expect 0 b count m
+eq "$(cat out)" 0 "count after failed loads"
+printf 'k1\tv1\nk2\tv\\x41\\X' | { expect 2 b load m; }
+# The last line needs no newline.
+printf 'k1\tv1\nk2\tv\\x41' | { expect 0 b load m; }
+expect 0 b get m k2
+eq "$(cat out)" vA "value from a last line without newline"
+
+step "ls --prefix / --offset / --limit"
+cut -f1 expected.tsv >keys
+ls_case() {  # ls_case PREFIX OFFSET LIMIT [extra bruce args]: PREFIX is escaped text
+  local p=$1 off=$2 lim=$3
+  shift 3
+  P="$p" awk 'index($0, ENVIRON["P"]) == 1' keys >range
+  # (no `| head`: with pipefail its early exit would fail the pipeline)
+  awk -v off="$off" -v lim="$lim" 'NR > off && (lim == "all" || NR <= off + lim)' range >want
+  local args=(ls l --offset "$off" "$@")
+  [[ -n $p ]] && args+=(--escaped --prefix "$p")
+  [[ $lim != all ]] && args+=(--limit "$lim")
+  expect 0 b "${args[@]}"
+  same out want "bruce ${args[*]}"
+}
+ls_case '' 0 all
+ls_case '' 0 5
+ls_case '' 2500 10
+ls_case '' $((N - 1)) 10
+ls_case '' "$N" 10
+ls_case '' $((N + 100)) all
+ls_case '' 17 0
+ls_case 'a/' 0 all
+ls_case 'a/' 7 13
+ls_case 'a/b/' 3 all
+ls_case '\t' 11 5
+ls_case '\\' 1 all
+ls_case '\x00' 20 20
+ls_case '\xff' 0 3
+ls_case 'zz-none' 0 all
+ls_case 'zz-none' 4 all
+expect 0 b ls --limit=3 --offset=1 l  # --opt=value, options before STORE
+sed -n 2,4p keys >want
+same out want "ls --limit=3 --offset=1"
+expect 0 b ls l --prefix a/ --offset 2 --limit 4  # a literal prefix
+awk 'index($0, "a/") == 1' keys | awk 'NR > 2 && NR <= 6' >want
+same out want "ls with a literal prefix"
+
+step "count / rank / nth agree"
+for p in a/ 'a/b/' b ab '\t' '\\' '\x00' '\xff' zz; do
+  want=$(P="$p" awk 'index($0, ENVIRON["P"]) == 1' keys | wc -l)
+  expect 0 b count l --escaped --prefix "$p"
+  eq "$(cat out)" "$want" "count --prefix $p"
+done
+for i in 0 1 2 99 1234 $((N / 2)) $((N - 2)) $((N - 1)); do
+  expect 0 b nth l "$i"
+  sed -n "$((i + 1))p" expected.tsv >want
+  same out want "nth $i"
+  key=$(cut -f1 out)
+  expect 0 b rank l --escaped -- "$key"
+  eq "$(cat out)" "$i" "rank of the key nth $i printed"
+done
+expect 1 b nth l "$N"
+expect_one_error_line "nth out of range"
+expect 1 b nth l 18446744073709551615
+expect 0 b rank l $'\xff\xff\xff\xff'
+eq "$(cat out)" "$N" "rank past the last key"
+expect 0 b rank l ''
+eq "$(cat out)" 0 "rank of the empty key"
+
+step "stat"
+expect 0 b stat l --json
+python3 -m json.tool <out >/dev/null || fail "stat --json is not valid JSON: $(cat out)"
+python3 - "$N" <<'EOF' || fail "stat --json fields: $(cat out)"
+import json, sys
+s = json.load(open('out'))
+assert s["keys"] == int(sys.argv[1]), s
+assert s["tree"] == "main" and s["trees"] >= 1 and s["page_size"] == 4096, s
+assert s["depth"] >= 2, s  # 3000 records do not fit one leaf
+assert s["pages_used"] + s["pages_free"] == s["pages_total"], s
+assert s["pages_total"] * s["page_size"] <= s["file_bytes"], s
+assert len(s["root_hash"]) == 32 and s["txn_id"] >= 1, s
+EOF
+expect 0 b stat l
+for f in 'txn id' depth keys 'pages used' 'pages free' 'pages total' 'file bytes' \
+         'page size' 'format version' 'root hash' trees; do
+  grep -q "^$f: " out || fail "stat has no '$f:' line: $(cat out)"
+done
+grep -q "^keys: *$N\$" out || fail "stat keys line: $(cat out)"
+# Aligned: every value starts in the same column.
+[[ $(awk '{ match($0, /: +/); print RSTART + RLENGTH }' out | sort -u | wc -l) == 1 ]] ||
+  fail "stat values are not aligned: $(cat out)"
+expect 0 b root-hash l
+grep -qE '^[0-9a-f]{32}$' out || fail "root-hash output: $(cat out)"
+
+step "check on a good store"
+for st in s l l2 empty s8k; do
+  expect 0 b check "$st"
+  grep -q '^ok: ' out || fail "check $st should print an ok: summary: $(cat out)"
+done
+grep -q "^ok: .* $N keys" <(b check l) || fail "check l key count: $(b check l)"
+
+step "--tree isolation"
+expect 0 b put s tk tv --tree A
+expect 1 b get s tk
+expect 0 b get s tk --tree A
+eq "$(cat out)" tv "get --tree A"
+expect 1 b get s tk --tree B
+expect_one_error_line "get from a missing tree"
+grep -q 'no such tree' err || fail "missing tree message: $(cat err)"
+expect 1 b del s tk --tree B
+expect 0 b count s --tree A
+eq "$(cat out)" 1 "count --tree A"
+expect 0 b trees s
+grep -qx A out || fail "trees should list A: $(cat out)"
+expect 0 b dump s --tree A
+printf 'tk\ttv\n' >want
+same out want "dump --tree A"
+printf 'x\t1\ny\t2\n' | { expect 0 b load s --tree C; }
+expect 0 b nth s 1 --tree C
+eq "$(cat out)" $'y\t2' "nth --tree C"
+expect 0 b rank s y --tree C
+eq "$(cat out)" 1 "rank --tree C"
+expect 0 b ls s --tree C --offset 1
+eq "$(cat out)" y "ls --tree C"
+ntrees=$(b trees s | wc -l)
+grep -qx C <(b trees s) || fail "trees should list C: $(b trees s)"
+expect 0 b stat s --tree C --json
+python3 - "$ntrees" <<'EOF' || fail "stat --tree C: $(cat out)"
+import json, sys
+s = json.load(open('out'))
+assert s["tree"] == "C" and s["keys"] == 2 and s["trees"] == int(sys.argv[1]), s
+EOF
+expect 0 b root-hash s --tree C
+hc=$(cat out)
+expect 0 b root-hash s --tree A
+[[ $hc != "$(cat out)" ]] || fail "trees A and C have the same root hash"
+expect 1 b root-hash s --tree nope
+expect 0 b del s tk --tree A
+expect 0 b count s
+eq "$(cat out)" 5 "main tree untouched by --tree writes"
+expect 0 b check s
+
+step "read-only commands work on a read-only file"
+if [[ $(id -u) != 0 ]]; then
+  cp l ro && chmod 0444 ro
+  expect 0 b count ro
+  expect 0 b check ro
+  expect 3 b put ro k v
+  expect_one_error_line "put on a read-only file"
+fi
+
+# Damage. Two meta pages come first, then nodes: overwriting everything past
+# the meta pages destroys every node both metas can point at, so whatever the
+# layout, no read of data may succeed and check must fail.
+# An error is reported either by Open (one stderr line) or by the walk
+# (problems on stdout).
+check_fails() {
+  expect 3 b check "$1"
+  if [[ -s err ]]; then expect_one_error_line "check $1"
+  else grep -q 'problems: ' out || fail "check $1 should print a problems: summary: $(cat out)"; fi
+}
+step "garbage over every page past the meta pages -> exit 3"
+cp l c
+page=$(b stat l --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["page_size"])')
+python3 - c "$page" <<'EOF'
+import random, sys
+path, page = sys.argv[1], int(sys.argv[2])
+rnd = random.Random(1)
+with open(path, 'r+b') as f:
+    size = f.seek(0, 2)
+    assert size > 4 * page, size
+    f.seek(2 * page)
+    f.write(bytes(rnd.randrange(256) for _ in range(size - 2 * page)))
+EOF
+check_fails c
+key=$(sed -n 1500p keys)
+expect 3 b get c --escaped -- "$key"
+expect_one_error_line "get from a damaged store"
+expect 3 b dump c
+expect_one_error_line "dump of a damaged store"
+expect 3 b count c --prefix a/
+
+step "garbage over both meta pages -> exit 3"
+cp l c2
+dd if=/dev/urandom of=c2 bs="$page" count=2 conv=notrunc status=none
+check_fails c2
+expect 3 b get c2 --escaped -- "$key"
+expect_one_error_line "get from a store without meta pages"
+
+echo "PASS: all CLI tests"

@@ -1,0 +1,38 @@
+#include "testutil.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <random>
+
+namespace bruce::testing {
+
+uint64_t Seed(const char* test_name) {
+  uint64_t seed;
+  if (const char* s = std::getenv("BRUCE_SEED")) {
+    seed = std::strtoull(s, nullptr, 10);
+  } else {
+    seed = std::random_device{}() * 0x100000000ull + std::random_device{}();
+  }
+  std::fprintf(stderr, "%s: seed %llu (replay with BRUCE_SEED=%llu)\n", test_name,
+               static_cast<unsigned long long>(seed), static_cast<unsigned long long>(seed));
+  return seed;
+}
+
+uint64_t Steps(uint64_t dflt) {
+  if (const char* s = std::getenv("BRUCE_STEPS")) return std::strtoull(s, nullptr, 10);
+  return dflt;
+}
+
+TempDir::TempDir() {
+  std::string tmpl = (std::filesystem::temp_directory_path() / "bruce-test-XXXXXX").string();
+  if (!mkdtemp(tmpl.data())) std::abort();
+  path_ = tmpl;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+}  // namespace bruce::testing
