@@ -1,0 +1,276 @@
+// Randomized test against a model (a std::map), in the manner of LevelDB's
+// ModelDB: random puts, deletes, gets, scans both ways, rank, select and
+// count, with commits, aborts, read transactions pinned at random points,
+// and the store closed and reopened every few hundred steps.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <memory>
+#include <random>
+#include <vector>
+
+#include "bruce/db.h"
+#include "testutil.h"
+
+namespace bruce {
+namespace {
+
+using Model = std::map<std::string, std::string>;
+
+class Rng {
+ public:
+  explicit Rng(uint64_t seed) : g_(seed) {}
+  uint64_t Below(uint64_t n) { return g_() % n; }
+  bool OneIn(uint64_t n) { return Below(n) == 0; }
+  std::string Bytes(size_t n) {
+    std::string s(n, '\0');
+    for (char& c : s) c = static_cast<char>(Below(256));
+    return s;
+  }
+
+ private:
+  std::mt19937_64 g_;
+};
+
+// Keys share prefixes (so separators and prefix logic get work) and are
+// drawn from a bounded pool (so overwrites and deletes hit).
+std::string RandomKey(Rng& r) {
+  static const std::string kPrefixes[] = {"", "a/", "a/b/", "user:", "\xff\xff",
+                                          std::string("\0", 1)};
+  std::string k = kPrefixes[r.Below(6)];
+  if (r.OneIn(500)) return k + std::string(kMaxKeySize - k.size(), static_cast<char>('k' + r.Below(3)));
+  uint64_t id = r.Below(800);
+  k += std::to_string(id * 7919 % 3001);
+  if (r.OneIn(8)) k.push_back(static_cast<char>(r.Below(4)));
+  return k;
+}
+
+std::string RandomValue(Rng& r) {
+  if (r.OneIn(400)) return r.Bytes(20000 + r.Below(20000));  // a multi-page node
+  if (r.OneIn(20)) return r.Bytes(500 + r.Below(3000));
+  return r.Bytes(r.Below(40));
+}
+
+// Compares everything a tree says with the model.
+void ExpectSame(Tree* t, const Model& m, Rng& r, const std::string& what) {
+  auto count = t->Count();
+  ASSERT_TRUE(count.ok()) << count.status().ToString();
+  ASSERT_EQ(count.value(), m.size()) << what;
+  auto c = t->NewCursor();
+  auto it = m.begin();
+  for (c->First(); c->Valid(); c->Next(), ++it) {
+    ASSERT_NE(it, m.end()) << what;
+    ASSERT_EQ(c->key(), it->first) << what;
+    ASSERT_EQ(c->value(), it->second) << what;
+  }
+  ASSERT_TRUE(c->status().ok()) << c->status().ToString();
+  ASSERT_EQ(it, m.end()) << what;
+  auto rit = m.rbegin();
+  for (c->Last(); c->Valid(); c->Prev(), ++rit) {
+    ASSERT_NE(rit, m.rend()) << what;
+    ASSERT_EQ(c->key(), rit->first) << what;
+  }
+  ASSERT_EQ(rit, m.rend()) << what;
+  (void)r;
+}
+
+// One random read compared with the model.
+void RandomRead(Tree* t, const Model& m, Rng& r) {
+  std::string k = RandomKey(r);
+  switch (r.Below(5)) {
+    case 0: {  // get
+      std::string v;
+      Status s = t->Get(k, &v);
+      auto it = m.find(k);
+      if (it == m.end()) {
+        ASSERT_TRUE(s.IsNotFound()) << s.ToString();
+      } else {
+        ASSERT_TRUE(s.ok()) << s.ToString();
+        ASSERT_EQ(v, it->second);
+      }
+      break;
+    }
+    case 1: {  // scan from a key, either way
+      auto c = t->NewCursor();
+      c->Seek(k);
+      auto it = m.lower_bound(k);
+      bool forward = r.OneIn(2);
+      if (!forward) {
+        // Step back once from the seek position, as a reverse range scan does.
+        if (c->Valid()) {
+          c->Prev();
+        } else {
+          c->Last();
+        }
+        if (it == m.begin()) {
+          it = m.end();
+        } else {
+          --it;
+        }
+      }
+      for (int i = 0; i < 20; i++) {
+        if (it == m.end()) {
+          ASSERT_FALSE(c->Valid());
+          break;
+        }
+        ASSERT_TRUE(c->Valid());
+        ASSERT_EQ(c->key(), it->first);
+        ASSERT_EQ(c->value(), it->second);
+        if (forward) {
+          c->Next();
+          ++it;
+        } else {
+          c->Prev();
+          it = it == m.begin() ? m.end() : std::prev(it);
+        }
+      }
+      ASSERT_TRUE(c->status().ok());
+      break;
+    }
+    case 2: {  // rank
+      auto rank = t->Rank(k);
+      ASSERT_TRUE(rank.ok());
+      ASSERT_EQ(rank.value(), static_cast<uint64_t>(std::distance(m.begin(), m.lower_bound(k))));
+      break;
+    }
+    case 3: {  // select
+      uint64_t i = r.Below(m.size() + 2);
+      auto e = t->Select(i);
+      if (i >= m.size()) {
+        ASSERT_TRUE(e.status().IsNotFound());
+      } else {
+        ASSERT_TRUE(e.ok()) << e.status().ToString();
+        auto it = std::next(m.begin(), static_cast<long>(i));
+        ASSERT_EQ(e->key, it->first);
+        ASSERT_EQ(e->value, it->second);
+      }
+      break;
+    }
+    case 4: {  // count in a range, and by prefix
+      std::string k2 = RandomKey(r);
+      auto n = t->Count(k, k2);
+      ASSERT_TRUE(n.ok());
+      uint64_t want = k2 <= k ? 0 : std::distance(m.lower_bound(k), m.lower_bound(k2));
+      ASSERT_EQ(n.value(), want);
+      std::string prefix = k.substr(0, r.Below(k.size() + 1));
+      auto p = t->CountPrefix(prefix);
+      ASSERT_TRUE(p.ok());
+      uint64_t pw = 0;
+      for (auto it = m.lower_bound(prefix); it != m.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) pw++;
+      ASSERT_EQ(p.value(), pw);
+      break;
+    }
+  }
+}
+
+struct Reader {
+  std::unique_ptr<ReadTxn> txn;
+  Model snapshot;
+};
+
+void RunModel(uint32_t page_size, uint64_t steps, const char* name) {
+  Rng r(testing::Seed(name));
+  auto store = std::shared_ptr<PageStore>(NewMemoryStore());
+  Options opts;
+  opts.create_if_missing = true;
+  opts.page_size = page_size;
+  opts.cache_bytes = 1 << 20;  // small: evictions happen
+  auto db = Db::Open(store, opts);
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  opts.create_if_missing = false;
+
+  Model committed, working;
+  std::unique_ptr<WriteTxn> w;
+  std::vector<Reader> readers;
+  uint64_t commits = 0, reopens = 0;
+
+  for (uint64_t step = 0; step < steps; step++) {
+    if (!w) {
+      auto wr = (*db)->BeginWrite();
+      ASSERT_TRUE(wr.ok());
+      w = std::move(wr).value();
+      working = committed;
+    }
+    Tree* t = w->Main();
+    uint64_t op = r.Below(100);
+    if (op < 35) {
+      std::string k = RandomKey(r), v = RandomValue(r);
+      ASSERT_TRUE(t->Put(k, v).ok());
+      working[k] = v;
+    } else if (op < 50) {
+      // Delete a present key most of the time.
+      std::string k = RandomKey(r);
+      if (!working.empty() && r.OneIn(2)) {
+        k = std::next(working.begin(), static_cast<long>(r.Below(working.size())))->first;
+      }
+      Status s = t->Delete(k);
+      ASSERT_EQ(s.IsNotFound(), working.count(k) == 0) << s.ToString();
+      working.erase(k);
+    } else if (op < 80) {
+      RandomRead(t, working, r);
+    } else if (op < 84) {
+      ASSERT_TRUE(w->Commit().ok());
+      w.reset();
+      committed = working;
+      commits++;
+    } else if (op < 85) {
+      w->Abort();
+      w.reset();
+    } else if (op < 88 && readers.size() < 6) {
+      auto rd = (*db)->BeginRead();
+      ASSERT_TRUE(rd.ok());
+      readers.push_back(Reader{std::move(rd).value(), committed});
+    } else if (op < 90 && !readers.empty()) {
+      readers.erase(readers.begin() + static_cast<long>(r.Below(readers.size())));
+    } else if (op < 99 && !readers.empty()) {
+      Reader& rd = readers[r.Below(readers.size())];
+      RandomRead(rd.txn->Main(), rd.snapshot, r);
+      if (r.OneIn(20)) ExpectSame(rd.txn->Main(), rd.snapshot, r, "reader snapshot");
+    }
+    if (step % 300 == 299) {
+      // Reopen: finish the writer one way or the other, drop readers.
+      if (w && r.OneIn(2)) {
+        ASSERT_TRUE(w->Commit().ok());
+        committed = working;
+      }
+      w.reset();
+      readers.clear();
+      CheckReport rep;
+      ASSERT_TRUE((*db)->Check(&rep).ok());
+      ASSERT_TRUE(rep.ok()) << rep.problems[0];
+      std::string hash = (*db)->RootHash();
+      db = Result<std::unique_ptr<Db>>(Status::OK());
+      db = Db::Open(store, opts);
+      ASSERT_TRUE(db.ok()) << db.status().ToString();
+      EXPECT_EQ((*db)->RootHash(), hash);
+      auto rd = (*db)->BeginRead();
+      ExpectSame((*rd)->Main(), committed, r, "after reopen");
+      reopens++;
+    }
+    if (::testing::Test::HasFatalFailure()) {
+      ADD_FAILURE() << "at step " << step;
+      return;
+    }
+  }
+  if (w) {
+    ASSERT_TRUE(w->Commit().ok());
+    committed = working;
+  }
+  w.reset();
+  readers.clear();
+  auto rd = (*db)->BeginRead();
+  ExpectSame((*rd)->Main(), committed, r, "at the end");
+  CheckReport rep;
+  ASSERT_TRUE((*db)->Check(&rep).ok());
+  EXPECT_TRUE(rep.ok()) << rep.problems[0];
+  std::fprintf(stderr, "%s: %llu steps, %llu commits, %llu reopens, %zu keys\n", name,
+               (unsigned long long)steps, (unsigned long long)commits,
+               (unsigned long long)reopens, committed.size());
+}
+
+TEST(Model, RandomOpsAgainstStdMap) { RunModel(4096, testing::Steps(100000), "Model.RandomOps"); }
+
+TEST(Model, RandomOpsLargePages) { RunModel(16384, testing::Steps(100000) / 4, "Model.LargePages"); }
+
+}  // namespace
+}  // namespace bruce
