@@ -1,0 +1,153 @@
+// Power cuts at random points of random commits, on the fault-injecting
+// store: after each, the store must open, pass check, and hold exactly the
+// last commit that returned, or the one in flight if its meta page landed.
+//
+// BRUCE_CRASH_CUTS sets the number of cuts (default 2,000; the long mode in
+// scripts/test-long.sh runs 100,000).
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <map>
+#include <random>
+
+#include "bruce/db.h"
+#include "store/fault_store.h"
+#include "testutil.h"
+
+namespace bruce {
+namespace {
+
+using Model = std::map<std::string, std::string>;
+
+Model ReadAll(Db* db) {
+  Model m;
+  auto r = db->BeginRead();
+  EXPECT_TRUE(r.ok());
+  auto c = (*r)->Main()->NewCursor();
+  for (c->First(); c->Valid(); c->Next()) m.emplace(c->key(), c->value());
+  EXPECT_TRUE(c->status().ok()) << c->status().ToString();
+  return m;
+}
+
+uint64_t Cuts() {
+  if (const char* s = std::getenv("BRUCE_CRASH_CUTS")) return std::strtoull(s, nullptr, 10);
+  return 2000;
+}
+
+TEST(Crash, PowerCutsAtRandomPoints) {
+  std::mt19937_64 rng(testing::Seed("Crash.PowerCuts"));
+  auto store = std::make_shared<FaultStore>();
+  Options opts;
+  opts.create_if_missing = true;
+  opts.cache_bytes = 256 << 10;
+  {
+    auto db = Db::Open(store, opts);
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+  }
+  ASSERT_TRUE(store->Sync().ok());
+  opts.create_if_missing = false;
+
+  Model durable;  // what the last successful commit holds
+  uint64_t cuts = Cuts(), in_flight_landed = 0, commits = 0;
+  for (uint64_t cut = 0; cut < cuts; cut++) {
+    auto db = Db::Open(store, opts);
+    ASSERT_TRUE(db.ok()) << "cut " << cut << ": " << db.status().ToString();
+    store->DieAfter(static_cast<int64_t>(rng() % 120));
+    Model in_flight;
+    bool have_in_flight = false;
+    while (true) {
+      auto w = (*db)->BeginWrite();
+      if (!w.ok()) break;  // poisoned by a failed meta write
+      Model next = durable;
+      int ops = 1 + static_cast<int>(rng() % 40);
+      for (int i = 0; i < ops; i++) {
+        std::string k = "key" + std::to_string(rng() % 600);
+        if (rng() % 4 == 0) {
+          Status s = (*w)->Main()->Delete(k);
+          ASSERT_TRUE(s.ok() || s.IsNotFound()) << s.ToString();
+          next.erase(k);
+        } else {
+          std::string v(rng() % (rng() % 8 == 0 ? 3000 : 60), static_cast<char>('a' + rng() % 26));
+          ASSERT_TRUE((*w)->Main()->Put(k, v).ok());
+          next[k] = v;
+        }
+      }
+      Status s = (*w)->Commit();
+      if (!s.ok()) {
+        in_flight = std::move(next);
+        have_in_flight = true;
+        break;
+      }
+      durable = std::move(next);
+      commits++;
+    }
+    db = Result<std::unique_ptr<Db>>(Status::OK());  // close
+    store->PowerCut(rng);
+
+    auto reopened = Db::Open(store, opts);
+    ASSERT_TRUE(reopened.ok()) << "cut " << cut << ": " << reopened.status().ToString();
+    CheckReport rep;
+    ASSERT_TRUE((*reopened)->Check(&rep).ok());
+    ASSERT_TRUE(rep.ok()) << "cut " << cut << ": " << rep.problems[0];
+    Model got = ReadAll(reopened->get());
+    if (have_in_flight && got == in_flight && got != durable) {
+      durable = in_flight;
+      in_flight_landed++;
+    }
+    ASSERT_EQ(got.size(), durable.size()) << "cut " << cut;
+    ASSERT_TRUE(got == durable) << "cut " << cut << ": contents differ from the last commit";
+  }
+  std::fprintf(stderr, "Crash: %llu cuts, %llu commits, %llu in-flight commits survived\n",
+               (unsigned long long)cuts, (unsigned long long)commits,
+               (unsigned long long)in_flight_landed);
+}
+
+// A full disk fails the commit with NoSpace and loses nothing: the store
+// keeps its last commit and takes new ones once space returns.
+TEST(Crash, FullDiskLosesNothing) {
+  auto store = std::make_shared<FaultStore>();
+  Options opts;
+  opts.create_if_missing = true;
+  auto db = Db::Open(store, opts);
+  ASSERT_TRUE(db.ok());
+  {
+    auto w = (*db)->BeginWrite();
+    ASSERT_TRUE((*w)->Main()->Put("a", "1").ok());
+    ASSERT_TRUE((*w)->Commit().ok());
+  }
+  store->FailWritesWith(ENOSPC);
+  {
+    auto w = (*db)->BeginWrite();
+    for (int i = 0; i < 500; i++) {
+      ASSERT_TRUE((*w)->Main()->Put("k" + std::to_string(i), std::string(100, 'x')).ok());
+    }
+    Status s = (*w)->Commit();
+    EXPECT_EQ(s.code(), Code::kNoSpace) << s.ToString();
+  }
+  store->FailWritesWith(0);
+  std::string v;
+  auto r = (*db)->BeginRead();
+  EXPECT_TRUE((*r)->Main()->Get("a", &v).ok());
+  EXPECT_EQ(v, "1");
+  EXPECT_TRUE((*r)->Main()->Get("k1", &v).IsNotFound());
+  r.value().reset();
+  {
+    auto w = (*db)->BeginWrite();
+    ASSERT_TRUE(w.ok()) << w.status().ToString();
+    ASSERT_TRUE((*w)->Main()->Put("b", "2").ok());
+    ASSERT_TRUE((*w)->Commit().ok());
+  }
+  CheckReport rep;
+  ASSERT_TRUE((*db)->Check(&rep).ok());
+  EXPECT_TRUE(rep.ok()) << rep.problems[0];
+  db = Result<std::unique_ptr<Db>>(Status::OK());
+  opts.create_if_missing = false;
+  auto again = Db::Open(store, opts);
+  ASSERT_TRUE(again.ok());
+  auto r2 = (*again)->BeginRead();
+  EXPECT_TRUE((*r2)->Main()->Get("b", &v).ok());
+  EXPECT_EQ((*r2)->Main()->Count().value(), 2u);
+}
+
+}  // namespace
+}  // namespace bruce
