@@ -174,6 +174,8 @@ void Node::Erase(size_t i) {
   if (!leaf()) {
     kids_.erase(kids_.begin() + static_cast<ptrdiff_t>(i));
     dirty_.erase(dirty_.begin() + static_cast<ptrdiff_t>(i));
+    // A branch's first separator stands for minus infinity.
+    if (i == 0 && !slots_.empty()) SetKey(0, "");
   }
   MaybeCompactArena();
 }

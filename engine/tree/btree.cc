@@ -289,7 +289,7 @@ Status Select(NodeSource* src, const TreeRoot& root, uint64_t i, std::string* ke
 
 Result<uint32_t> Depth(NodeSource* src, const TreeRoot& root) {
   BRUCE_ASSIGN_OR_RETURN(NodeView v, Root(src, root));
-  if (!v.node) return uint32_t{0};
+  if (!v.node || root.Count() == 0) return uint32_t{0};
   return static_cast<uint32_t>(v.node->level()) + 1;
 }
 

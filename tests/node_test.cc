@@ -1,0 +1,145 @@
+// format/: node and meta page layouts round-trip, and damage is detected.
+#include <gtest/gtest.h>
+
+#include "format/coding.h"
+#include "format/meta.h"
+#include "format/node.h"
+
+namespace bruce::format {
+namespace {
+
+std::unique_ptr<Node> SampleLeaf() {
+  auto n = std::make_unique<Node>(0);
+  n->InsertLeaf(0, "apple", "red", ValueType::kInline);
+  n->InsertLeaf(1, "banana", std::string(300, 'y'), ValueType::kInline);
+  n->InsertLeaf(2, std::string("c\0\xff", 3), "", ValueType::kInline);
+  return n;
+}
+
+std::unique_ptr<Node> SampleBranch(uint64_t base_page) {
+  auto n = std::make_unique<Node>(1);
+  for (int i = 0; i < 3; i++) {
+    BlockPtr p;
+    p.page = base_page + i;
+    p.stored_len = 4000 + i;
+    p.birth = 7 + i;
+    p.hash = Hash128{uint64_t(i) * 11, uint64_t(i) * 13};
+    p.count = 100 + i;
+    n->InsertBranch(i, i == 0 ? "" : "sep" + std::to_string(i), p);
+  }
+  return n;
+}
+
+TEST(Node, LeafRoundTrip) {
+  auto n = SampleLeaf();
+  std::string buf;
+  Hash128 h = n->Encode(&buf);
+  auto d = Node::Decode(buf, 5);
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  ASSERT_EQ((*d)->size(), 3u);
+  EXPECT_EQ((*d)->key(1), "banana");
+  EXPECT_EQ((*d)->value(1), std::string(300, 'y'));
+  EXPECT_EQ((*d)->hash(), h);
+  EXPECT_LE(buf.size(), n->EncodedSizeBound());
+  EXPECT_LE(buf.size(), n->TightSize());
+}
+
+TEST(Node, BranchRoundTripAndCounts) {
+  auto n = SampleBranch(10);
+  std::string buf;
+  n->Encode(&buf);
+  auto d = Node::Decode(buf, 5);
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ((*d)->Count(), 303u);
+  EXPECT_EQ((*d)->child(2).page, 12u);
+  EXPECT_EQ((*d)->child(2).birth, 9u);
+  EXPECT_EQ((*d)->child(1).hash, (Hash128{11, 13}));
+  EXPECT_EQ((*d)->ChildIndex("a"), 0u);
+  EXPECT_EQ((*d)->ChildIndex("sep1"), 1u);
+  EXPECT_EQ((*d)->ChildIndex("zzz"), 2u);
+}
+
+// The Merkle hash covers content, not where children are stored.
+TEST(Node, HashIgnoresLocations) {
+  std::string a, b;
+  Hash128 ha = SampleBranch(10)->Encode(&a);
+  Hash128 hb = SampleBranch(900)->Encode(&b);
+  EXPECT_EQ(ha, hb);
+  EXPECT_NE(a, b);
+  auto changed = SampleBranch(10);
+  changed->child(1).count++;
+  std::string c;
+  EXPECT_NE(changed->Encode(&c), ha);
+}
+
+// Every single-bit flip of an encoded node is caught by its checksum.
+TEST(Node, EveryBitFlipIsDetected) {
+  std::string buf;
+  SampleBranch(10)->Encode(&buf);
+  for (size_t i = 0; i < buf.size() * 8; i++) {
+    std::string bad = buf;
+    bad[i / 8] = static_cast<char>(bad[i / 8] ^ (1 << (i % 8)));
+    auto d = Node::Decode(bad, 3);
+    ASSERT_FALSE(d.ok()) << "bit " << i;
+    EXPECT_TRUE(d.status().IsCorruption());
+    EXPECT_EQ(d.status().page(), 3u);
+  }
+}
+
+TEST(Node, TruncatedNodesAreRejected) {
+  std::string buf;
+  SampleLeaf()->Encode(&buf);
+  for (size_t n = 0; n < buf.size(); n++) {
+    EXPECT_FALSE(Node::Decode(buf.substr(0, n), 1).ok());
+  }
+}
+
+TEST(Node, TreeValueRoundTrip) {
+  TreeDesc d;
+  d.flags = 3;
+  d.root.page = 77;
+  d.root.stored_len = 4096;
+  d.root.birth = 12;
+  d.root.hash = Hash128{1, 2};
+  d.root.count = 1000;
+  std::string v = EncodeTreeValue(d);
+  ASSERT_EQ(v.size(), kTreeValueSize);
+  TreeDesc e;
+  ASSERT_TRUE(DecodeTreeValue(v, &e));
+  EXPECT_EQ(e.flags, 3u);
+  EXPECT_EQ(e.root.page, 77u);
+  EXPECT_EQ(e.root.count, 1000u);
+  EXPECT_EQ(e.root.hash, d.root.hash);
+  EXPECT_FALSE(DecodeTreeValue(v.substr(1), &e));
+}
+
+TEST(Meta, RoundTripAndExactFieldOffsets) {
+  Meta m;
+  m.page_size = 8192;
+  m.txn = 0x1122334455667788ull;
+  m.total_pages = 99;
+  m.catalog.page = 5;
+  m.catalog.count = 2;
+  m.log_head = 6;
+  m.log_pages = 1;
+  std::string page = EncodeMeta(m);
+  ASSERT_EQ(page.size(), 8192u);
+  EXPECT_EQ(page.substr(0, 8), "bruceDB\n");
+  EXPECT_EQ(LoadU32(page.data() + 8), kFormatVersion);
+  EXPECT_EQ(LoadU32(page.data() + 12), 8192u);
+  EXPECT_EQ(LoadU64(page.data() + 16), m.txn);
+  EXPECT_EQ(LoadU64(page.data() + 40), 5u);
+  EXPECT_EQ(LoadU64(page.data() + 88), 6u);
+  auto d = DecodeMeta(page, 0);
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->txn, m.txn);
+  EXPECT_EQ(d->total_pages, 99u);
+  for (size_t bit = 0; bit < kMetaSize * 8; bit++) {
+    std::string bad = page;
+    bad[bit / 8] = static_cast<char>(bad[bit / 8] ^ (1 << (bit % 8)));
+    ASSERT_FALSE(DecodeMeta(bad, 0).ok()) << bit;
+  }
+}
+
+}  // namespace
+}  // namespace bruce::format
