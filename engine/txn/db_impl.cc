@@ -160,10 +160,14 @@ Result<std::unique_ptr<WriteTxn>> DbImpl::BeginWrite() {
   writer_active_ = true;
   lock.unlock();
   Version base;
+  uint64_t oldest;
   {
     std::lock_guard state(state_mu_);
     base = current_;
+    oldest = readers_.empty() ? current_.txn : readers_.begin()->first;
   }
+  // Readers that ended since the last commit may have released pages.
+  space_.Release(oldest);
   return std::unique_ptr<WriteTxn>(new WriteTxnImpl(this, base));
 }
 

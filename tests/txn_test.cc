@@ -1,0 +1,230 @@
+// txn/: snapshots, named trees, aborts, errors, and readers running on
+// other threads while the writer commits.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "bruce/db.h"
+#include "testutil.h"
+
+namespace bruce {
+namespace {
+
+std::unique_ptr<Db> OpenAt(const std::string& path, bool create = true) {
+  Options o;
+  o.create_if_missing = create;
+  auto db = Db::Open(path, o);
+  EXPECT_TRUE(db.ok()) << db.status().ToString();
+  return db.ok() ? std::move(db).value() : nullptr;
+}
+
+void ExpectClean(Db* db) {
+  CheckReport rep;
+  ASSERT_TRUE(db->Check(&rep).ok());
+  ASSERT_TRUE(rep.ok()) << rep.problems[0];
+}
+
+TEST(Txn, ReaderKeepsItsSnapshotAcrossManyCommits) {
+  auto db = Db::Open(std::shared_ptr<PageStore>(NewMemoryStore()), Options{true});
+  ASSERT_TRUE(db.ok());
+  {
+    auto w = (*db)->BeginWrite();
+    for (int i = 0; i < 2000; i++) ASSERT_TRUE((*w)->Main()->Put("k" + std::to_string(i), "0").ok());
+    ASSERT_TRUE((*w)->Commit().ok());
+  }
+  auto old = (*db)->BeginRead();
+  for (int c = 1; c <= 1000; c++) {
+    auto w = (*db)->BeginWrite();
+    ASSERT_TRUE((*w)->Main()->Put("k" + std::to_string(c % 2000), std::to_string(c)).ok());
+    ASSERT_TRUE((*w)->Main()->Delete("k" + std::to_string((c * 7) % 2000)).ok() || true);
+    ASSERT_TRUE((*w)->Commit().ok());
+  }
+  auto c = (*old)->Main()->NewCursor();
+  int n = 0;
+  for (c->First(); c->Valid(); c->Next(), n++) ASSERT_EQ(c->value(), "0");
+  EXPECT_EQ(n, 2000);
+  // The reader held every page the commits freed...
+  uint64_t total_held = (*db)->Stat()->total_pages;
+  EXPECT_GT(total_held, 10 * (*db)->Stat()->used_pages);
+  old.value().reset();
+  // ...and with it gone, as many commits again reuse them: no growth.
+  for (int c = 1; c <= 1000; c++) {
+    auto w = (*db)->BeginWrite();
+    ASSERT_TRUE((*w)->Main()->Put("k" + std::to_string(c % 2000), "again").ok());
+    ASSERT_TRUE((*w)->Commit().ok());
+  }
+  EXPECT_LE((*db)->Stat()->total_pages, total_held);
+  ExpectClean(db->get());
+}
+
+TEST(Txn, NamedTreesCommitTogetherAndDropFreesPages) {
+  auto db = Db::Open(std::shared_ptr<PageStore>(NewMemoryStore()), Options{true});
+  ASSERT_TRUE(db.ok());
+  {
+    auto w = (*db)->BeginWrite();
+    auto a = (*w)->CreateTree("alpha");
+    ASSERT_TRUE(a.ok());
+    for (int i = 0; i < 3000; i++) ASSERT_TRUE((*a)->Put("a" + std::to_string(i), "x").ok());
+    ASSERT_TRUE((*w)->Main()->Put("m", "1").ok());
+    ASSERT_TRUE((*w)->Commit().ok());
+  }
+  {
+    auto r = (*db)->BeginRead();
+    auto names = (*r)->ListTrees();
+    ASSERT_TRUE(names.ok());
+    EXPECT_EQ(names.value(), (std::vector<std::string>{"alpha", "main"}));
+    EXPECT_EQ((*(*r)->OpenTree("alpha"))->Count().value(), 3000u);
+    EXPECT_TRUE((*r)->OpenTree("beta").status().IsNotFound());
+    std::string v;
+    EXPECT_TRUE((*r)->Main()->Get("a1", &v).IsNotFound());
+  }
+  uint64_t free_before = (*db)->Stat()->free_pages;
+  {
+    auto w = (*db)->BeginWrite();
+    EXPECT_EQ((*w)->DropTree("main").code(), Code::kInvalidArgument);
+    ASSERT_TRUE((*w)->DropTree("alpha").ok());
+    ASSERT_TRUE((*w)->Commit().ok());
+  }
+  EXPECT_GT((*db)->Stat()->free_pages, free_before + 10);
+  ExpectClean(db->get());
+}
+
+TEST(Txn, AbortDiscardsAndLeaksNothing) {
+  auto db = Db::Open(std::shared_ptr<PageStore>(NewMemoryStore()), Options{true});
+  ASSERT_TRUE(db.ok());
+  std::string hash = (*db)->RootHash();
+  {
+    auto w = (*db)->BeginWrite();
+    for (int i = 0; i < 5000; i++) ASSERT_TRUE((*w)->Main()->Put(std::to_string(i), "v").ok());
+    (*w)->Abort();
+    EXPECT_EQ((*w)->Main()->Put("a", "b").code(), Code::kInvalidArgument);  // finished
+  }
+  { auto w = (*db)->BeginWrite(); }  // destroyed without a word: aborts
+  EXPECT_EQ((*db)->RootHash(), hash);
+  EXPECT_EQ((*(*db)->BeginRead())->Main()->Count().value(), 0u);
+  ExpectClean(db->get());
+}
+
+TEST(Txn, ClearErrors) {
+  testing::TempDir dir;
+  std::string path = dir.File("s.bruce");
+  auto db = OpenAt(path);
+  {
+    auto r = db->BeginRead();
+    EXPECT_EQ((*r)->Main()->Put("k", "v").code(), Code::kReadOnly);
+    EXPECT_EQ((*r)->Main()->Delete("k").code(), Code::kReadOnly);
+  }
+  // A second open of a store in use is refused.
+  auto second = Db::Open(path, Options{});
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), Code::kBusy);
+  EXPECT_NE(second.status().message().find("in use"), std::string::npos);
+  db.reset();
+  Options ro;
+  ro.read_only = true;
+  auto rodb = Db::Open(path, ro);
+  ASSERT_TRUE(rodb.ok());
+  EXPECT_EQ((*rodb)->BeginWrite().status().code(), Code::kReadOnly);
+  Options bad;
+  bad.create_if_missing = true;
+  bad.page_size = 5000;
+  EXPECT_EQ(Db::Open(dir.File("bad.bruce"), bad).status().code(), Code::kInvalidArgument);
+  EXPECT_TRUE(Db::Open(dir.File("missing.bruce"), Options{}).status().IsNotFound());
+  Options excl;
+  excl.create_if_missing = true;
+  excl.error_if_exists = true;
+  rodb = Result<std::unique_ptr<Db>>(Status::OK());
+  EXPECT_EQ(Db::Open(path, excl).status().code(), Code::kExists);
+}
+
+TEST(Txn, RootHashDependsOnContentNotHistory) {
+  // Same keys written in one order and the same order again, on stores of
+  // different histories, give the same tree and so the same root hash.
+  auto a = Db::Open(std::shared_ptr<PageStore>(NewMemoryStore()), Options{true});
+  auto b = Db::Open(std::shared_ptr<PageStore>(NewMemoryStore()), Options{true});
+  {
+    auto w = (*b)->BeginWrite();  // b first churns through unrelated pages
+    for (int i = 0; i < 3000; i++) ASSERT_TRUE((*w)->Main()->Put("junk" + std::to_string(i), "j").ok());
+    ASSERT_TRUE((*w)->Commit().ok());
+    auto w2 = (*b)->BeginWrite();
+    for (int i = 0; i < 3000; i++) ASSERT_TRUE((*w2)->Main()->Delete("junk" + std::to_string(i)).ok());
+    ASSERT_TRUE((*w2)->Commit().ok());
+  }
+  for (auto* db : {&a, &b}) {
+    auto w = (**db)->BeginWrite();
+    for (int i = 0; i < 3000; i++) ASSERT_TRUE((*w)->Main()->Put("k" + std::to_string(i), "v").ok());
+    ASSERT_TRUE((*w)->Commit().ok());
+  }
+  EXPECT_EQ((*a)->RootHash(), (*b)->RootHash());
+  auto w = (*a)->BeginWrite();
+  ASSERT_TRUE((*w)->Main()->Put("k1", "changed").ok());
+  ASSERT_TRUE((*w)->Commit().ok());
+  EXPECT_NE((*a)->RootHash(), (*b)->RootHash());
+}
+
+// Readers on several threads while one writer commits: every read
+// transaction sees one consistent commit (all values equal its number).
+TEST(Txn, ConcurrentReadersSeeConsistentSnapshots) {
+  auto db = Db::Open(std::shared_ptr<PageStore>(NewMemoryStore()), Options{true});
+  ASSERT_TRUE(db.ok());
+  const int kKeys = 500;
+  {
+    auto w = (*db)->BeginWrite();
+    for (int i = 0; i < kKeys; i++) ASSERT_TRUE((*w)->Main()->Put("k" + std::to_string(i), "0").ok());
+    ASSERT_TRUE((*w)->Commit().ok());
+  }
+  std::atomic<bool> stop{false};
+  std::atomic<int> bad{0}, reads{0};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 3; t++) {
+    readers.emplace_back([&] {
+      while (!stop.load()) {
+        auto r = (*db)->BeginRead();
+        auto c = (*r)->Main()->NewCursor();
+        std::string first;
+        int n = 0;
+        for (c->First(); c->Valid(); c->Next(), n++) {
+          if (n == 0) first = std::string(c->value());
+          if (c->value() != first) bad++;
+        }
+        if (n != kKeys || !c->status().ok()) bad++;
+        reads++;
+      }
+    });
+  }
+  for (int c = 1; c <= 300; c++) {
+    auto w = (*db)->BeginWrite();
+    for (int i = 0; i < kKeys; i++) {
+      ASSERT_TRUE((*w)->Main()->Put("k" + std::to_string(i), std::to_string(c)).ok());
+    }
+    ASSERT_TRUE((*w)->Commit().ok());
+  }
+  stop = true;
+  for (auto& t : readers) t.join();
+  EXPECT_EQ(bad.load(), 0);
+  EXPECT_GT(reads.load(), 0);
+  ExpectClean(db->get());
+}
+
+TEST(Txn, CursorSurvivesItsOwnTransactionsWrites) {
+  auto db = Db::Open(std::shared_ptr<PageStore>(NewMemoryStore()), Options{true});
+  auto w = (*db)->BeginWrite();
+  Tree* t = (*w)->Main();
+  for (int i = 0; i < 1000; i++) ASSERT_TRUE(t->Put("k" + std::to_string(1000 + i), "v").ok());
+  auto c = t->NewCursor();
+  c->Seek("k1500");
+  ASSERT_TRUE(c->Valid());
+  // Delete the current key and many around it; the cursor re-finds its place.
+  for (int i = 1400; i <= 1600; i++) ASSERT_TRUE(t->Delete("k" + std::to_string(i)).ok());
+  c->Next();
+  ASSERT_TRUE(c->Valid());
+  EXPECT_EQ(c->key(), "k1601");
+  ASSERT_TRUE(t->Put("k1600x", "new").ok());
+  c->Prev();
+  ASSERT_TRUE(c->Valid());
+  EXPECT_EQ(c->key(), "k1600x");
+}
+
+}  // namespace
+}  // namespace bruce
