@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs what is needed, builds, and runs every test: once in an optimized
+# build, once under AddressSanitizer + UndefinedBehaviorSanitizer.
+#   scripts/test.sh          everything
+#   scripts/test.sh --quick  the optimized build only
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+
+echo "== build (RelWithDebInfo)"
+scripts/build.sh build
+echo "== tests"
+ctest --test-dir build --output-on-failure -j "$(nproc)"
+
+if [ "${1:-}" != "--quick" ]; then
+  echo "== build (ASan + UBSan)"
+  scripts/build.sh build-asan -DBRUCE_SANITIZE=ON -DBRUCE_BENCH=OFF
+  echo "== tests under ASan + UBSan"
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    ctest --test-dir build-asan --output-on-failure -j "$(nproc)"
+fi
