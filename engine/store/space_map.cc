@@ -194,7 +194,11 @@ SpaceMap::Extents SpaceMap::FreeUnion() const {
 
 uint64_t SpaceMap::free_pages() const {
   uint64_t n = 0;
-  for (const auto& [s, l] : FreeUnion()) n += l;
+  for (const auto& [start, len] : free_) n += len;
+  for (const auto& [txn, set] : pending_) {
+    for (const auto& [start, len] : set) n += len;
+  }
+  for (const auto& [start, len] : freed_) n += len;
   return n;
 }
 
@@ -269,7 +273,8 @@ Status SpaceMap::Condense(uint64_t txn) {
 }
 
 Status SpaceMap::WriteLog(uint64_t txn, format::Meta* meta) {
-  size_t extents = FreeUnion().size();
+  size_t extents = free_.size() + freed_.size();
+  for (const auto& [txn, set] : pending_) extents += set.size();
   size_t base_estimate = 1 + extents * 12 / (page_size_ - kLogHeader - 8);
   if (chain_.empty() || chain_.size() >= 16 + 2 * base_estimate) {
     BRUCE_RETURN_IF_ERROR(Condense(txn));

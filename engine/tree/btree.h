@@ -30,7 +30,8 @@ namespace bruce {
 class NodeSource {
  public:
   virtual ~NodeSource() = default;
-  // Reads, verifies (checksum, hash against ptr) and caches a node.
+  // Reads, verifies (checksum, and hash and key count against ptr) and
+  // caches a node.
   virtual Result<NodeRef> Load(const format::BlockPtr& ptr) = 0;
 };
 
@@ -48,6 +49,9 @@ class WriteContext : public NodeSource {
 struct TreeRoot {
   format::BlockPtr ptr;                 // the committed root, when not dirty
   std::unique_ptr<format::Node> dirty;  // the changed root, if any
+  // The committed root node, kept after its first use so that point reads
+  // skip a cache lookup (a transaction is used by one thread at a time).
+  mutable NodeRef pinned;
   uint64_t Count() const { return dirty ? dirty->Count() : ptr.count; }
 };
 

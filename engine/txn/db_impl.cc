@@ -125,7 +125,10 @@ Result<NodeRef> DbImpl::LoadUncached(const BlockPtr& p) {
   BRUCE_RETURN_IF_ERROR(store_->Read(p.page * page_size_, p.stored_len, buf.data()));
   BRUCE_ASSIGN_OR_RETURN(std::unique_ptr<format::Node> n, format::Node::Decode(std::move(buf), p.page));
   if (!(n->hash() == p.hash)) return Status::Corruption("node hash mismatch", p.page);
-  return NodeRef(std::move(n));
+  if (n->Count() != p.count) {
+    return Status::Corruption("node key count does not match its parent's pointer", p.page);
+  }
+  return std::make_shared<const format::Node>(std::move(*n));  // one allocation with its count
 }
 
 Result<NodeRef> DbImpl::Load(const BlockPtr& p) {

@@ -229,9 +229,13 @@ Result<BlockPtr> WriteTxnImpl::WriteNode(std::unique_ptr<format::Node> node) {
   p.birth = id_;
   p.hash = hash;
   p.count = node->Count();
+  // The cache gets the node as a read would decode it: compact, no slack.
+  auto compact = format::Node::Decode(scratch_, p.page);
+  if (!compact.ok()) return compact.status();
   scratch_.resize(pages * ps, '\0');
   BRUCE_RETURN_IF_ERROR(db_->store()->Write(p.page * ps, scratch_));
-  written_.push_back(Written{p.page, hash, NodeRef(std::move(node))});
+  written_.push_back(
+      Written{p.page, hash, std::make_shared<const format::Node>(std::move(*compact.value()))});
   return p;
 }
 

@@ -1,0 +1,355 @@
+// bench/bench_lmdb.cc — bruce_bench: the same workloads on bruce and on LMDB
+// in one run, printed side by side (see bench/README.md).
+//
+//   bruce_bench [--quick] [--keys N] [--dir D] [--json FILE] [--cache-mb M]
+//               [--seed S] [--only bruce|lmdb] [--keep]
+#include <sys/statfs.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cinttypes>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine.h"
+#include "workloads.h"
+
+#ifndef BRUCE_BENCH_BUILD_TYPE
+#define BRUCE_BENCH_BUILD_TYPE "unknown"
+#endif
+
+namespace bench {
+namespace {
+
+struct Config {
+  Params params;
+  bool quick = false;
+  bool keys_given = false;
+  std::string parent_dir = "/tmp";
+  std::string json_path;
+  size_t cache_mb = 1024;
+  size_t lmdb_map_gb = 8;
+  bool run_bruce = true, run_lmdb = true;
+  bool keep = false;
+};
+
+[[noreturn]] void Usage(int code) {
+  std::fprintf(code ? stderr : stdout,
+               "usage: bruce_bench [options]\n"
+               "  --keys N       keys to load (default 1000000; 20000 with --quick)\n"
+               "  --quick        smoke run: 20000 keys and fewer ops, finishes in seconds\n"
+               "  --dir D        make the temporary store directory under D (default /tmp)\n"
+               "  --json FILE    also write the results as JSON to FILE\n"
+               "  --cache-mb M   bruce node cache budget in MiB (default 1024)\n"
+               "  --seed S       data and order seed (default 0x6272756365)\n"
+               "  --only ENGINE  run only 'bruce' or only 'lmdb'\n"
+               "  --keep         keep the store directory instead of removing it\n");
+  std::exit(code);
+}
+
+uint64_t ParseU64(const char* flag, const char* s) {
+  char* end = nullptr;
+  errno = 0;
+  unsigned long long v = std::strtoull(s, &end, 0);
+  if (errno != 0 || end == s || *end != '\0') {
+    std::fprintf(stderr, "bruce_bench: bad number for %s: '%s'\n", flag, s);
+    Usage(2);
+  }
+  return v;
+}
+
+Config ParseArgs(int argc, char** argv) {
+  Config c;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&]() -> const char* {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "bruce_bench: %s needs a value\n", a.c_str());
+        Usage(2);
+      }
+      return argv[++i];
+    };
+    if (a == "--quick") c.quick = true;
+    else if (a == "--keys") c.params.keys = ParseU64("--keys", value()), c.keys_given = true;
+    else if (a == "--dir") c.parent_dir = value();
+    else if (a == "--json") c.json_path = value();
+    else if (a == "--cache-mb") c.cache_mb = ParseU64("--cache-mb", value());
+    else if (a == "--seed") c.params.seed = ParseU64("--seed", value());
+    else if (a == "--keep") c.keep = true;
+    else if (a == "--only") {
+      std::string e = value();
+      if (e != "bruce" && e != "lmdb") Usage(2);
+      c.run_bruce = e == "bruce";
+      c.run_lmdb = e == "lmdb";
+    } else if (a == "-h" || a == "--help") Usage(0);
+    else {
+      std::fprintf(stderr, "bruce_bench: unknown option '%s'\n", a.c_str());
+      Usage(2);
+    }
+  }
+  Params& p = c.params;
+  if (c.quick && !c.keys_given) p.keys = 20000;
+  if (p.keys < 1) Usage(2);
+  p.reads = p.keys;
+  p.durable_commits = c.quick ? 100 : 1000;
+  p.select_ops_bruce = std::min<uint64_t>(100000, std::max<uint64_t>(2000, p.keys / 10));
+  // LMDB walks i/2 keys per select on average: aim at ~1e8 cursor steps in all.
+  p.select_ops_lmdb = std::min<uint64_t>(2000, std::max<uint64_t>(20, 200000000 / p.keys));
+  return c;
+}
+
+// ---- machine facts ----
+
+struct Machine {
+  long nproc = 0;
+  std::string cpu = "unknown", mem = "unknown", kernel = "unknown", date, fs = "unknown";
+};
+
+std::string ProcField(const char* file, const std::string& field) {
+  std::ifstream in(file);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(field, 0) != 0) continue;
+    size_t colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    size_t b = line.find_first_not_of(" \t", colon + 1);
+    return b == std::string::npos ? "" : line.substr(b);
+  }
+  return "unknown";
+}
+
+std::string FsType(const std::string& dir) {
+  struct statfs s;
+  if (statfs(dir.c_str(), &s) != 0) return "unknown";
+  switch (static_cast<unsigned long>(s.f_type)) {
+    case 0xEF53: return "ext4";
+    case 0x58465342: return "xfs";
+    case 0x9123683E: return "btrfs";
+    case 0x01021994: return "tmpfs (fsync is free: durable numbers are meaningless)";
+    case 0x794C7630: return "overlayfs";
+    case 0x2FC12FC1: return "zfs";
+    default: {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "0x%lx", static_cast<unsigned long>(s.f_type));
+      return buf;
+    }
+  }
+}
+
+Machine GetMachine(const std::string& dir) {
+  Machine m;
+  m.nproc = sysconf(_SC_NPROCESSORS_ONLN);
+  m.cpu = ProcField("/proc/cpuinfo", "model name");
+  m.mem = ProcField("/proc/meminfo", "MemTotal");
+  struct utsname u;
+  if (uname(&u) == 0) m.kernel = std::string(u.sysname) + " " + u.release + " " + u.machine;
+  std::time_t now = std::time(nullptr);
+  char buf[64];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S %z", std::localtime(&now));
+  m.date = buf;
+  m.fs = FsType(dir);
+  return m;
+}
+
+// ---- output ----
+
+std::string Thousands(double x) {
+  std::string digits = std::to_string(static_cast<uint64_t>(x + 0.5));
+  std::string out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
+}
+
+std::string Ratio(const Measure& b, const Measure& l) {
+  if (!b.ran || !l.ran || l.ops_per_sec() <= 0) return "-";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2fx", b.ops_per_sec() / l.ops_per_sec());
+  return buf;
+}
+
+const Measure kNotRun{};
+
+const Measure& Find(const std::vector<EngineRun>& runs, const std::string& engine, Workload w) {
+  for (const auto& r : runs) {
+    if (r.engine == engine) return r.m[w];
+  }
+  return kNotRun;
+}
+
+void PrintTable(const std::vector<EngineRun>& runs) {
+  std::printf("\n%-32s %-10s %15s %15s %11s %16s\n", "workload", "unit", "bruce ops/s",
+              "LMDB ops/s", "bruce/LMDB", "ops bruce/LMDB");
+  for (int w = 0; w < kNumWorkloads; ++w) {
+    const Measure& b = Find(runs, "bruce", Workload(w));
+    const Measure& l = Find(runs, "LMDB", Workload(w));
+    std::string ops = (b.ran ? std::to_string(b.ops) : "-") + "/" +
+                      (l.ran ? std::to_string(l.ops) : "-");
+    std::printf("%-32s %-10s %15s %15s %11s %16s\n", Info(Workload(w)).title,
+                Info(Workload(w)).unit, b.ran ? Thousands(b.ops_per_sec()).c_str() : "-",
+                l.ran ? Thousands(l.ops_per_sec()).c_str() : "-", Ratio(b, l).c_str(),
+                ops.c_str());
+  }
+}
+
+// Returns false when the engines disagree about data they both read.
+bool CompareChecksums(const std::vector<EngineRun>& runs) {
+  if (runs.size() < 2) return true;
+  std::printf("\n");
+  bool ok = true;
+  for (int w = 0; w < kNumWorkloads; ++w) {
+    if (!Info(Workload(w)).checksummed) continue;
+    const Measure &a = runs[0].m[w], &b = runs[1].m[w];
+    if (a.ops != b.ops || a.checksum != b.checksum) {
+      std::printf("CHECKSUM MISMATCH in %s: %s %016" PRIx64 " (%" PRIu64 " ops) vs %s %016" PRIx64
+                  " (%" PRIu64 " ops)\n",
+                  Info(Workload(w)).name, runs[0].engine.c_str(), a.checksum, a.ops,
+                  runs[1].engine.c_str(), b.checksum, b.ops);
+      ok = false;
+    }
+  }
+  if (ok) std::printf("checksums of reads and scans: identical on both engines\n");
+  return ok;
+}
+
+void PrintStores(const std::vector<EngineRun>& runs) {
+  std::printf("\nstore files (size / allocated on disk):\n");
+  for (const auto& r : runs) {
+    for (const StoreFile* f : {&r.seq_store, &r.rand_store}) {
+      std::printf("  %-6s %-45s %8.1f MiB / %8.1f MiB\n", r.engine.c_str(), f->path.c_str(),
+                  f->bytes / 1048576.0, f->allocated / 1048576.0);
+      if (f == &r.rand_store) std::printf("         after reads: %s\n", r.after_reads.c_str());
+      std::printf("         at close:    %s\n", f->describe.c_str());
+    }
+  }
+}
+
+std::string JsonStr(const std::string& s) {
+  std::string o = "\"";
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\') o += '\\', o += static_cast<char>(c);
+    else if (c < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      o += buf;
+    } else o += static_cast<char>(c);
+  }
+  return o + "\"";
+}
+
+void WriteJson(const std::string& path, const Config& c, const Machine& m,
+               const std::vector<EngineRun>& runs) {
+  std::ofstream o(path);
+  o.precision(10);
+  const Params& p = c.params;
+  o << "{\n  \"machine\": {\"nproc\": " << m.nproc << ", \"cpu\": " << JsonStr(m.cpu)
+    << ", \"mem\": " << JsonStr(m.mem) << ", \"kernel\": " << JsonStr(m.kernel)
+    << ", \"date\": " << JsonStr(m.date) << ", \"fs\": " << JsonStr(m.fs) << "},\n"
+    << "  \"build_type\": " << JsonStr(BRUCE_BENCH_BUILD_TYPE)
+    << ", \"lmdb_version\": " << JsonStr(LmdbVersion()) << ",\n"
+    << "  \"params\": {\"keys\": " << p.keys << ", \"key_bytes\": " << kKeySize
+    << ", \"value_bytes\": " << kValueSize << ", \"seed\": " << p.seed
+    << ", \"quick\": " << (c.quick ? "true" : "false") << ", \"cache_mb\": " << c.cache_mb
+    << "},\n  \"results\": [\n";
+  for (int w = 0; w < kNumWorkloads; ++w) {
+    o << "    {\"workload\": " << JsonStr(Info(Workload(w)).name)
+      << ", \"unit\": " << JsonStr(Info(Workload(w)).unit);
+    for (const auto& r : runs) {
+      const Measure& x = r.m[w];
+      o << ", " << JsonStr(r.engine) << ": {\"ops\": " << x.ops << ", \"seconds\": " << x.seconds
+        << ", \"ops_per_sec\": " << x.ops_per_sec() << "}";
+    }
+    const Measure &b = Find(runs, "bruce", Workload(w)), &l = Find(runs, "LMDB", Workload(w));
+    if (b.ran && l.ran && l.ops_per_sec() > 0) {
+      o << ", \"ratio_bruce_lmdb\": " << b.ops_per_sec() / l.ops_per_sec();
+    }
+    o << "}" << (w + 1 < kNumWorkloads ? "," : "") << "\n";
+  }
+  o << "  ],\n  \"stores\": [\n";
+  for (size_t i = 0; i < runs.size(); ++i) {
+    const EngineRun& r = runs[i];
+    o << "    {\"engine\": " << JsonStr(r.engine) << ", \"seq_bytes\": " << r.seq_store.bytes
+      << ", \"seq_allocated\": " << r.seq_store.allocated << ", \"rand_bytes\": "
+      << r.rand_store.bytes << ", \"rand_allocated\": " << r.rand_store.allocated
+      << ", \"describe\": " << JsonStr(r.rand_store.describe)
+      << ", \"after_reads\": " << JsonStr(r.after_reads) << "}"
+      << (i + 1 < runs.size() ? "," : "") << "\n";
+  }
+  o << "  ]\n}\n";
+  if (!o) throw BenchError("cannot write " + path);
+}
+
+int Main(int argc, char** argv) {
+  Config c = ParseArgs(argc, argv);
+  const Params& p = c.params;
+
+  std::string tmpl = c.parent_dir + "/bruce_bench.XXXXXX";
+  if (mkdtemp(tmpl.data()) == nullptr) {
+    std::perror(("bruce_bench: mkdtemp " + tmpl).c_str());
+    return 1;
+  }
+  const std::string root = tmpl;
+  const Machine m = GetMachine(root);
+
+  std::printf("bruce_bench: bruce vs LMDB\n");
+  std::printf("machine: %ld cpus, %s, mem %s, %s\n", m.nproc, m.cpu.c_str(), m.mem.c_str(),
+              m.kernel.c_str());
+  std::printf("date: %s   build: %s   %s\n", m.date.c_str(), BRUCE_BENCH_BUILD_TYPE,
+              LmdbVersion().c_str());
+  std::printf("dir: %s (%s)\n", root.c_str(), m.fs.c_str());
+  std::printf("keys: %" PRIu64 " x %zu B, values %zu B, seed 0x%" PRIx64
+              " (splitmix64; Fisher-Yates fill order)%s\n",
+              p.keys, kKeySize, kValueSize, p.seed, c.quick ? "  [--quick]" : "");
+  std::printf("bruce cache %zu MiB, LMDB map %zu GiB; select ops bruce %" PRIu64
+              ", LMDB %" PRIu64 "; durable commits %" PRIu64 "\n",
+              c.cache_mb, c.lmdb_map_gb, p.select_ops_bruce, p.select_ops_lmdb,
+              p.durable_commits);
+  std::fflush(stdout);
+
+  int rc = 0;
+  std::vector<EngineRun> runs;
+  try {
+    Dataset d(p);
+    if (c.run_bruce) {
+      auto e = NewBruceEngine(c.cache_mb << 20);
+      runs.push_back(RunWorkloads(*e, d, root));
+    }
+    if (c.run_lmdb) {
+      auto e = NewLmdbEngine(c.lmdb_map_gb << 30);
+      runs.push_back(RunWorkloads(*e, d, root));
+    }
+    PrintTable(runs);
+    if (!CompareChecksums(runs)) rc = 1;
+    PrintStores(runs);
+    if (!c.json_path.empty()) {
+      WriteJson(c.json_path, c, m, runs);
+      std::printf("\nresults written to %s\n", c.json_path.c_str());
+    }
+  } catch (const std::exception& e) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "bruce_bench: FAILED: %s\n", e.what());
+    rc = 1;
+  }
+
+  if (c.keep) {
+    std::printf("kept %s\n", root.c_str());
+  } else {
+    std::error_code ec;
+    std::filesystem::remove_all(root, ec);
+  }
+  return rc;
+}
+
+}  // namespace
+}  // namespace bench
+
+int main(int argc, char** argv) { return bench::Main(argc, argv); }

@@ -1,0 +1,127 @@
+// bench/bruce_engine.cc — the benchmark Engine over the bruce public API.
+#include <memory>
+#include <string>
+
+#include "bruce/db.h"
+#include "engine.h"
+
+namespace bench {
+namespace {
+
+void Check(const bruce::Status& s, const char* what) {
+  if (!s.ok()) throw BenchError(std::string("bruce: ") + what + ": " + s.ToString());
+}
+
+template <typename T>
+T Take(bruce::Result<T> r, const char* what) {
+  Check(r.status(), what);
+  return std::move(r).value();
+}
+
+class BruceEngine final : public Engine {
+ public:
+  explicit BruceEngine(size_t cache_bytes) : cache_bytes_(cache_bytes) {}
+  ~BruceEngine() override { Close(); }
+
+  const char* name() const override { return "bruce"; }
+
+  void Open(const std::string& dir, bool durable) override {
+    Close();
+    bruce::Options opts;
+    opts.create_if_missing = true;
+    opts.durability = durable ? bruce::Durability::kFull : bruce::Durability::kNoSync;
+    opts.cache_bytes = cache_bytes_;
+    db_ = Take(bruce::Db::Open(DataFile(dir), opts), "open");
+  }
+
+  void Close() override {
+    tree_ = nullptr;
+    read_.reset();
+    write_.reset();
+    db_.reset();
+  }
+
+  std::string DataFile(const std::string& dir) const override { return dir + "/data.bruce"; }
+
+  std::string Describe() override {
+    bruce::DbStats st = Take(db_->Stat(), "stat");
+    return "keys=" + std::to_string(st.main_keys) + " depth=" + std::to_string(st.main_depth) +
+           " page_size=" + std::to_string(st.page_size) +
+           " pages used/free=" + std::to_string(st.used_pages) + "/" +
+           std::to_string(st.free_pages) + " cache hits/misses=" +
+           std::to_string(st.cache_hits) + "/" + std::to_string(st.cache_misses) +
+           " cache_bytes=" + std::to_string(st.cache_bytes);
+  }
+
+  void BeginWrite() override {
+    write_ = Take(db_->BeginWrite(), "begin write");
+    tree_ = write_->Main();
+  }
+
+  void Put(std::string_view key, std::string_view value) override {
+    Check(tree_->Put(key, value), "put");
+  }
+
+  void Commit() override {
+    tree_ = nullptr;
+    bruce::Status s = write_->Commit();
+    write_.reset();
+    Check(s, "commit");
+  }
+
+  void BeginRead() override {
+    read_ = Take(db_->BeginRead(), "begin read");
+    tree_ = read_->Main();
+  }
+
+  void EndRead() override {
+    tree_ = nullptr;
+    read_.reset();
+  }
+
+  bool Get(std::string_view key, std::string_view* value) override {
+    bruce::Status s = tree_->Get(key, &buf_);
+    if (s.IsNotFound()) return false;
+    Check(s, "get");
+    *value = buf_;
+    return true;
+  }
+
+  uint64_t Scan(bool forward, uint64_t* checksum) override {
+    std::unique_ptr<bruce::Cursor> c = tree_->NewCursor();
+    uint64_t n = 0, acc = *checksum;
+    if (forward) {
+      for (c->First(); c->Valid(); c->Next(), ++n) acc = Touch(Touch(acc, c->key()), c->value());
+    } else {
+      for (c->Last(); c->Valid(); c->Prev(), ++n) acc = Touch(Touch(acc, c->key()), c->value());
+    }
+    Check(c->status(), "cursor");
+    *checksum = acc;
+    return n;
+  }
+
+  void Select(uint64_t i, std::string_view* key, std::string_view* value) override {
+    entry_ = Take(tree_->Select(i), "select");
+    *key = entry_.key;
+    *value = entry_.value;
+  }
+
+  uint64_t Count() override { return Take(tree_->Count(), "count"); }
+
+ private:
+  size_t cache_bytes_;
+  std::unique_ptr<bruce::Db> db_;
+  std::unique_ptr<bruce::WriteTxn> write_;
+  std::unique_ptr<bruce::ReadTxn> read_;
+  bruce::Tree* tree_ = nullptr;
+  std::string buf_;
+  bruce::Entry entry_;
+};
+
+}  // namespace
+
+std::unique_ptr<Engine> NewBruceEngine(size_t cache_bytes) {
+  return std::make_unique<BruceEngine>(cache_bytes);
+}
+
+}  // namespace bench

@@ -1,0 +1,238 @@
+// bench/workloads.cc — see workloads.h.
+#include "workloads.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <cinttypes>
+#include <cstdio>
+#include <filesystem>
+#include <utility>
+
+namespace bench {
+namespace {
+
+// splitmix64: a tiny, fully specified generator, so the data set and the
+// orders are the same on every platform and standard library for a seed.
+struct Rng {
+  uint64_t s;
+  uint64_t Next() {
+    uint64_t z = (s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  }
+  uint64_t Below(uint64_t n) { return Next() % n; }  // bias is negligible for n << 2^64
+};
+
+constexpr size_t kPoolBytes = size_t{1} << 20;
+
+std::vector<uint64_t> Shuffled(uint64_t first, uint64_t n, Rng& rng) {
+  std::vector<uint64_t> v(n);
+  for (uint64_t i = 0; i < n; ++i) v[i] = first + i;
+  for (uint64_t i = n; i > 1; --i) std::swap(v[i - 1], v[rng.Below(i)]);  // Fisher-Yates
+  return v;
+}
+
+std::vector<uint64_t> Uniform(uint64_t count, uint64_t below, Rng& rng) {
+  std::vector<uint64_t> v(count);
+  for (auto& x : v) x = rng.Below(below);
+  return v;
+}
+
+class Timer {
+ public:
+  double Seconds() const {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  }
+
+ private:
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+};
+
+void Expect(bool ok, const Engine& e, const std::string& what) {
+  if (!ok) throw BenchError(std::string(e.name()) + " returned a wrong answer: " + what);
+}
+
+uint64_t CountKeys(Engine& e) {
+  e.BeginRead();
+  uint64_t n = e.Count();
+  e.EndRead();
+  return n;
+}
+
+StoreFile Describe(Engine& e, const std::string& dir) {
+  StoreFile f;
+  f.describe = e.Describe();
+  f.path = e.DataFile(dir);
+  return f;
+}
+
+void Stat(StoreFile* f) {
+  struct stat st;
+  if (stat(f->path.c_str(), &st) != 0) throw BenchError("cannot stat " + f->path);
+  f->bytes = static_cast<uint64_t>(st.st_size);
+  f->allocated = static_cast<uint64_t>(st.st_blocks) * 512;
+}
+
+void Report(const Engine& e, Workload w, const Measure& m) {
+  std::fprintf(stderr, "  %-6s %-30s %10" PRIu64 " ops %9.3f s %14.0f %s\n", e.name(),
+               Info(w).title, m.ops, m.seconds, m.ops_per_sec(), Info(w).unit);
+}
+
+}  // namespace
+
+Dataset::Dataset(const Params& p) : p_(p) {
+  keys_.resize(p.keys * kKeySize + 1);
+  for (uint64_t i = 0; i < p.keys; ++i) {
+    std::snprintf(keys_.data() + i * kKeySize, kKeySize + 1, "%016" PRIx64, i);
+  }
+  Rng rng{p.seed};
+  pool_.resize(kPoolBytes + kValueSize);
+  for (auto& c : pool_) c = static_cast<char>(rng.Next() >> 56);
+  fill_order_ = Shuffled(0, p.keys, rng);
+  read_idx_ = Uniform(p.reads, p.keys, rng);
+  select_idx_ = Uniform(std::max(p.select_ops_bruce, p.select_ops_lmdb), p.keys, rng);
+  durable_idx_ = Uniform(p.durable_commits, p.keys, rng);
+}
+
+std::string_view Dataset::Value(uint64_t i) const {
+  Rng r{i ^ p_.seed};
+  return std::string_view(pool_.data() + r.Next() % (kPoolBytes + 1), kValueSize);
+}
+
+const WorkloadInfo& Info(Workload w) {
+  static const WorkloadInfo kInfo[kNumWorkloads] = {
+      {"fillseq", "fill sequential (1 txn, nosync)", "puts/s", false},
+      {"fillrandom", "fill random (1000/txn, nosync)", "puts/s", false},
+      {"readrandom", "read random (1000/read txn)", "gets/s", true},
+      {"scan_forward", "scan forward (cursor)", "keys/s", true},
+      {"scan_backward", "scan backward (cursor)", "keys/s", true},
+      {"select_random", "select(i) random", "ops/s", false},
+      {"durable_commit", "durable commit (1 put/txn)", "commits/s", false},
+  };
+  return kInfo[w];
+}
+
+EngineRun RunWorkloads(Engine& e, const Dataset& d, const std::string& root) {
+  const Params& p = d.params();
+  EngineRun run;
+  run.engine = e.name();
+  std::string lower = run.engine;
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string seq_dir = root + "/" + lower + "-seq";
+  const std::string rand_dir = root + "/" + lower + "-rand";
+  std::filesystem::create_directories(seq_dir);
+  std::filesystem::create_directories(rand_dir);
+
+  auto finish = [&](Workload w, uint64_t ops, const Timer& t, uint64_t checksum) {
+    Measure& m = run.m[w];
+    m.ran = true;
+    m.ops = ops;
+    m.seconds = t.Seconds();
+    m.checksum = checksum;
+    Report(e, w, m);
+  };
+
+  // 1. Sequential fill: every key in ascending order, one transaction.
+  e.Open(seq_dir, /*durable=*/false);
+  {
+    Timer t;
+    e.BeginWrite();
+    for (uint64_t i = 0; i < p.keys; ++i) e.Put(d.Key(i), d.Value(i));
+    e.Commit();
+    finish(kFillSeq, p.keys, t, 0);
+  }
+  Expect(CountKeys(e) == p.keys, e, "key count after the sequential fill");
+  run.seq_store = Describe(e, seq_dir);
+  e.Close();
+  Stat(&run.seq_store);
+
+  // 2. Random fill: the same keys in random order, 1000 puts per transaction.
+  e.Open(rand_dir, /*durable=*/false);
+  {
+    Timer t;
+    const auto& order = d.fill_order();
+    for (uint64_t b = 0; b < p.keys; b += kBatch) {
+      e.BeginWrite();
+      for (uint64_t j = b; j < std::min(b + kBatch, p.keys); ++j) {
+        e.Put(d.Key(order[j]), d.Value(order[j]));
+      }
+      e.Commit();
+    }
+    finish(kFillRandom, p.keys, t, 0);
+  }
+  Expect(CountKeys(e) == p.keys, e, "key count after the random fill");
+
+  // 3. Random reads of existing keys, 1000 per read transaction; every value
+  // is compared with the expected one and checksummed.
+  {
+    Timer t;
+    uint64_t acc = 0;
+    const auto& idx = d.read_idx();
+    std::string_view v;
+    for (uint64_t b = 0; b < idx.size(); b += kBatch) {
+      e.BeginRead();
+      for (uint64_t j = b; j < std::min<uint64_t>(b + kBatch, idx.size()); ++j) {
+        bool found = e.Get(d.Key(idx[j]), &v);
+        Expect(found && v == d.Value(idx[j]), e, "Get(" + std::string(d.Key(idx[j])) + ")");
+        acc = Touch(acc, v);
+      }
+      e.EndRead();
+    }
+    finish(kReadRandom, idx.size(), t, acc);
+  }
+
+  // 4, 5. Full scans with a cursor, in one read transaction each.
+  for (Workload w : {kScanForward, kScanBackward}) {
+    Timer t;
+    uint64_t acc = 0;
+    e.BeginRead();
+    uint64_t n = e.Scan(w == kScanForward, &acc);
+    e.EndRead();
+    finish(w, n, t, acc);
+    Expect(n == p.keys, e, std::string(Info(w).title) + " saw " + std::to_string(n) + " keys");
+  }
+
+  // 6. select(i) at random i, in one read transaction; Key(i) is the answer.
+  {
+    const uint64_t ops = run.engine == "LMDB" ? p.select_ops_lmdb : p.select_ops_bruce;
+    Timer t;
+    uint64_t acc = 0;
+    std::string_view k, v;
+    e.BeginRead();
+    for (uint64_t j = 0; j < ops; ++j) {
+      const uint64_t i = d.select_idx()[j];
+      e.Select(i, &k, &v);
+      Expect(k == d.Key(i) && v == d.Value(i), e, "Select(" + std::to_string(i) + ")");
+      acc = Touch(acc, v);
+    }
+    e.EndRead();
+    finish(kSelect, ops, t, acc);
+  }
+
+  run.after_reads = e.Describe();
+
+  // 7. Durable single-put commits into the filled store: each overwrites a
+  // random existing key with a new value (so the key count stays put).
+  e.Close();
+  e.Open(rand_dir, /*durable=*/true);
+  {
+    Timer t;
+    for (uint64_t i : d.durable_idx()) {
+      e.BeginWrite();
+      e.Put(d.Key(i), d.Value(i + p.keys));
+      e.Commit();
+    }
+    finish(kDurableCommit, d.durable_idx().size(), t, 0);
+  }
+  Expect(CountKeys(e) == p.keys, e, "key count after the durable commits");
+  run.rand_store = Describe(e, rand_dir);
+  e.Close();
+  Stat(&run.rand_store);
+  return run;
+}
+
+}  // namespace bench

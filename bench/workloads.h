@@ -1,0 +1,102 @@
+// bench/workloads.h — the data set and the workloads, written once against
+// bench::Engine and run on each engine in turn.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine.h"
+
+namespace bench {
+
+constexpr size_t kKeySize = 16;
+constexpr size_t kValueSize = 100;
+constexpr uint64_t kBatch = 1000;  // puts per txn (random fill), gets per read txn
+
+struct Params {
+  uint64_t keys = 1000000;
+  uint64_t seed = 0x6272756365ull;  // "bruce"
+  uint64_t reads = 0;               // random Gets
+  uint64_t durable_commits = 0;     // single-put durable transactions
+  uint64_t select_ops_bruce = 0;
+  uint64_t select_ops_lmdb = 0;     // LMDB walks i steps per select: far fewer
+};
+
+// Keys are the 16 lower-case hex digits of an index, so key order is index
+// order and the i-th key of the filled store is Key(i). Values are 100
+// pseudo-random bytes that depend only on the index and the seed.
+class Dataset {
+ public:
+  explicit Dataset(const Params& p);
+  std::string_view Key(uint64_t i) const {
+    return std::string_view(keys_.data() + i * kKeySize, kKeySize);
+  }
+  std::string_view Value(uint64_t i) const;
+
+  const Params& params() const { return p_; }
+  // A permutation of [0, keys): the random fill order.
+  const std::vector<uint64_t>& fill_order() const { return fill_order_; }
+  // Uniform random indices of existing keys, for Get and Select.
+  const std::vector<uint64_t>& read_idx() const { return read_idx_; }
+  const std::vector<uint64_t>& select_idx() const { return select_idx_; }
+  // Existing keys the durable commits overwrite (with Value(i + keys)).
+  const std::vector<uint64_t>& durable_idx() const { return durable_idx_; }
+
+ private:
+  Params p_;
+  std::vector<char> keys_;
+  std::vector<char> pool_;
+  std::vector<uint64_t> fill_order_, read_idx_, select_idx_, durable_idx_;
+};
+
+enum Workload : int {
+  kFillSeq,
+  kFillRandom,
+  kReadRandom,
+  kScanForward,
+  kScanBackward,
+  kSelect,
+  kDurableCommit,
+  kNumWorkloads,
+};
+
+struct WorkloadInfo {
+  const char* name;  // short id, used in the JSON
+  const char* title; // table label
+  const char* unit;  // what one op is
+  bool checksummed;  // both engines must produce the same checksum
+};
+const WorkloadInfo& Info(Workload w);
+
+struct Measure {
+  bool ran = false;
+  uint64_t ops = 0;
+  double seconds = 0;
+  uint64_t checksum = 0;
+  double ops_per_sec() const { return seconds > 0 ? static_cast<double>(ops) / seconds : 0; }
+};
+
+struct StoreFile {
+  std::string path;
+  uint64_t bytes = 0;      // st_size
+  uint64_t allocated = 0;  // st_blocks * 512 (LMDB's file may be sparse)
+  std::string describe;    // Engine::Describe() just before closing
+};
+
+struct EngineRun {
+  std::string engine;
+  std::array<Measure, kNumWorkloads> m;
+  StoreFile seq_store;   // after the sequential fill
+  StoreFile rand_store;  // after random fill, reads, and the durable commits
+  std::string after_reads;  // Engine::Describe() after the read workloads (cache stats)
+};
+
+// Runs every workload on e, in stores under root/<engine>-seq and
+// root/<engine>-rand. Progress goes to stderr. Throws BenchError when the
+// engine fails or returns a wrong answer.
+EngineRun RunWorkloads(Engine& e, const Dataset& d, const std::string& root);
+
+}  // namespace bench

@@ -1,0 +1,111 @@
+// The commands that change a store: create, put, del, load.
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "bruce/options.h"
+#include "commands.h"
+#include "escape.h"
+#include "session.h"
+
+namespace bruce::cli {
+
+int RunCreate(const Invocation& inv) {
+  Options o;
+  o.create_if_missing = true;
+  o.error_if_exists = true;
+  o.durability = Durability::kFull;
+  if (const std::string* ps = inv.Value("--page-size")) {
+    uint64_t n = 0;
+    if (int rc = ParseCount(inv, "--page-size", *ps, &n)) return rc;
+    if (n < 4096 || n > 65536 || (n & (n - 1)) != 0) {
+      return UsageError(inv, "--page-size must be a power of two from 4096 to 65536");
+    }
+    o.page_size = static_cast<uint32_t>(n);
+  }
+  auto db = Db::Open(inv.args[0], o);
+  if (!db.ok()) return Fail(inv, db.status());
+  return kExitOk;
+}
+
+int RunPut(const Invocation& inv) {
+  std::string key, value;
+  if (int rc = DecodeArg(inv, "KEY", inv.args[1], &key)) return rc;
+  if (inv.args.size() > 2) {
+    if (int rc = DecodeArg(inv, "VALUE", inv.args[2], &value)) return rc;
+  } else if (!ReadAllStdin(&value)) {
+    return Error(inv, std::string("reading stdin: ") + std::strerror(errno));
+  }
+  WriteSession s;
+  if (int rc = OpenWrite(inv, /*create_tree=*/true, &s)) return rc;
+  if (Status st = s.tree->Put(key, value); !st.ok()) return Fail(inv, st);
+  if (Status st = s.txn->Commit(); !st.ok()) return Fail(inv, st);
+  return kExitOk;
+}
+
+int RunDel(const Invocation& inv) {
+  std::string key;
+  if (int rc = DecodeArg(inv, "KEY", inv.args[1], &key)) return rc;
+  WriteSession s;
+  if (int rc = OpenWrite(inv, /*create_tree=*/false, &s)) return rc;
+  if (Status st = s.tree->Delete(key); !st.ok()) {
+    if (st.IsNotFound()) return NotFound(inv, "key not found: " + Escape(key));
+    return Fail(inv, st);
+  }
+  if (Status st = s.txn->Commit(); !st.ok()) return Fail(inv, st);
+  return kExitOk;
+}
+
+namespace {
+
+// Reads stdin one line at a time, binary safe (a line may hold NUL bytes).
+class LineReader {
+ public:
+  ~LineReader() { std::free(buf_); }
+  // The next line without its newline; false at end of input or on error.
+  bool Next(std::string_view* line) {
+    const ssize_t n = getline(&buf_, &cap_, stdin);
+    if (n < 0) return false;
+    size_t len = static_cast<size_t>(n);
+    if (len > 0 && buf_[len - 1] == '\n') --len;
+    *line = std::string_view(buf_, len);
+    return true;
+  }
+  bool failed() const { return std::ferror(stdin) != 0; }
+
+ private:
+  char* buf_ = nullptr;
+  size_t cap_ = 0;
+};
+
+}  // namespace
+
+int RunLoad(const Invocation& inv) {
+  WriteSession s;
+  if (int rc = OpenWrite(inv, /*create_tree=*/true, &s)) return rc;
+  LineReader reader;
+  std::string_view line;
+  std::string key, value, why;
+  uint64_t line_no = 0;
+  while (reader.Next(&line)) {
+    ++line_no;
+    const std::string where = "line " + std::to_string(line_no) + ": ";
+    if (!ParseRecord(line, &key, &value, &why)) return BadInput(inv, where + why);
+    if (key.size() > kMaxKeySize) {
+      return BadInput(inv, where + "key longer than " + std::to_string(kMaxKeySize) + " bytes");
+    }
+    if (value.size() > kMaxValueSize) {
+      return BadInput(inv, where + "value longer than " + std::to_string(kMaxValueSize) + " bytes");
+    }
+    if (Status st = s.tree->Put(key, value); !st.ok()) {
+      return Error(inv, where + st.ToString());
+    }
+  }
+  if (reader.failed()) return Error(inv, std::string("reading stdin: ") + std::strerror(errno));
+  if (Status st = s.txn->Commit(); !st.ok()) return Fail(inv, st);
+  return kExitOk;
+}
+
+}  // namespace bruce::cli

@@ -1,0 +1,173 @@
+#include "session.h"
+
+#include <cerrno>
+#include <charconv>
+#include <cstdio>
+#include <cstring>
+
+#include "escape.h"
+
+namespace bruce::cli {
+
+namespace {
+
+void ErrLine(const Invocation& inv, const std::string& msg) {
+  std::string line = "bruce: ";
+  line += inv.spec->name;
+  line += ": ";
+  line += msg;
+  line += '\n';
+  std::fflush(stdout);
+  std::fwrite(line.data(), 1, line.size(), stderr);
+}
+
+Options StoreOptions(bool write) {
+  Options o;
+  o.read_only = !write;
+  o.durability = Durability::kFull;
+  return o;
+}
+
+}  // namespace
+
+int Fail(const Invocation& inv, const Status& s) {
+  ErrLine(inv, s.ToString());
+  return kExitError;
+}
+
+int NotFound(const Invocation& inv, const std::string& msg) {
+  ErrLine(inv, msg);
+  return kExitNotFound;
+}
+
+int Error(const Invocation& inv, const std::string& msg) {
+  ErrLine(inv, msg);
+  return kExitError;
+}
+
+int UsageError(const Invocation& inv, const std::string& msg) {
+  ErrLine(inv, msg);
+  std::string line = "usage: " + UsageLine(*inv.spec) + "\n";
+  std::fwrite(line.data(), 1, line.size(), stderr);
+  return kExitUsage;
+}
+
+int BadInput(const Invocation& inv, const std::string& msg) {
+  ErrLine(inv, msg);
+  return kExitUsage;
+}
+
+std::string TreeName(const Invocation& inv) {
+  const std::string* t = inv.Value("--tree");
+  return t ? *t : std::string("main");
+}
+
+int OpenRead(const Invocation& inv, bool open_tree, ReadSession* s) {
+  auto db = Db::Open(inv.args[0], StoreOptions(false));
+  if (!db.ok()) return Fail(inv, db.status());
+  s->db = std::move(db).value();
+  if (!open_tree) return kExitOk;
+  auto txn = s->db->BeginRead();
+  if (!txn.ok()) return Fail(inv, txn.status());
+  s->txn = std::move(txn).value();
+  if (inv.Value("--tree") == nullptr) {
+    s->tree = s->txn->Main();
+    return kExitOk;
+  }
+  auto tree = s->txn->OpenTree(TreeName(inv));
+  if (!tree.ok()) {
+    if (tree.status().IsNotFound()) return NotFound(inv, "no such tree: " + Escape(TreeName(inv)));
+    return Fail(inv, tree.status());
+  }
+  s->tree = tree.value();
+  return kExitOk;
+}
+
+int OpenWrite(const Invocation& inv, bool create_tree, WriteSession* s) {
+  auto db = Db::Open(inv.args[0], StoreOptions(true));
+  if (!db.ok()) return Fail(inv, db.status());
+  s->db = std::move(db).value();
+  auto txn = s->db->BeginWrite();
+  if (!txn.ok()) return Fail(inv, txn.status());
+  s->txn = std::move(txn).value();
+  if (inv.Value("--tree") == nullptr) {
+    s->tree = s->txn->Main();
+    return kExitOk;
+  }
+  const std::string name = TreeName(inv);
+  auto tree = create_tree ? s->txn->CreateTree(name) : s->txn->OpenTree(name);
+  if (!tree.ok()) {
+    if (tree.status().IsNotFound()) return NotFound(inv, "no such tree: " + Escape(name));
+    return Fail(inv, tree.status());
+  }
+  s->tree = tree.value();
+  return kExitOk;
+}
+
+int DecodeArg(const Invocation& inv, const std::string& what, const std::string& text,
+              std::string* out) {
+  if (!inv.Has("--escaped")) {
+    *out = text;
+    return kExitOk;
+  }
+  std::string why;
+  if (!Unescape(text, out, &why)) return UsageError(inv, what + ": " + why);
+  return kExitOk;
+}
+
+int DecodePrefix(const Invocation& inv, std::string* prefix) {
+  prefix->clear();
+  const std::string* p = inv.Value("--prefix");
+  return p ? DecodeArg(inv, "--prefix", *p, prefix) : kExitOk;
+}
+
+int ParseCount(const Invocation& inv, const std::string& what, const std::string& text,
+               uint64_t* out) {
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, *out);
+  if (text.empty() || ec != std::errc() || ptr != end) {
+    return UsageError(inv, what + " must be a non-negative integer, not '" + Escape(text) + "'");
+  }
+  return kExitOk;
+}
+
+void Out(std::string_view bytes) { std::fwrite(bytes.data(), 1, bytes.size(), stdout); }
+
+int FinishOutput(const Invocation& inv) {
+  if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
+    return Error(inv, std::string("writing output: ") + std::strerror(errno));
+  }
+  return kExitOk;
+}
+
+bool ReadAllStdin(std::string* out) {
+  out->clear();
+  char buf[1 << 16];
+  for (;;) {
+    const size_t n = std::fread(buf, 1, sizeof buf, stdin);
+    out->append(buf, n);
+    if (n < sizeof buf) return !std::ferror(stdin);
+  }
+}
+
+std::string JsonString(std::string_view bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "\"";
+  for (char c : bytes) {
+    const auto b = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(c);
+    } else if (b < 0x20 || b >= 0x7f) {
+      out += "\\u00";
+      out.push_back(kHex[b >> 4]);
+      out.push_back(kHex[b & 0xf]);
+    } else {
+      out.push_back(c);
+    }
+  }
+  out.push_back('"');
+  return out;
+}
+
+}  // namespace bruce::cli

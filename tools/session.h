@@ -1,0 +1,75 @@
+// tools/session.h — what every bruce subcommand shares: opening the store and
+// the tree it names, decoding arguments, writing output, and reporting errors
+// as one `bruce: CMD: ...` line on stderr with the right exit code.
+//
+// Thread safety: single-threaded, like the CLI.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "bruce/db.h"
+#include "bruce/status.h"
+#include "command.h"
+
+namespace bruce::cli {
+
+// Error reporting. Each prints one line on stderr and returns the exit code.
+int Fail(const Invocation& inv, const Status& s);             // kExitError
+int NotFound(const Invocation& inv, const std::string& msg);  // kExitNotFound
+int Error(const Invocation& inv, const std::string& msg);     // kExitError
+// Prints the error line and the command's usage line; returns kExitUsage.
+int UsageError(const Invocation& inv, const std::string& msg);
+// Malformed input data (not the command line): the error line only, kExitUsage.
+int BadInput(const Invocation& inv, const std::string& msg);
+
+// A store opened for one command, with its transaction and selected tree.
+// Members are destroyed txn first, then the store.
+struct ReadSession {
+  std::unique_ptr<Db> db;
+  std::unique_ptr<ReadTxn> txn;
+  Tree* tree = nullptr;
+};
+struct WriteSession {
+  std::unique_ptr<Db> db;
+  std::unique_ptr<WriteTxn> txn;
+  Tree* tree = nullptr;
+};
+
+// Opens args[0] read-only. With open_tree, also begins a read transaction and
+// selects the --tree tree (default main); a missing tree is kExitNotFound.
+// Returns kExitOk or the exit code after reporting the error.
+int OpenRead(const Invocation& inv, bool open_tree, ReadSession* s);
+// Opens args[0] for writing (Durability::kFull) and begins a write
+// transaction on the --tree tree, creating it when create_tree is set, else a
+// missing tree is kExitNotFound.
+int OpenWrite(const Invocation& inv, bool create_tree, WriteSession* s);
+
+// The name the --tree option selects, or "main".
+std::string TreeName(const Invocation& inv);
+
+// Decodes a key or value argument: literal, or with --escaped unescaped.
+// Reports a bad escape as a usage error.
+int DecodeArg(const Invocation& inv, const std::string& what, const std::string& text,
+              std::string* out);
+// The --prefix option decoded as DecodeArg does; empty when absent.
+int DecodePrefix(const Invocation& inv, std::string* prefix);
+// Parses a decimal uint64 argument; a usage error otherwise.
+int ParseCount(const Invocation& inv, const std::string& what, const std::string& text,
+               uint64_t* out);
+
+// Writes bytes to stdout as they are (binary safe).
+void Out(std::string_view bytes);
+// Flushes stdout; a write error is reported and returns kExitError.
+int FinishOutput(const Invocation& inv);
+
+// Reads all of stdin (binary safe). False on a read error (errno set).
+bool ReadAllStdin(std::string* out);
+
+// A JSON string literal for arbitrary bytes: printable ASCII as is, `"` and
+// `\` escaped, every other byte as \u00XX.
+std::string JsonString(std::string_view bytes);
+
+}  // namespace bruce::cli
