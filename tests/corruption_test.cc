@@ -142,6 +142,40 @@ TEST(Corruption, NewerFormatIsRefusedClearly) {
   EXPECT_NE(db.status().message().find("newer"), std::string::npos) << db.status().ToString();
 }
 
+// Regression: damage to the newest commit's tree made open fall back to the
+// commit before without a word, and check then said the store was fine.
+TEST(Corruption, FallingBackToTheOlderCommitIsReported) {
+  testing::TempDir dir;
+  std::string path = dir.File("store.bruce");
+  {
+    Options o;
+    o.create_if_missing = true;
+    auto db = Db::Open(path, o);
+    ASSERT_TRUE(db.ok());
+    for (int c = 0; c < 2; c++) {
+      auto w = (*db)->BeginWrite();
+      for (int i = 0; i < 300; i++) ASSERT_TRUE((*w)->Main()->Put("k" + std::to_string(i + c * 1000), "v").ok());
+      ASSERT_TRUE((*w)->Commit().ok());
+    }
+  }
+  // Txn 3 wrote slot 1; its catalog root page is at offset 40 of that slot.
+  std::string img = ReadFile(path);
+  uint64_t root = 0;
+  for (int i = 7; i >= 0; i--) root = (root << 8) | static_cast<unsigned char>(img[4096 + 40 + i]);
+  ASSERT_GT(root, 1u);
+  for (int i = 0; i < 64; i++) img[root * 4096 + 20 + i] ^= 0x5a;
+  WriteFile(path, img);
+  auto db = Db::Open(path, Options{});
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  auto st = (*db)->Stat();
+  EXPECT_EQ(st->txn_id, 2u);
+  EXPECT_NE(st->recovery_note.find("newest commit"), std::string::npos) << st->recovery_note;
+  CheckReport rep;
+  ASSERT_TRUE((*db)->Check(&rep).ok());
+  ASSERT_FALSE(rep.ok());
+  EXPECT_NE(rep.problems[0].find("txn 3"), std::string::npos) << rep.problems[0];
+}
+
 TEST(Corruption, NotABruceFile) {
   testing::TempDir dir;
   std::string path = dir.File("notes.txt");

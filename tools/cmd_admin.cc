@@ -51,7 +51,7 @@ int RunStat(const Invocation& inv) {
   auto tree_hash = s.tree->RootHashHex();
   if (!tree_hash.ok()) return Fail(inv, tree_hash.status());
   const DbStats& d = st.value();
-  const std::vector<Field> fields = {
+  std::vector<Field> fields = {
       Text("tree", s.tree->name()),
       Number("txn id", s.txn->id()),
       Number("keys", keys.value()),
@@ -65,7 +65,11 @@ int RunStat(const Invocation& inv) {
       Number("page size", d.page_size),
       Number("format version", d.format_version),
       Text("root hash", d.root_hash),
+      Number("cache hits", d.cache_hits),
+      Number("cache misses", d.cache_misses),
+      Number("cache bytes", d.cache_bytes),
   };
+  if (!d.recovery_note.empty()) fields.push_back(Text("recovery note", d.recovery_note));
   std::string out;
   if (inv.Has("--json")) {
     out = "{\n";

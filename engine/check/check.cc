@@ -53,8 +53,10 @@ class Checker {
       return;
     }
     const format::Node& n = *r.value();
-    rep_->pages_checked++;
-    Claim(p.page, format::PagesFor(p.stored_len, db_->page_size()), Use::kNode);
+    uint64_t pages = format::PagesFor(p.stored_len, db_->page_size());
+    rep_->nodes_checked++;
+    rep_->pages_checked += pages;
+    Claim(p.page, pages, Use::kNode);
     std::string where = "tree '" + tree + "' node";
     if (level >= 0 && n.level() != level) Problem(p.page, where + " has the wrong level");
     if (n.Count() != p.count) Problem(p.page, where + " key count differs from its pointer");
@@ -133,6 +135,7 @@ Status DbImpl::Check(CheckReport* report) {
     std::lock_guard lock(state_mu_);
     v = current_;
   }
+  if (!recovery_note_.empty()) report->problems.push_back(recovery_note_);
   Checker c(this, space_.total_pages(), report);
   c.Claim(0, format::kMetaPages, Use::kMeta);
   if (v.catalog.null()) {

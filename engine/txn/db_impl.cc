@@ -96,7 +96,15 @@ Status DbImpl::OpenExisting(uint64_t size) {
   std::sort(valid.begin(), valid.end(), [](const Meta& a, const Meta& b) { return a.txn > b.txn; });
   for (const Meta& m : valid) {
     Status st = TryMeta(m);
-    if (st.ok()) return st;
+    if (st.ok()) {
+      if (&m != &valid.front()) {
+        // A meta page that verifies promises its tree was synced first: an
+        // unusable tree under it is damage, not a torn commit. Say so.
+        recovery_note_ = "the newest commit could not be used and the store opened at txn " +
+                         std::to_string(m.txn) + " instead:" + why;
+      }
+      return st;
+    }
     why += " [txn " + std::to_string(m.txn) + ": " + st.ToString() + "]";
   }
   return Status::Corruption(store_->Name() + " has no usable meta page:" + why);
@@ -193,6 +201,7 @@ Status DbImpl::Publish(const Meta& m) {
     std::lock_guard lock(state_mu_);
     current_ = Version{m.txn, m.catalog, m.time_ns, m.total_pages, m.free_pages};
     oldest = readers_.empty() ? m.txn : readers_.begin()->first;
+    recovery_note_.clear();  // the skipped commit's meta slot is now overwritten
   }
   space_.Committed(m.txn);
   space_.Release(oldest);
@@ -224,6 +233,10 @@ Result<DbStats> DbImpl::Stat() {
   s.trees = names.size();
   BRUCE_ASSIGN_OR_RETURN(s.main_keys, r->Main()->Count());
   BRUCE_ASSIGN_OR_RETURN(s.main_depth, r->Main()->Depth());
+  {
+    std::lock_guard lock(state_mu_);
+    s.recovery_note = recovery_note_;
+  }
   s.cache_hits = cache_.hits();
   s.cache_misses = cache_.misses();
   s.cache_bytes = cache_.bytes();

@@ -66,6 +66,7 @@ class DbImpl final : public Db, public NodeSource {
   SpaceMap& space() { return space_; }
   Status Publish(const format::Meta& meta);
   void Poison(const Status& why);
+  const std::string& recovery_note() const { return recovery_note_; }
   void EndWrite();
 
  private:
@@ -87,6 +88,7 @@ class DbImpl final : public Db, public NodeSource {
   std::mutex state_mu_;
   Version current_;
   std::map<uint64_t, int> readers_;  // txn -> open read transactions
+  std::string recovery_note_;        // set at open when the newest meta was skipped
 };
 
 }  // namespace bruce

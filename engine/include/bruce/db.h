@@ -131,13 +131,18 @@ struct DbStats {
   uint64_t main_keys = 0;
   uint32_t main_depth = 0;
   std::string root_hash;      // Merkle root of the whole store, hex
+  // Not empty when open had to skip the newest commit (its meta page was
+  // intact but its tree or space log was not) and fell back to the one
+  // before: what was skipped and why. Check reports it as a problem.
+  std::string recovery_note;
   uint64_t cache_hits = 0;
   uint64_t cache_misses = 0;
   uint64_t cache_bytes = 0;
 };
 
 struct CheckReport {
-  uint64_t pages_checked = 0;
+  uint64_t nodes_checked = 0;
+  uint64_t pages_checked = 0;  // pages of those nodes
   uint64_t keys_checked = 0;
   uint64_t trees_checked = 0;
   // One line per problem, each naming the page and what is wrong.
@@ -159,8 +164,11 @@ class Db {
   // kReadOnly for a store opened read-only.
   virtual Result<std::unique_ptr<WriteTxn>> BeginWrite() = 0;
 
-  // Merkle root of the whole store as of the last commit, 32 hex digits: the
-  // same for two stores holding the same trees, whatever their file layout.
+  // Merkle root of the whole store as of the last commit, 32 hex digits. It
+  // covers content and tree shape, never file layout: two stores holding the
+  // same trees node for node (a replica) have the same root hash wherever
+  // their pages lie. The same keys inserted in another order may give
+  // another shape, and so another hash.
   virtual std::string RootHash() = 0;
   virtual Result<DbStats> Stat() = 0;
   // Walks everything: every node's checksum and hash, key order, counts,
