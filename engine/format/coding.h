@@ -92,6 +92,40 @@ inline void PutBytes(std::string* out, std::string_view s) {
   out->append(s);
 }
 
+// Writes into a buffer the caller has sized for the largest encoding (no
+// bounds checks: the caller owns that bound); used where encoding is hot.
+class Writer {
+ public:
+  explicit Writer(char* p) : start_(p), p_(p) {}
+  size_t size() const { return static_cast<size_t>(p_ - start_); }
+  void U8(uint8_t v) { *p_++ = static_cast<char>(v); }
+  void U16(uint16_t v) {
+    StoreU16(p_, v);
+    p_ += 2;
+  }
+  void U32(uint32_t v) {
+    StoreU32(p_, v);
+    p_ += 4;
+  }
+  void U64(uint64_t v) {
+    StoreU64(p_, v);
+    p_ += 8;
+  }
+  void Varint(uint64_t v) { p_ += EncodeVarint(p_, v); }
+  void Raw(std::string_view s) {
+    if (!s.empty()) std::memcpy(p_, s.data(), s.size());
+    p_ += s.size();
+  }
+  void LengthPrefixed(std::string_view s) {
+    Varint(s.size());
+    Raw(s);
+  }
+
+ private:
+  char* start_;
+  char* p_;
+};
+
 // A bounds-checked cursor over an encoded buffer. Every getter returns false
 // (and leaves the reader failed) instead of reading past the end.
 class Reader {

@@ -35,6 +35,7 @@ bool DecodeTreeValue(std::string_view v, TreeDesc* d) {
 
 std::unique_ptr<Node> Node::Clone() const {
   auto n = std::make_unique<Node>(level_);
+  n->arena_.reserve(arena_.size() + arena_.size() / 4 + 256);  // room for the changes to come
   n->arena_ = arena_;
   n->slots_ = slots_;
   n->kids_ = kids_;
@@ -206,11 +207,11 @@ size_t Node::MemoryBytes() const {
 
 namespace {
 
-void PutLocator(std::string* out, const BlockPtr& p) {
-  PutVarint(out, p.page);
-  PutVarint(out, p.stored_len);
-  PutU8(out, static_cast<uint8_t>(p.comp));
-  PutVarint(out, p.birth);
+void PutLocator(Writer* w, const BlockPtr& p) {
+  w->Varint(p.page);
+  w->Varint(p.stored_len);
+  w->U8(static_cast<uint8_t>(p.comp));
+  w->Varint(p.birth);
 }
 
 bool GetLocator(Reader* r, BlockPtr* p) {
@@ -226,43 +227,48 @@ bool GetLocator(Reader* r, BlockPtr* p) {
 }  // namespace
 
 Hash128 Node::Encode(std::string* out) {
-  out->clear();
-  out->reserve(bytes_);
-  PutU8(out, static_cast<uint8_t>(leaf() ? PageKind::kLeaf : PageKind::kBranch));
-  PutU8(out, level_);
-  PutU16(out, 0);
-  PutU32(out, static_cast<uint32_t>(slots_.size()));
-  PutU32(out, 0);  // logical_len, patched below
-  std::vector<BlockPtr> locators;
+  out->resize(bytes_);  // an upper bound of the encoding
+  Writer w(out->data());
+  w.U8(static_cast<uint8_t>(leaf() ? PageKind::kLeaf : PageKind::kBranch));
+  w.U8(level_);
+  w.U16(0);
+  w.U32(static_cast<uint32_t>(slots_.size()));
+  w.U32(0);  // logical_len, patched below
+  char h[kHashBytes];
   for (size_t i = 0; i < slots_.size(); i++) {
-    PutBytes(out, key(i));
+    w.LengthPrefixed(key(i));
     if (!leaf()) {
-      char h[kHashBytes];
       StoreHash(h, kids_[i].hash);
-      out->append(h, kHashBytes);
-      PutVarint(out, kids_[i].count);
-      locators.push_back(kids_[i]);
+      w.Raw(std::string_view(h, kHashBytes));
+      w.Varint(kids_[i].count);
       continue;
     }
-    PutU8(out, static_cast<uint8_t>(vtype(i)));
+    w.U8(static_cast<uint8_t>(vtype(i)));
     if (vtype(i) == ValueType::kInline) {
-      PutBytes(out, value(i));
+      w.LengthPrefixed(value(i));
     } else {
       TreeDesc d;
       DecodeTreeValue(value(i), &d);
-      PutU32(out, d.flags);
-      char h[kHashBytes];
+      w.U32(d.flags);
       StoreHash(h, d.root.hash);
-      out->append(h, kHashBytes);
-      PutVarint(out, d.root.count);
-      locators.push_back(d.root);
+      w.Raw(std::string_view(h, kHashBytes));
+      w.Varint(d.root.count);
     }
   }
-  uint32_t logical_len = static_cast<uint32_t>(out->size());
+  uint32_t logical_len = static_cast<uint32_t>(w.size());
   StoreU32(out->data() + 8, logical_len);
   hash_ = HashLogical(std::string_view(out->data(), logical_len));
-  for (const BlockPtr& p : locators) PutLocator(out, p);
-  PutU64(out, Checksum64(*out));
+  for (size_t i = 0; i < slots_.size(); i++) {
+    if (!leaf()) {
+      PutLocator(&w, kids_[i]);
+    } else if (vtype(i) != ValueType::kInline) {
+      TreeDesc d;
+      DecodeTreeValue(value(i), &d);
+      PutLocator(&w, d.root);
+    }
+  }
+  w.U64(Checksum64(std::string_view(out->data(), w.size())));
+  out->resize(w.size());
   return hash_;
 }
 

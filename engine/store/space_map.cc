@@ -1,5 +1,6 @@
 #include "store/space_map.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "format/coding.h"
@@ -20,6 +21,17 @@ enum Op : uint8_t { kAlloc = 1, kFree = 2, kEnd = 3, kBase = 4 };
 size_t RecordSize(uint8_t op, uint64_t a, uint64_t b) {
   (void)op;
   return 1 + format::VarintLength(a) + format::VarintLength(b);
+}
+
+// Appends one record per maximal run of adjacent pages in `runs`.
+void AppendRuns(uint8_t op, std::vector<std::pair<uint64_t, uint64_t>> runs,
+                std::vector<SpaceMap::Record>* recs) {
+  std::sort(runs.begin(), runs.end());
+  for (size_t i = 0; i < runs.size();) {
+    uint64_t start = runs[i].first, end = start + runs[i].second;
+    for (i++; i < runs.size() && runs[i].first == end; i++) end += runs[i].second;
+    recs->push_back({op, start, end - start});
+  }
 }
 
 }  // namespace
@@ -283,11 +295,8 @@ Status SpaceMap::WriteLog(uint64_t txn, format::Meta* meta) {
     while (true) {
       std::vector<Record> recs;
       if (total_ > begin_total_) recs.push_back({kEnd, total_, 0});
-      Extents alloc, freed;
-      for (const auto& [s, l] : allocated_) AddExtent(&alloc, s, l);
-      for (const auto& [s, l] : freed_) AddExtent(&freed, s, l);
-      for (const auto& [s, l] : alloc) recs.push_back({kAlloc, s, l});
-      for (const auto& [s, l] : freed) recs.push_back({kFree, s, l});
+      AppendRuns(kAlloc, allocated_, &recs);
+      AppendRuns(kFree, freed_, &recs);
       if (total_ < begin_total_) recs.push_back({kEnd, total_, 0});
       size_t need = PagesForRecords(recs);
       if (need <= pages.size()) {

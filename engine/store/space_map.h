@@ -65,13 +65,14 @@ class SpaceMap {
   void ForEachFree(const std::function<void(uint64_t, uint64_t)>& fn) const;
   const std::vector<uint64_t>& log_chain() const { return chain_; }
 
- private:
-  using Extents = std::map<uint64_t, uint64_t>;  // start -> length
   struct Record {
     uint8_t op;
     uint64_t a;
     uint64_t b;
   };
+
+ private:
+  using Extents = std::map<uint64_t, uint64_t>;  // start -> length
   static void AddExtent(Extents* set, uint64_t start, uint64_t len);
   // Removes [start, start+len) from set; false if not all of it was there.
   static bool RemoveExtent(Extents* set, uint64_t start, uint64_t len);

@@ -229,14 +229,23 @@ Result<BlockPtr> WriteTxnImpl::WriteNode(std::unique_ptr<format::Node> node) {
   p.birth = id_;
   p.hash = hash;
   p.count = node->Count();
-  // The cache gets the node as a read would decode it: compact, no slack.
-  auto compact = format::Node::Decode(scratch_, p.page);
-  if (!compact.ok()) return compact.status();
-  scratch_.resize(pages * ps, '\0');
-  BRUCE_RETURN_IF_ERROR(db_->store()->Write(p.page * ps, scratch_));
-  written_.push_back(
-      Written{p.page, hash, std::make_shared<const format::Node>(std::move(*compact.value()))});
+  // Runs of adjacent pages go to the store in one write.
+  if (!batch_.empty() && p.page != batch_page_ + batch_.size() / ps) {
+    BRUCE_RETURN_IF_ERROR(FlushBatch());
+  }
+  if (batch_.empty()) batch_page_ = p.page;
+  batch_.append(scratch_);
+  batch_.resize(batch_.size() + pages * ps - scratch_.size(), '\0');
+  if (batch_.size() >= kBatchBytes) BRUCE_RETURN_IF_ERROR(FlushBatch());
+  written_.push_back(Written{p.page, hash, NodeRef(std::move(node))});
   return p;
+}
+
+Status WriteTxnImpl::FlushBatch() {
+  if (batch_.empty()) return Status::OK();
+  Status st = db_->store()->Write(batch_page_ * db_->page_size(), batch_);
+  batch_.clear();
+  return st;
 }
 
 Status WriteTxnImpl::DoCommit(bool* meta_started) {
@@ -249,6 +258,7 @@ Status WriteTxnImpl::DoCommit(bool* meta_started) {
                                      ValueType::kTree, &added));
   }
   BRUCE_RETURN_IF_ERROR(btree::Flush(this, &catalog_));
+  BRUCE_RETURN_IF_ERROR(FlushBatch());
 
   format::Meta m;
   m.page_size = db_->page_size();
@@ -282,6 +292,7 @@ Status WriteTxnImpl::Commit() {
   Status st = DoCommit(&meta_started);
   if (!st.ok()) {
     written_.clear();
+    batch_.clear();
     if (meta_started) {
       db_->Poison(st);
     } else {

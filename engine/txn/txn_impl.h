@@ -132,6 +132,7 @@ class WriteTxnImpl final : public WriteTxn, public TxnBase, public WriteContext 
 
  private:
   Status DoCommit(bool* meta_started);
+  Status FlushBatch();
   void Finish();
 
   struct Written {
@@ -142,6 +143,9 @@ class WriteTxnImpl final : public WriteTxn, public TxnBase, public WriteContext 
   std::vector<Written> written_;
   std::vector<std::unique_ptr<TreeImpl>> dropped_;
   std::string scratch_;
+  static constexpr size_t kBatchBytes = size_t{1} << 20;
+  std::string batch_;        // encoded nodes for adjacent pages, not yet written
+  uint64_t batch_page_ = 0;  // the first page of batch_
 };
 
 }  // namespace bruce
