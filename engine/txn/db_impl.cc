@@ -163,6 +163,28 @@ Result<std::unique_ptr<ReadTxn>> DbImpl::BeginRead() {
   return std::unique_ptr<ReadTxn>(new ReadTxnImpl(this, v));
 }
 
+Result<std::unique_ptr<ReadTxn>> DbImpl::BeginRead(std::string_view) {
+  return Status::NotSupported("snapshots are not implemented yet");
+}
+
+Status DbImpl::CreateSnapshot(std::string_view name) {
+  BRUCE_ASSIGN_OR_RETURN(std::unique_ptr<WriteTxn> w, BeginWrite());
+  BRUCE_RETURN_IF_ERROR(w->CreateSnapshot(name));
+  return w->Commit();
+}
+
+Status DbImpl::DestroySnapshot(std::string_view name) {
+  BRUCE_ASSIGN_OR_RETURN(std::unique_ptr<WriteTxn> w, BeginWrite());
+  BRUCE_RETURN_IF_ERROR(w->DestroySnapshot(name));
+  return w->Commit();
+}
+
+Result<std::vector<SnapshotInfo>> DbImpl::ListSnapshots() { return std::vector<SnapshotInfo>{}; }
+
+Status DbImpl::Rollback(std::string_view) {
+  return Status::NotSupported("snapshots are not implemented yet");
+}
+
 Result<std::unique_ptr<WriteTxn>> DbImpl::BeginWrite() {
   if (options_.read_only) return Status::ReadOnly("store was opened read-only");
   std::unique_lock lock(writer_mu_);

@@ -43,7 +43,12 @@ class DbImpl final : public Db, public NodeSource {
   Status Init();
 
   Result<std::unique_ptr<ReadTxn>> BeginRead() override;
+  Result<std::unique_ptr<ReadTxn>> BeginRead(std::string_view snapshot) override;
   Result<std::unique_ptr<WriteTxn>> BeginWrite() override;
+  Status CreateSnapshot(std::string_view name) override;
+  Status DestroySnapshot(std::string_view name) override;
+  Result<std::vector<SnapshotInfo>> ListSnapshots() override;
+  Status Rollback(std::string_view snapshot) override;
   std::string RootHash() override;
   Result<DbStats> Stat() override;
   Status Check(CheckReport* report) override;

@@ -131,6 +131,58 @@ Result<uint32_t> TreeImpl::Depth() {
   return btree::Depth(txn_->source(), root_);
 }
 
+// The byte-range calls, on whole values for now.
+
+Result<uint64_t> TreeImpl::ValueSize(std::string_view key) {
+  std::string v;
+  BRUCE_RETURN_IF_ERROR(Get(key, &v));
+  return static_cast<uint64_t>(v.size());
+}
+
+Status TreeImpl::ReadAt(std::string_view key, uint64_t offset, size_t n, std::string* out) {
+  std::string v;
+  BRUCE_RETURN_IF_ERROR(Get(key, &v));
+  out->clear();
+  if (offset < v.size()) out->assign(v, offset, std::min<uint64_t>(n, v.size() - offset));
+  return Status::OK();
+}
+
+Status TreeImpl::WriteAt(std::string_view key, uint64_t offset, std::string_view data) {
+  std::string v;
+  Status st = Get(key, &v);
+  if (!st.ok() && !st.IsNotFound()) return st;
+  if (offset + data.size() > kMaxValueSize) {
+    return Status::InvalidArgument("value would exceed " + std::to_string(kMaxValueSize) + " bytes");
+  }
+  if (v.size() < offset + data.size()) v.resize(offset + data.size(), '\0');
+  v.replace(offset, data.size(), data);
+  return Put(key, v);
+}
+
+Status TreeImpl::Truncate(std::string_view key, uint64_t size) {
+  std::string v;
+  BRUCE_RETURN_IF_ERROR(Get(key, &v));
+  if (size > kMaxValueSize) {
+    return Status::InvalidArgument("value would exceed " + std::to_string(kMaxValueSize) + " bytes");
+  }
+  v.resize(size, '\0');
+  return Put(key, v);
+}
+
+Status TreeImpl::Rename(std::string_view from, std::string_view to) {
+  std::string v;
+  BRUCE_RETURN_IF_ERROR(Get(from, &v));
+  if (from == to) return Status::OK();
+  BRUCE_RETURN_IF_ERROR(Put(to, v));
+  return Delete(from);
+}
+
+Result<uint64_t> TreeImpl::SeekData(std::string_view key, uint64_t offset, bool hole) {
+  BRUCE_ASSIGN_OR_RETURN(uint64_t size, ValueSize(key));
+  if (offset >= size) return Status::NotFound("offset past the end of the value");
+  return hole ? size : offset;
+}
+
 // ---- TxnBase ----
 
 Status TxnBase::finished_status() const {
@@ -213,6 +265,14 @@ Status WriteTxnImpl::DropTree(std::string_view name) {
   dropped_.back()->MarkDropped();
   Changed();
   return Status::OK();
+}
+
+Status WriteTxnImpl::CreateSnapshot(std::string_view) {
+  return Status::NotSupported("snapshots are not implemented yet");
+}
+
+Status WriteTxnImpl::DestroySnapshot(std::string_view) {
+  return Status::NotSupported("snapshots are not implemented yet");
 }
 
 void WriteTxnImpl::FreeRun(const BlockPtr& ptr) {

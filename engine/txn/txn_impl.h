@@ -47,6 +47,12 @@ class TreeImpl final : public Tree {
   std::unique_ptr<Cursor> NewCursor() override;
   Result<std::string> RootHashHex() override;
   Result<uint32_t> Depth() override;
+  Result<uint64_t> ValueSize(std::string_view key) override;
+  Status ReadAt(std::string_view key, uint64_t offset, size_t n, std::string* out) override;
+  Status WriteAt(std::string_view key, uint64_t offset, std::string_view data) override;
+  Status Truncate(std::string_view key, uint64_t size) override;
+  Status Rename(std::string_view from, std::string_view to) override;
+  Result<uint64_t> SeekData(std::string_view key, uint64_t offset, bool hole) override;
 
   TreeRoot& root() { return root_; }
   void MarkDropped() { broken_ = Status::NotFound("tree '" + name_ + "' was dropped"); }
@@ -96,15 +102,20 @@ class TxnBase {
 
 class ReadTxnImpl final : public ReadTxn, public TxnBase {
  public:
-  ReadTxnImpl(DbImpl* db, const Version& v) : TxnBase(db, v.txn, v.catalog) {}
+  ReadTxnImpl(DbImpl* db, const Version& v, std::string snapshot = "")
+      : TxnBase(db, v.txn, v.catalog), snapshot_(std::move(snapshot)) {}
   ~ReadTxnImpl() override { db_->Unpin(id_); }
 
   uint64_t id() const override { return id_; }
   Tree* Main() override { return MainTree(); }
   Result<Tree*> OpenTree(std::string_view name) override { return Open(name); }
   Result<std::vector<std::string>> ListTrees() override { return Names(); }
+  const std::string& snapshot() const override { return snapshot_; }
   NodeSource* source() override { return db_; }
   WriteContext* writer() override { return nullptr; }
+
+ private:
+  std::string snapshot_;
 };
 
 class WriteTxnImpl final : public WriteTxn, public TxnBase, public WriteContext {
@@ -118,6 +129,8 @@ class WriteTxnImpl final : public WriteTxn, public TxnBase, public WriteContext 
   Result<std::vector<std::string>> ListTrees() override { return Names(); }
   Result<Tree*> CreateTree(std::string_view name) override;
   Status DropTree(std::string_view name) override;
+  Status CreateSnapshot(std::string_view name) override;
+  Status DestroySnapshot(std::string_view name) override;
   Status Commit() override;
   void Abort() override;
 

@@ -88,6 +88,31 @@ class Tree {
   virtual Result<std::string> RootHashHex() = 0;
   // Height of the tree (0 when empty, 1 for a single leaf).
   virtual Result<uint32_t> Depth() = 0;
+
+  // ---- Byte-range access to one value, as a file's content ----
+  // Large values are kept as trees of chunks, so these touch O(log n)
+  // pages whatever the value's size. Never-written ranges (holes) read as
+  // zeros and take no space.
+
+  // The value's size in bytes; kNotFound when the key is absent.
+  virtual Result<uint64_t> ValueSize(std::string_view key) = 0;
+  // Up to n bytes from offset into *out: fewer at the end of the value,
+  // none from offset >= size.
+  virtual Status ReadAt(std::string_view key, uint64_t offset, size_t n, std::string* out) = 0;
+  // Writes data at offset, creating the key (with an empty value) if absent;
+  // writing past the end grows the value and leaves a hole in between.
+  virtual Status WriteAt(std::string_view key, uint64_t offset, std::string_view data) = 0;
+  // Sets the value's size: shrinking drops the tail, growing adds a hole.
+  // kNotFound when the key is absent.
+  virtual Status Truncate(std::string_view key, uint64_t size) = 0;
+  // Moves from's value to key `to`, replacing any value there, without
+  // copying the value's bytes. kNotFound when from is absent.
+  virtual Status Rename(std::string_view from, std::string_view to) = 0;
+  // The first offset >= offset that holds data (hole = false) or lies in a
+  // hole (hole = true; the end of the value counts as a hole). kNotFound
+  // when there is no such offset below the value's size (data), or offset
+  // is past the size.
+  virtual Result<uint64_t> SeekData(std::string_view key, uint64_t offset, bool hole) = 0;
 };
 
 class Txn {
@@ -103,7 +128,19 @@ class Txn {
   virtual Result<std::vector<std::string>> ListTrees() = 0;
 };
 
-class ReadTxn : public Txn {};
+class ReadTxn : public Txn {
+ public:
+  // The snapshot this transaction reads, or empty for the live store.
+  virtual const std::string& snapshot() const = 0;
+};
+
+struct SnapshotInfo {
+  std::string name;
+  uint64_t txn = 0;             // the commit it preserves
+  uint64_t time_ns = 0;         // when that commit was made
+  uint64_t referenced_bytes = 0;  // bytes of pages its trees reach
+  uint64_t unique_bytes = 0;      // bytes only it holds: what destroying it frees
+};
 
 class WriteTxn : public Txn {
  public:
@@ -111,6 +148,12 @@ class WriteTxn : public Txn {
   virtual Result<Tree*> CreateTree(std::string_view name) = 0;
   // Removes a tree and frees its pages ("main" cannot be dropped).
   virtual Status DropTree(std::string_view name) = 0;
+  // Takes a snapshot named `name` of the state this transaction commits.
+  // Names: 1 to 255 bytes of [A-Za-z0-9._:+@-], not starting with '.';
+  // others get kInvalidArgument; a taken name gets kExists.
+  virtual Status CreateSnapshot(std::string_view name) = 0;
+  // Destroys a snapshot at commit; kNotFound when there is none.
+  virtual Status DestroySnapshot(std::string_view name) = 0;
   // Makes every change durable (as Options::durability says) and visible.
   // The transaction is finished afterwards, whatever the result.
   virtual Status Commit() = 0;
@@ -161,6 +204,8 @@ class Db {
                                           const Options& options);
 
   virtual Result<std::unique_ptr<ReadTxn>> BeginRead() = 0;
+  // A read transaction on a snapshot; kNotFound when there is none.
+  virtual Result<std::unique_ptr<ReadTxn>> BeginRead(std::string_view snapshot) = 0;
   // kReadOnly for a store opened read-only.
   virtual Result<std::unique_ptr<WriteTxn>> BeginWrite() = 0;
 
@@ -170,6 +215,16 @@ class Db {
   // their pages lie. The same keys inserted in another order may give
   // another shape, and so another hash.
   virtual std::string RootHash() = 0;
+
+  // Snapshots. Taking one is O(1) and costs one commit; its pages stay
+  // until it is destroyed. Create and Destroy wait for the writer role
+  // (they commit); use WriteTxn's for the transaction you have open.
+  virtual Status CreateSnapshot(std::string_view name) = 0;
+  virtual Status DestroySnapshot(std::string_view name) = 0;
+  virtual Result<std::vector<SnapshotInfo>> ListSnapshots() = 0;
+  // Makes the live store what the snapshot holds (one commit; the snapshot
+  // stays).
+  virtual Status Rollback(std::string_view snapshot) = 0;
   virtual Result<DbStats> Stat() = 0;
   // Walks everything: every node's checksum and hash, key order, counts,
   // separators, and that every page is used exactly once or free.

@@ -27,7 +27,10 @@ struct Options {
 
 // Limits, documented in docs/FORMAT.md.
 constexpr size_t kMaxKeySize = 1024;
+// The largest value Put takes in one piece; WriteAt grows a value further,
+// up to kMaxValueBytes.
 constexpr size_t kMaxValueSize = size_t{16} << 20;
+constexpr uint64_t kMaxValueBytes = uint64_t{1} << 44;
 constexpr size_t kMaxTreeNameSize = 255;
 
 }  // namespace bruce
