@@ -94,23 +94,35 @@ TEST(Node, TruncatedNodesAreRejected) {
   }
 }
 
-TEST(Node, TreeValueRoundTrip) {
-  TreeDesc d;
-  d.flags = 3;
-  d.root.page = 77;
-  d.root.stored_len = 4096;
-  d.root.birth = 12;
-  d.root.hash = Hash128{1, 2};
-  d.root.count = 1000;
-  std::string v = EncodeTreeValue(d);
-  ASSERT_EQ(v.size(), kTreeValueSize);
-  TreeDesc e;
-  ASSERT_TRUE(DecodeTreeValue(v, &e));
-  EXPECT_EQ(e.flags, 3u);
-  EXPECT_EQ(e.root.page, 77u);
-  EXPECT_EQ(e.root.count, 1000u);
-  EXPECT_EQ(e.root.hash, d.root.hash);
-  EXPECT_FALSE(DecodeTreeValue(v.substr(1), &e));
+TEST(Node, PtrValueRoundTrip) {
+  PtrValue d;
+  d.aux = kDirect | 12345;
+  d.ptr.page = 77;
+  d.ptr.stored_len = 4096;
+  d.ptr.birth = 12;
+  d.ptr.hash = Hash128{1, 2};
+  d.ptr.count = 1000;
+  std::string v = EncodePtrValue(d);
+  ASSERT_EQ(v.size(), kPtrValueSize);
+  PtrValue e;
+  ASSERT_TRUE(DecodePtrValue(v, &e));
+  EXPECT_EQ(e.aux, kDirect | 12345);
+  EXPECT_EQ(e.ptr.page, 77u);
+  EXPECT_EQ(e.ptr.count, 1000u);
+  EXPECT_EQ(e.ptr.hash, d.ptr.hash);
+  EXPECT_FALSE(DecodePtrValue(v.substr(1), &e));
+  // In a leaf, the pointer's location stays out of the hash.
+  Node a(0), b(0);
+  a.InsertLeaf(0, "big", v, ValueType::kExtents);
+  d.ptr.page = 99;
+  b.InsertLeaf(0, "big", EncodePtrValue(d), ValueType::kExtents);
+  std::string ea, eb;
+  EXPECT_EQ(a.Encode(&ea), b.Encode(&eb));
+  auto back = Node::Decode(eb, 1);
+  ASSERT_TRUE(back.ok());
+  ASSERT_TRUE(DecodePtrValue((*back)->value(0), &e));
+  EXPECT_EQ(e.ptr.page, 99u);
+  EXPECT_EQ((*back)->vtype(0), ValueType::kExtents);
 }
 
 TEST(Meta, RoundTripAndExactFieldOffsets) {

@@ -90,13 +90,13 @@ class Checker {
         rep_->keys_checked++;
         continue;
       }
-      format::TreeDesc d;
-      if (!format::DecodeTreeValue(n.value(i), &d)) {
+      format::PtrValue d;
+      if (!format::DecodePtrValue(n.value(i), &d)) {
         Problem(p.page, "catalog entry " + std::to_string(i) + " is malformed");
         continue;
       }
       rep_->trees_checked++;
-      if (!d.root.null()) Walk(d.root, -1, std::string(n.key(i)), false, "", std::nullopt);
+      if (!d.ptr.null()) Walk(d.ptr, -1, std::string(n.key(i)), false, "", std::nullopt);
     }
   }
 

@@ -7,29 +7,29 @@
 
 namespace bruce::format {
 
-std::string EncodeTreeValue(const TreeDesc& d) {
-  std::string out(kTreeValueSize, '\0');
+std::string EncodePtrValue(const PtrValue& v) {
+  std::string out(kPtrValueSize, '\0');
   char* p = out.data();
-  StoreU32(p, d.flags);
-  StoreU64(p + 4, d.root.page);
-  StoreU32(p + 12, d.root.stored_len);
-  p[16] = static_cast<char>(d.root.comp);
-  StoreU64(p + 17, d.root.birth);
-  StoreHash(p + 25, d.root.hash);
-  StoreU64(p + 41, d.root.count);
+  StoreU64(p, v.aux);
+  StoreU64(p + 8, v.ptr.page);
+  StoreU32(p + 16, v.ptr.stored_len);
+  p[20] = static_cast<char>(v.ptr.comp);
+  StoreU64(p + 21, v.ptr.birth);
+  StoreHash(p + 29, v.ptr.hash);
+  StoreU64(p + 45, v.ptr.count);
   return out;
 }
 
-bool DecodeTreeValue(std::string_view v, TreeDesc* d) {
-  if (v.size() != kTreeValueSize) return false;
-  const char* p = v.data();
-  d->flags = LoadU32(p);
-  d->root.page = LoadU64(p + 4);
-  d->root.stored_len = LoadU32(p + 12);
-  d->root.comp = static_cast<Compression>(static_cast<uint8_t>(p[16]));
-  d->root.birth = LoadU64(p + 17);
-  d->root.hash = LoadHash(p + 25);
-  d->root.count = LoadU64(p + 41);
+bool DecodePtrValue(std::string_view bytes, PtrValue* v) {
+  if (bytes.size() != kPtrValueSize) return false;
+  const char* p = bytes.data();
+  v->aux = LoadU64(p);
+  v->ptr.page = LoadU64(p + 8);
+  v->ptr.stored_len = LoadU32(p + 16);
+  v->ptr.comp = static_cast<Compression>(static_cast<uint8_t>(p[20]));
+  v->ptr.birth = LoadU64(p + 21);
+  v->ptr.hash = LoadHash(p + 29);
+  v->ptr.count = LoadU64(p + 45);
   return true;
 }
 
@@ -59,7 +59,7 @@ size_t Node::EntryBound(size_t i) const {
   if (!leaf()) return n + kHashBytes + kMaxVarint64 + kMaxLocatorSize;
   n += 1;
   if (s.vtype == ValueType::kInline) return n + VarintLength(s.vlen) + s.vlen;
-  return n + 4 + kHashBytes + kMaxVarint64 + kMaxLocatorSize;
+  return n + kMaxVarint64 + kHashBytes + kMaxVarint64 + kMaxLocatorSize;
 }
 
 size_t Node::TightEntrySize(size_t i) const {
@@ -67,7 +67,7 @@ size_t Node::TightEntrySize(size_t i) const {
   size_t n = VarintLength(s.klen) + s.klen;
   if (!leaf()) return n + kHashBytes + VarintLength(kids_[i].count) + kMaxLocatorSize;
   if (s.vtype == ValueType::kInline) return n + 1 + VarintLength(s.vlen) + s.vlen;
-  return n + 1 + 4 + kHashBytes + kMaxVarint64 + kMaxLocatorSize;
+  return n + 1 + kMaxVarint64 + kHashBytes + kMaxVarint64 + kMaxLocatorSize;
 }
 
 size_t Node::TightSize() const {
@@ -247,12 +247,12 @@ Hash128 Node::Encode(std::string* out) {
     if (vtype(i) == ValueType::kInline) {
       w.LengthPrefixed(value(i));
     } else {
-      TreeDesc d;
-      DecodeTreeValue(value(i), &d);
-      w.U32(d.flags);
-      StoreHash(h, d.root.hash);
+      PtrValue v;
+      DecodePtrValue(value(i), &v);
+      w.Varint(v.aux);
+      StoreHash(h, v.ptr.hash);
       w.Raw(std::string_view(h, kHashBytes));
-      w.Varint(d.root.count);
+      w.Varint(v.ptr.count);
     }
   }
   uint32_t logical_len = static_cast<uint32_t>(w.size());
@@ -262,9 +262,9 @@ Hash128 Node::Encode(std::string* out) {
     if (!leaf()) {
       PutLocator(&w, kids_[i]);
     } else if (vtype(i) != ValueType::kInline) {
-      TreeDesc d;
-      DecodeTreeValue(value(i), &d);
-      PutLocator(&w, d.root);
+      PtrValue v;
+      DecodePtrValue(value(i), &v);
+      PutLocator(&w, v.ptr);
     }
   }
   w.U64(Checksum64(std::string_view(out->data(), w.size())));
@@ -304,8 +304,8 @@ Result<std::unique_ptr<Node>> Node::Decode(std::string buf, uint64_t page) {
   if (!is_leaf) {
     node->kids_.reserve(n);
   }
-  std::vector<size_t> tree_values;  // slots whose value is a tree descriptor
-  std::vector<TreeDesc> descs;
+  std::vector<size_t> tree_values;  // slots whose value is a pointer value
+  std::vector<PtrValue> descs;
   for (uint32_t i = 0; i < n; i++) {
     std::string_view k;
     if (!r.LengthPrefixed(&k)) return bad("truncated key");
@@ -330,17 +330,17 @@ Result<std::unique_ptr<Node>> Node::Decode(std::string buf, uint64_t page) {
       s.vtype = ValueType::kInline;
       s.voff = static_cast<uint32_t>(v.data() - base);
       s.vlen = static_cast<uint32_t>(v.size());
-    } else if (vt == static_cast<uint8_t>(ValueType::kTree)) {
-      TreeDesc d;
+    } else if (vt <= static_cast<uint8_t>(ValueType::kData)) {
+      PtrValue pv;
       std::string_view h;
-      if (!r.U32(&d.flags) || !r.Bytes(kHashBytes, &h) || !r.Varint(&d.root.count)) {
-        return bad("truncated tree value");
+      if (!r.Varint(&pv.aux) || !r.Bytes(kHashBytes, &h) || !r.Varint(&pv.ptr.count)) {
+        return bad("truncated pointer value");
       }
-      d.root.hash = LoadHash(h.data());
-      if (!GetLocator(&loc, &d.root)) return bad("truncated locator");
-      s.vtype = ValueType::kTree;
+      pv.ptr.hash = LoadHash(h.data());
+      if (!GetLocator(&loc, &pv.ptr)) return bad("truncated locator");
+      s.vtype = static_cast<ValueType>(vt);
       tree_values.push_back(node->slots_.size());
-      descs.push_back(d);
+      descs.push_back(pv);
     } else {
       return bad("unknown value type " + std::to_string(vt));
     }
@@ -348,11 +348,11 @@ Result<std::unique_ptr<Node>> Node::Decode(std::string buf, uint64_t page) {
   }
   if (r.remaining() != 0) return bad("bytes after the last entry");
   if (loc.remaining() != 0) return bad("bytes after the last locator");
-  // Tree descriptors are kept in their in-memory form at the arena's end.
+  // Pointer values are kept in their in-memory form at the arena's end.
   for (size_t j = 0; j < tree_values.size(); j++) {
     Slot& s = node->slots_[tree_values[j]];
-    s.voff = node->AppendArena(EncodeTreeValue(descs[j]));
-    s.vlen = static_cast<uint32_t>(kTreeValueSize);
+    s.voff = node->AppendArena(EncodePtrValue(descs[j]));
+    s.vlen = static_cast<uint32_t>(kPtrValueSize);
   }
   if (!is_leaf) {
     node->dirty_.clear();

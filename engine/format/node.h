@@ -15,7 +15,8 @@
 //   | entries ...                 (logical section ends at logical_len)
 //   | leaf entry:   varint klen, key, u8 vtype, value:
 //   |                 vtype 0 (inline):  varint vlen, bytes
-//   |                 vtype 1 (tree):    u32 tree flags, hash[16], varint count
+//   |                 vtype 1-3 (a pointer value): varint aux, hash[16],
+//   |                                              varint count
 //   | branch entry: varint klen, key, hash[16], varint count
 //   +------------------------------------------------------
 //   | locators: for every child (branch) or pointer value (leaf), in order:
@@ -45,7 +46,14 @@ namespace bruce::format {
 
 // Frozen on-disk values.
 enum class PageKind : uint8_t { kLeaf = 1, kBranch = 2, kSpaceLog = 3 };
-enum class ValueType : uint8_t { kInline = 0, kTree = 1 };
+enum class ValueType : uint8_t {
+  kInline = 0,   // the value's bytes, in the leaf
+  kTree = 1,     // catalog: a named tree (aux = tree flags, ptr = its root)
+  kExtents = 2,  // a large value (aux = size | kDirect, ptr = chunk tree root
+                 // or, with kDirect, the one data block)
+  kData = 3,     // in a chunk tree: a data block (ptr.count = its length)
+};
+constexpr uint64_t kDirect = uint64_t{1} << 63;
 enum class Compression : uint8_t { kNone = 0 };
 
 // A pointer to a node: where it is, how it was stored, and what it holds.
@@ -59,16 +67,16 @@ struct BlockPtr {
   bool null() const { return page == 0; }
 };
 
-// A named tree's descriptor, the value of a catalog entry (ValueType::kTree).
-// In memory it is encoded in full (kTreeValueSize bytes); on disk its hash and
-// count go in the logical section and its location in the locators.
-struct TreeDesc {
-  uint32_t flags = 0;
-  BlockPtr root;
+// The value of a pointer-typed entry (every ValueType but kInline). In
+// memory it is encoded in full (kPtrValueSize bytes); on disk its aux, hash
+// and count go in the logical section and its location in the locators.
+struct PtrValue {
+  uint64_t aux = 0;
+  BlockPtr ptr;
 };
-constexpr size_t kTreeValueSize = 4 + 8 + 4 + 1 + 8 + 16 + 8;
-std::string EncodeTreeValue(const TreeDesc& d);
-bool DecodeTreeValue(std::string_view v, TreeDesc* d);
+constexpr size_t kPtrValueSize = 8 + 8 + 4 + 1 + 8 + 16 + 8;
+std::string EncodePtrValue(const PtrValue& v);
+bool DecodePtrValue(std::string_view bytes, PtrValue* v);
 
 constexpr size_t kNodeHeaderSize = 12;
 constexpr size_t kNodeTrailerSize = 8;

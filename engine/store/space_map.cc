@@ -184,16 +184,22 @@ uint64_t SpaceMap::Allocate(uint64_t n) {
     uint64_t start = it->first, len = it->second;
     free_.erase(it);
     if (len > n) free_[start + n] = len - n;
-    allocated_.emplace_back(start, n);
+    AddExtent(&allocated_, start, n);
     return start;
   }
   uint64_t start = total_;
   total_ += n;
-  allocated_.emplace_back(start, n);
+  AddExtent(&allocated_, start, n);
   return start;
 }
 
-void SpaceMap::Free(uint64_t page, uint64_t n) { freed_.emplace_back(page, n); }
+void SpaceMap::Free(uint64_t page, uint64_t n) {
+  if (RemoveExtent(&allocated_, page, n)) {
+    AddExtent(&free_, page, n);
+    return;
+  }
+  freed_.emplace_back(page, n);
+}
 
 SpaceMap::Extents SpaceMap::FreeUnion() const {
   Extents u = free_;
@@ -295,7 +301,7 @@ Status SpaceMap::WriteLog(uint64_t txn, format::Meta* meta) {
     while (true) {
       std::vector<Record> recs;
       if (total_ > begin_total_) recs.push_back({kEnd, total_, 0});
-      AppendRuns(kAlloc, allocated_, &recs);
+      for (const auto& [start, len] : allocated_) recs.push_back({kAlloc, start, len});
       AppendRuns(kFree, freed_, &recs);
       if (total_ < begin_total_) recs.push_back({kEnd, total_, 0});
       size_t need = PagesForRecords(recs);
@@ -325,7 +331,16 @@ void SpaceMap::Committed(uint64_t txn) {
 
 void SpaceMap::Rollback() {
   for (const auto& [s, l] : allocated_) {
-    if (s < begin_total_) AddExtent(&free_, s, l);
+    if (s < begin_total_) AddExtent(&free_, s, std::min(s + l, begin_total_) - s);
+  }
+  // Pages past the old end (grown and given back within the transaction)
+  // are not part of the store any more.
+  while (!free_.empty()) {
+    auto last = std::prev(free_.end());
+    if (last->first + last->second <= begin_total_) break;
+    uint64_t start = last->first;
+    free_.erase(last);
+    if (start < begin_total_) free_[start] = begin_total_ - start;
   }
   total_ = begin_total_;
   allocated_.clear();

@@ -44,8 +44,9 @@ class SpaceMap {
   void Begin();
   // A run of n contiguous pages for the open transaction.
   uint64_t Allocate(uint64_t n);
-  // The open transaction no longer uses this run (it is still in use by the
-  // committed state until the transaction commits and readers move on).
+  // The open transaction no longer uses this run. A run the transaction
+  // allocated itself is free again at once; any other is still in use by
+  // the committed state until the transaction commits and readers move on.
   void Free(uint64_t page, uint64_t n);
   // Writes the open transaction's log pages; fills the meta's log fields,
   // total_pages and free_pages.
@@ -92,7 +93,7 @@ class SpaceMap {
 
   // The open transaction.
   uint64_t begin_total_ = format::kMetaPages;
-  std::vector<std::pair<uint64_t, uint64_t>> allocated_;
+  Extents allocated_;
   std::vector<std::pair<uint64_t, uint64_t>> freed_;
   std::vector<uint64_t> begin_chain_;
   uint64_t begin_head_checksum_ = 0;

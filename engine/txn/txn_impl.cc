@@ -199,11 +199,11 @@ Result<Tree*> TxnBase::Open(std::string_view name) {
   Status st = btree::Get(source(), catalog_, name, &value, &vt);
   if (st.IsNotFound()) return Status::NotFound("no tree named '" + std::string(name) + "'");
   BRUCE_RETURN_IF_ERROR(st);
-  format::TreeDesc d;
-  if (vt != ValueType::kTree || !format::DecodeTreeValue(value, &d)) {
+  format::PtrValue d;
+  if (vt != ValueType::kTree || !format::DecodePtrValue(value, &d)) {
     return Status::Corruption("catalog entry for '" + std::string(name) + "' is not a tree");
   }
-  auto t = std::make_unique<TreeImpl>(this, std::string(name), d.flags, d.root);
+  auto t = std::make_unique<TreeImpl>(this, std::string(name), d.aux, d.ptr);
   Tree* raw = t.get();
   trees_.emplace(std::string(name), std::move(t));
   return raw;
@@ -314,7 +314,7 @@ Status WriteTxnImpl::DoCommit(bool* meta_started) {
     BRUCE_RETURN_IF_ERROR(btree::Flush(this, &t->root()));
     bool added;
     BRUCE_RETURN_IF_ERROR(btree::Put(this, &catalog_, name,
-                                     format::EncodeTreeValue({t->flags(), t->root().ptr}),
+                                     format::EncodePtrValue({t->flags(), t->root().ptr}),
                                      ValueType::kTree, &added));
   }
   BRUCE_RETURN_IF_ERROR(btree::Flush(this, &catalog_));

@@ -27,7 +27,7 @@ class TxnBase;
 
 class TreeImpl final : public Tree {
  public:
-  TreeImpl(TxnBase* txn, std::string name, uint32_t flags, format::BlockPtr root)
+  TreeImpl(TxnBase* txn, std::string name, uint64_t flags, format::BlockPtr root)
       : txn_(txn), name_(std::move(name)), flags_(flags) {
     root_.ptr = root;
   }
@@ -56,7 +56,7 @@ class TreeImpl final : public Tree {
 
   TreeRoot& root() { return root_; }
   void MarkDropped() { broken_ = Status::NotFound("tree '" + name_ + "' was dropped"); }
-  uint32_t flags() const { return flags_; }
+  uint64_t flags() const { return flags_; }
   bool changed() const { return changed_; }
 
  private:
@@ -64,7 +64,7 @@ class TreeImpl final : public Tree {
 
   TxnBase* txn_;
   std::string name_;
-  uint32_t flags_ = 0;
+  uint64_t flags_ = 0;
   TreeRoot root_;
   bool changed_ = false;
   Status broken_;
