@@ -60,18 +60,47 @@ TEST(Crash, PowerCutsAtRandomPoints) {
       if (!w.ok()) break;  // poisoned by a failed meta write
       Model next = durable;
       int ops = 1 + static_cast<int>(rng() % 40);
-      for (int i = 0; i < ops; i++) {
+      bool died = false;  // large values write their chunks before commit
+      for (int i = 0; i < ops && !died; i++) {
         std::string k = "key" + std::to_string(rng() % 600);
-        if (rng() % 4 == 0) {
-          Status s = (*w)->Main()->Delete(k);
-          ASSERT_TRUE(s.ok() || s.IsNotFound()) << s.ToString();
-          next.erase(k);
-        } else {
-          std::string v(rng() % (rng() % 8 == 0 ? 3000 : 60), static_cast<char>('a' + rng() % 26));
-          ASSERT_TRUE((*w)->Main()->Put(k, v).ok());
-          next[k] = v;
+        Tree* t = (*w)->Main();
+        Status s;
+        switch (rng() % 8) {
+          case 0:
+            s = t->Delete(k);
+            if (s.IsNotFound()) s = Status::OK();
+            if (s.ok()) next.erase(k);
+            break;
+          case 1: {  // a byte range of a value, often a large one
+            uint64_t off = rng() % 20000, len = rng() % 9000;
+            std::string data(len, static_cast<char>('A' + rng() % 26));
+            s = t->WriteAt(k, off, data);
+            if (s.ok()) {
+              std::string& v = next[k];
+              if (v.size() < off + len) v.resize(off + len, '\0');
+              v.replace(off, len, data);
+            }
+            break;
+          }
+          case 2: {
+            uint64_t size = rng() % 15000;
+            s = t->Truncate(k, size);
+            if (s.IsNotFound()) s = Status::OK();
+            else if (s.ok()) next[k].resize(size, '\0');
+            break;
+          }
+          default: {
+            std::string v(rng() % (rng() % 8 == 0 ? 12000 : 60), static_cast<char>('a' + rng() % 26));
+            s = t->Put(k, v);
+            if (s.ok()) next[k] = v;
+          }
+        }
+        if (!s.ok()) {
+          ASSERT_EQ(s.code(), Code::kIOError) << s.ToString();
+          died = true;
         }
       }
+      if (died) break;
       Status s = (*w)->Commit();
       if (!s.ok()) {
         in_flight = std::move(next);

@@ -44,8 +44,23 @@ class Checker {
     rep_->problems.push_back("page " + std::to_string(page) + ": " + what);
   }
 
+  // Verifies a data block and claims its page.
+  void Data(const format::BlockPtr& p, const std::string& tree) {
+    std::string buf;
+    Status st = db_->ReadData(p, &buf);
+    if (!st.ok()) {
+      rep_->problems.push_back("tree '" + tree + "': " + st.ToString());
+      return;
+    }
+    rep_->pages_checked++;
+    Claim(p.page, format::PagesFor(p.stored_len, db_->page_size()), Use::kNode);
+  }
+
   // Walks the subtree at p; keys must lie in [lo, hi) (hi absent = no bound).
-  void Walk(const format::BlockPtr& p, int level, const std::string& tree, bool catalog,
+  // kind says what its leaves hold: a catalog's trees, a data tree's values,
+  // or a large value's chunks.
+  enum class Kind { kCatalog, kData, kChunks };
+  void Walk(const format::BlockPtr& p, int level, const std::string& tree, Kind kind,
             const std::string& lo, const std::optional<std::string>& hi) {
     auto r = db_->LoadUncached(p);
     if (!r.ok()) {
@@ -76,27 +91,36 @@ class Checker {
       for (size_t i = 0; i < n.size(); i++) {
         std::string clo = i == 0 ? lo : std::string(n.key(i));
         std::optional<std::string> chi = i + 1 < n.size() ? std::optional<std::string>(n.key(i + 1)) : hi;
-        Walk(n.child(i), n.level() - 1, tree, catalog, clo, chi);
+        Walk(n.child(i), n.level() - 1, tree, kind, clo, chi);
       }
       return;
     }
     for (size_t i = 0; i < n.size(); i++) {
-      bool is_tree = n.vtype(i) == format::ValueType::kTree;
-      if (is_tree != catalog) {
+      format::ValueType vt = n.vtype(i);
+      bool ok = kind == Kind::kCatalog ? vt == format::ValueType::kTree
+                : kind == Kind::kChunks ? vt == format::ValueType::kData
+                                        : (vt == format::ValueType::kInline ||
+                                           vt == format::ValueType::kExtents);
+      if (!ok) {
         Problem(p.page, where + " entry " + std::to_string(i) + " has the wrong value type");
         continue;
       }
-      if (!catalog) {
-        rep_->keys_checked++;
-        continue;
-      }
+      if (kind == Kind::kData) rep_->keys_checked++;
+      if (vt == format::ValueType::kInline) continue;
       format::PtrValue d;
       if (!format::DecodePtrValue(n.value(i), &d)) {
-        Problem(p.page, "catalog entry " + std::to_string(i) + " is malformed");
+        Problem(p.page, where + " entry " + std::to_string(i) + " is malformed");
         continue;
       }
-      rep_->trees_checked++;
-      if (!d.ptr.null()) Walk(d.ptr, -1, std::string(n.key(i)), false, "", std::nullopt);
+      if (d.ptr.null()) continue;
+      if (vt == format::ValueType::kTree) {
+        rep_->trees_checked++;
+        Walk(d.ptr, -1, std::string(n.key(i)), Kind::kData, "", std::nullopt);
+      } else if (vt == format::ValueType::kData || (d.aux & format::kDirect)) {
+        Data(d.ptr, tree);
+      } else {
+        Walk(d.ptr, -1, tree, Kind::kChunks, "", std::nullopt);
+      }
     }
   }
 
@@ -141,7 +165,7 @@ Status DbImpl::Check(CheckReport* report) {
   if (v.catalog.null()) {
     report->problems.push_back("the store has no catalog");
   } else {
-    c.Walk(v.catalog, -1, "(catalog)", true, "", std::nullopt);
+    c.Walk(v.catalog, -1, "(catalog)", Checker::Kind::kCatalog, "", std::nullopt);
   }
   for (uint64_t p : space_.log_chain()) c.Claim(p, 1, Use::kLog);
   space_.ForEachFree([&](uint64_t s, uint64_t n) { c.Claim(s, n, Use::kFree); });

@@ -99,12 +99,17 @@ void InsertChild(Node* n, size_t i, Split* s) {
 }
 
 Status InsertRec(WriteContext* ctx, Node* n, std::string_view key, std::string_view value,
-                 ValueType vt, bool* added, std::optional<Split>* split) {
+                 ValueType vt, bool* added, OldValue* old, std::optional<Split>* split) {
   size_t limit = ctx->node_limit();
   if (n->leaf()) {
     bool found;
     size_t i = n->LowerBound(key, &found);
     if (found) {
+      if (old) {
+        old->existed = true;
+        old->vtype = n->vtype(i);
+        old->value.assign(n->value(i));
+      }
       n->SetValue(i, value, vt);
     } else {
       n->InsertLeaf(i, key, value, vt);
@@ -116,7 +121,7 @@ Status InsertRec(WriteContext* ctx, Node* n, std::string_view key, std::string_v
   size_t i = n->ChildIndex(key);
   BRUCE_ASSIGN_OR_RETURN(Node * c, MutableChild(ctx, n, i));
   std::optional<Split> cs;
-  BRUCE_RETURN_IF_ERROR(InsertRec(ctx, c, key, value, vt, added, &cs));
+  BRUCE_RETURN_IF_ERROR(InsertRec(ctx, c, key, value, vt, added, old, &cs));
   if (*added) n->child(i).count++;
   if (cs) {
     InsertChild(n, i + 1, &*cs);
@@ -125,23 +130,14 @@ Status InsertRec(WriteContext* ctx, Node* n, std::string_view key, std::string_v
   return Status::OK();
 }
 
+Status FreeDirty(WriteContext* ctx, std::unique_ptr<Node> d);
+
 // Frees a whole subtree whose root is child i of n (dirty or committed).
 Status DropChild(WriteContext* ctx, Node* n, size_t i) {
-  if (!n->dirty_kid(i)) BRUCE_RETURN_IF_ERROR(FreeSubtree(ctx, n->child(i)));
-  // A dirty subtree's committed parts were freed when they were copied;
-  // committed children below it still need freeing.
-  std::vector<std::unique_ptr<Node>> stack;
-  if (n->dirty_kid(i)) stack.push_back(std::move(n->dirty_kids()[i]));
-  while (!stack.empty()) {
-    std::unique_ptr<Node> d = std::move(stack.back());
-    stack.pop_back();
-    for (size_t k = 0; k < d->size() && !d->leaf(); k++) {
-      if (d->dirty_kid(k)) {
-        stack.push_back(std::move(d->dirty_kids()[k]));
-      } else {
-        BRUCE_RETURN_IF_ERROR(FreeSubtree(ctx, d->child(k)));
-      }
-    }
+  if (n->dirty_kid(i)) {
+    BRUCE_RETURN_IF_ERROR(FreeDirty(ctx, std::move(n->dirty_kids()[i])));
+  } else {
+    BRUCE_RETURN_IF_ERROR(FreeSubtree(ctx, n->child(i)));
   }
   n->Erase(i);
   return Status::OK();
@@ -219,10 +215,11 @@ Status Get(NodeSource* src, const TreeRoot& root, std::string_view key, std::str
 }
 
 Status Put(WriteContext* ctx, TreeRoot* root, std::string_view key, std::string_view value,
-           ValueType vtype, bool* added) {
+           ValueType vtype, bool* added, OldValue* old) {
+  if (old) old->existed = false;
   BRUCE_ASSIGN_OR_RETURN(Node * r, MutableRoot(ctx, root));
   std::optional<Split> s;
-  BRUCE_RETURN_IF_ERROR(InsertRec(ctx, r, key, value, vtype, added, &s));
+  BRUCE_RETURN_IF_ERROR(InsertRec(ctx, r, key, value, vtype, added, old, &s));
   if (s) {
     auto top = std::make_unique<Node>(r->level() + 1);
     BlockPtr p;
@@ -235,9 +232,13 @@ Status Put(WriteContext* ctx, TreeRoot* root, std::string_view key, std::string_
   return Status::OK();
 }
 
-Status Delete(WriteContext* ctx, TreeRoot* root, std::string_view key) {
+Status Delete(WriteContext* ctx, TreeRoot* root, std::string_view key, OldValue* old) {
   // Look first, so deleting an absent key copies nothing.
-  BRUCE_RETURN_IF_ERROR(Get(ctx, *root, key, nullptr, nullptr));
+  OldValue seen;
+  if (!old) old = &seen;
+  old->existed = false;
+  BRUCE_RETURN_IF_ERROR(Get(ctx, *root, key, &old->value, &old->vtype));
+  old->existed = true;
   BRUCE_ASSIGN_OR_RETURN(Node * r, MutableRoot(ctx, root));
   BRUCE_RETURN_IF_ERROR(DeleteRec(ctx, r, key));
   // A branch root with one child gives way to that child.
@@ -292,13 +293,59 @@ Result<uint32_t> Depth(NodeSource* src, const TreeRoot& root) {
   return static_cast<uint32_t>(v.node->level()) + 1;
 }
 
+Status FreePtrValue(WriteContext* ctx, ValueType vtype, std::string_view value) {
+  if (vtype == ValueType::kInline) return Status::OK();
+  format::PtrValue v;
+  if (!format::DecodePtrValue(value, &v)) return Status::Corruption("malformed pointer value");
+  if (v.ptr.null()) return Status::OK();
+  if (vtype == ValueType::kData || (vtype == ValueType::kExtents && (v.aux & format::kDirect))) {
+    ctx->FreeRun(v.ptr);
+    return Status::OK();
+  }
+  return FreeSubtree(ctx, v.ptr);
+}
+
 Status FreeSubtree(WriteContext* ctx, const BlockPtr& ptr) {
   if (ptr.null()) return Status::OK();
   BRUCE_ASSIGN_OR_RETURN(NodeRef n, ctx->Load(ptr));
-  if (!n->leaf()) {
-    for (size_t i = 0; i < n->size(); i++) BRUCE_RETURN_IF_ERROR(FreeSubtree(ctx, n->child(i)));
+  for (size_t i = 0; i < n->size(); i++) {
+    if (n->leaf()) {
+      BRUCE_RETURN_IF_ERROR(FreePtrValue(ctx, n->vtype(i), n->value(i)));
+    } else {
+      BRUCE_RETURN_IF_ERROR(FreeSubtree(ctx, n->child(i)));
+    }
   }
   ctx->FreeRun(ptr);
+  return Status::OK();
+}
+
+namespace {
+
+// Frees a dirty subtree: its committed parts, and every value below it.
+Status FreeDirty(WriteContext* ctx, std::unique_ptr<Node> d) {
+  for (size_t k = 0; k < d->size(); k++) {
+    if (d->leaf()) {
+      BRUCE_RETURN_IF_ERROR(FreePtrValue(ctx, d->vtype(k), d->value(k)));
+    } else if (d->dirty_kid(k)) {
+      BRUCE_RETURN_IF_ERROR(FreeDirty(ctx, std::move(d->dirty_kids()[k])));
+    } else {
+      BRUCE_RETURN_IF_ERROR(FreeSubtree(ctx, d->child(k)));
+    }
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Status FreeTree(WriteContext* ctx, TreeRoot* root) {
+  if (root->dirty) {
+    BRUCE_RETURN_IF_ERROR(FreeDirty(ctx, std::move(root->dirty)));
+  } else {
+    BRUCE_RETURN_IF_ERROR(FreeSubtree(ctx, root->ptr));
+  }
+  root->dirty.reset();
+  root->ptr = BlockPtr{};
+  root->pinned.reset();
   return Status::OK();
 }
 

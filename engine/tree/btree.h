@@ -20,6 +20,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "bruce/status.h"
 #include "format/node.h"
@@ -33,6 +34,9 @@ class NodeSource {
   // Reads, verifies (checksum, and hash and key count against ptr) and
   // caches a node.
   virtual Result<NodeRef> Load(const format::BlockPtr& ptr) = 0;
+  // Reads a data block (a chunk of a large value), verifying its hash and
+  // length (ptr.count).
+  virtual Status ReadData(const format::BlockPtr& ptr, std::string* out) = 0;
 };
 
 class WriteContext : public NodeSource {
@@ -44,6 +48,10 @@ class WriteContext : public NodeSource {
   // Writes a clean node at commit and returns its pointer (birth, hash,
   // count and location filled in).
   virtual Result<format::BlockPtr> WriteNode(std::unique_ptr<format::Node> node) = 0;
+  // Writes data blocks now, in one run of pages where it can, and returns
+  // their pointers.
+  virtual Status WriteData(const std::vector<std::string>& blocks,
+                           std::vector<format::BlockPtr>* out) = 0;
 };
 
 struct TreeRoot {
@@ -69,18 +77,32 @@ Result<NodeView> Child(NodeSource* src, const format::Node& parent, size_t i);
 // value and vtype may be null.
 Status Get(NodeSource* src, const TreeRoot& root, std::string_view key, std::string* value,
            format::ValueType* vtype);
-// Inserts or replaces; *added says which.
+// What an entry held before Put replaced it or Delete removed it.
+struct OldValue {
+  bool existed = false;
+  format::ValueType vtype = format::ValueType::kInline;
+  std::string value;
+};
+
+// Inserts or replaces; *added says which. old (may be null) gets what a
+// replaced entry held.
 Status Put(WriteContext* ctx, TreeRoot* root, std::string_view key, std::string_view value,
-           format::ValueType vtype, bool* added);
-// kNotFound when absent.
-Status Delete(WriteContext* ctx, TreeRoot* root, std::string_view key);
+           format::ValueType vtype, bool* added, OldValue* old = nullptr);
+// kNotFound when absent. old (may be null) gets what the entry held.
+Status Delete(WriteContext* ctx, TreeRoot* root, std::string_view key, OldValue* old = nullptr);
 Result<uint64_t> Rank(NodeSource* src, const TreeRoot& root, std::string_view key);
 // The i-th entry; kNotFound past the end.
 Status Select(NodeSource* src, const TreeRoot& root, uint64_t i, std::string* key,
               std::string* value, format::ValueType* vtype);
 Result<uint32_t> Depth(NodeSource* src, const TreeRoot& root);
-// Frees every page of a committed subtree.
+// Frees every page of a committed subtree, and of every value it points to
+// (trees, large values, data blocks).
 Status FreeSubtree(WriteContext* ctx, const format::BlockPtr& ptr);
+// Frees what one pointer value owns.
+Status FreePtrValue(WriteContext* ctx, format::ValueType vtype, std::string_view value);
+// Frees every page a tree of this transaction owns, dirty or committed, and
+// empties it.
+Status FreeTree(WriteContext* ctx, TreeRoot* root);
 // Writes every dirty node; afterwards root->dirty is null and root->ptr is
 // the new root (null for an empty tree).
 Status Flush(WriteContext* ctx, TreeRoot* root);

@@ -139,6 +139,24 @@ Result<NodeRef> DbImpl::LoadUncached(const BlockPtr& p) {
   return std::make_shared<const format::Node>(std::move(*n));  // one allocation with its count
 }
 
+Status DbImpl::ReadData(const BlockPtr& p, std::string* out) {
+  if (p.page < format::kMetaPages) return Status::Corruption("pointer to a meta page", p.page);
+  if (p.comp != format::Compression::kNone) {
+    return Status::Corruption("unknown compression " + std::to_string(static_cast<int>(p.comp)),
+                              p.page);
+  }
+  if (p.stored_len != p.count || p.count > page_size_) {
+    return Status::Corruption("implausible data block length " + std::to_string(p.stored_len),
+                              p.page);
+  }
+  out->resize(p.stored_len);
+  BRUCE_RETURN_IF_ERROR(store_->Read(p.page * page_size_, p.stored_len, out->data()));
+  if (!(format::HashLogical(*out) == p.hash)) {
+    return Status::Corruption("data block hash mismatch", p.page);
+  }
+  return Status::OK();
+}
+
 Result<NodeRef> DbImpl::Load(const BlockPtr& p) {
   if (NodeRef n = cache_.Lookup(p.page, p.hash)) return n;
   BRUCE_ASSIGN_OR_RETURN(NodeRef n, LoadUncached(p));

@@ -1,6 +1,7 @@
 #include "txn/txn_impl.h"
 
 #include <chrono>
+#include <cstring>
 
 #include "format/hash.h"
 #include "format/meta.h"
@@ -41,45 +42,6 @@ Status TreeImpl::Usable() const {
   return txn_->finished_status();
 }
 
-Status TreeImpl::Get(std::string_view key, std::string* value) {
-  BRUCE_RETURN_IF_ERROR(Usable());
-  ValueType vt;
-  BRUCE_RETURN_IF_ERROR(btree::Get(txn_->source(), root_, key, value, &vt));
-  if (vt != ValueType::kInline) return Status::Corruption("tree value where a value was expected");
-  return Status::OK();
-}
-
-Status TreeImpl::Put(std::string_view key, std::string_view value) {
-  BRUCE_RETURN_IF_ERROR(Usable());
-  WriteContext* w = txn_->writer();
-  if (!w) return Status::ReadOnly("put in a read transaction");
-  if (key.size() > kMaxKeySize) {
-    return Status::InvalidArgument("key is " + std::to_string(key.size()) + " bytes; the limit is " +
-                                   std::to_string(kMaxKeySize));
-  }
-  if (value.size() > kMaxValueSize) {
-    return Status::InvalidArgument("value is " + std::to_string(value.size()) +
-                                   " bytes; the limit is " + std::to_string(kMaxValueSize));
-  }
-  bool added;
-  Status st = btree::Put(w, &root_, key, value, ValueType::kInline, &added);
-  changed_ = true;
-  txn_->Changed();
-  return st;
-}
-
-Status TreeImpl::Delete(std::string_view key) {
-  BRUCE_RETURN_IF_ERROR(Usable());
-  WriteContext* w = txn_->writer();
-  if (!w) return Status::ReadOnly("delete in a read transaction");
-  Status st = btree::Delete(w, &root_, key);
-  if (!st.IsNotFound()) {
-    changed_ = true;
-    txn_->Changed();
-  }
-  return st;
-}
-
 Result<uint64_t> TreeImpl::Count() {
   BRUCE_RETURN_IF_ERROR(Usable());
   return root_.Count();
@@ -107,16 +69,7 @@ Result<uint64_t> TreeImpl::Rank(std::string_view key) {
   return btree::Rank(txn_->source(), root_, key);
 }
 
-Result<Entry> TreeImpl::Select(uint64_t i) {
-  BRUCE_RETURN_IF_ERROR(Usable());
-  Entry e;
-  BRUCE_RETURN_IF_ERROR(btree::Select(txn_->source(), root_, i, &e.key, &e.value, nullptr));
-  return e;
-}
 
-std::unique_ptr<Cursor> TreeImpl::NewCursor() {
-  return std::make_unique<TreeCursor>(txn_->source(), &root_, txn_->generation());
-}
 
 Result<std::string> TreeImpl::RootHashHex() {
   BRUCE_RETURN_IF_ERROR(Usable());
@@ -129,58 +82,6 @@ Result<std::string> TreeImpl::RootHashHex() {
 Result<uint32_t> TreeImpl::Depth() {
   BRUCE_RETURN_IF_ERROR(Usable());
   return btree::Depth(txn_->source(), root_);
-}
-
-// The byte-range calls, on whole values for now.
-
-Result<uint64_t> TreeImpl::ValueSize(std::string_view key) {
-  std::string v;
-  BRUCE_RETURN_IF_ERROR(Get(key, &v));
-  return static_cast<uint64_t>(v.size());
-}
-
-Status TreeImpl::ReadAt(std::string_view key, uint64_t offset, size_t n, std::string* out) {
-  std::string v;
-  BRUCE_RETURN_IF_ERROR(Get(key, &v));
-  out->clear();
-  if (offset < v.size()) out->assign(v, offset, std::min<uint64_t>(n, v.size() - offset));
-  return Status::OK();
-}
-
-Status TreeImpl::WriteAt(std::string_view key, uint64_t offset, std::string_view data) {
-  std::string v;
-  Status st = Get(key, &v);
-  if (!st.ok() && !st.IsNotFound()) return st;
-  if (offset + data.size() > kMaxValueSize) {
-    return Status::InvalidArgument("value would exceed " + std::to_string(kMaxValueSize) + " bytes");
-  }
-  if (v.size() < offset + data.size()) v.resize(offset + data.size(), '\0');
-  v.replace(offset, data.size(), data);
-  return Put(key, v);
-}
-
-Status TreeImpl::Truncate(std::string_view key, uint64_t size) {
-  std::string v;
-  BRUCE_RETURN_IF_ERROR(Get(key, &v));
-  if (size > kMaxValueSize) {
-    return Status::InvalidArgument("value would exceed " + std::to_string(kMaxValueSize) + " bytes");
-  }
-  v.resize(size, '\0');
-  return Put(key, v);
-}
-
-Status TreeImpl::Rename(std::string_view from, std::string_view to) {
-  std::string v;
-  BRUCE_RETURN_IF_ERROR(Get(from, &v));
-  if (from == to) return Status::OK();
-  BRUCE_RETURN_IF_ERROR(Put(to, v));
-  return Delete(from);
-}
-
-Result<uint64_t> TreeImpl::SeekData(std::string_view key, uint64_t offset, bool hole) {
-  BRUCE_ASSIGN_OR_RETURN(uint64_t size, ValueSize(key));
-  if (offset >= size) return Status::NotFound("offset past the end of the value");
-  return hole ? size : offset;
 }
 
 // ---- TxnBase ----
@@ -253,10 +154,7 @@ Status WriteTxnImpl::DropTree(std::string_view name) {
   if (name == "main") return Status::InvalidArgument("the main tree cannot be dropped");
   BRUCE_ASSIGN_OR_RETURN(Tree * t, Open(name));
   auto* impl = static_cast<TreeImpl*>(t);
-  // Empty the tree through the normal paths so every page it used is freed.
-  TreeRoot& r = impl->root();
-  BRUCE_RETURN_IF_ERROR(btree::Flush(this, &r));
-  BRUCE_RETURN_IF_ERROR(btree::FreeSubtree(this, r.ptr));
+  BRUCE_RETURN_IF_ERROR(impl->FreeAll());
   Status st = btree::Delete(this, &catalog_, name);
   if (!st.ok() && !st.IsNotFound()) return st;  // NotFound: created in this transaction
   auto it = trees_.find(name);
@@ -301,6 +199,30 @@ Result<BlockPtr> WriteTxnImpl::WriteNode(std::unique_ptr<format::Node> node) {
   return p;
 }
 
+Status WriteTxnImpl::WriteData(const std::vector<std::string>& blocks, std::vector<BlockPtr>* out) {
+  uint32_t ps = db_->page_size();
+  out->clear();
+  if (blocks.empty()) return Status::OK();
+  uint64_t first = db_->space().Allocate(blocks.size());
+  std::string run(blocks.size() * ps, '\0');
+  for (size_t i = 0; i < blocks.size(); i++) {
+    std::memcpy(run.data() + i * ps, blocks[i].data(), blocks[i].size());
+    BlockPtr p;
+    p.page = first + i;
+    p.stored_len = static_cast<uint32_t>(blocks[i].size());
+    p.birth = id_;
+    p.hash = format::HashLogical(blocks[i]);
+    p.count = blocks[i].size();
+    out->push_back(p);
+  }
+  Status st = db_->store()->Write(first * ps, run);
+  if (!st.ok()) {
+    db_->space().Free(first, blocks.size());  // allocated here: back at once
+    out->clear();
+  }
+  return st;
+}
+
 Status WriteTxnImpl::FlushBatch() {
   if (batch_.empty()) return Status::OK();
   Status st = db_->store()->Write(batch_page_ * db_->page_size(), batch_);
@@ -311,6 +233,7 @@ Status WriteTxnImpl::FlushBatch() {
 Status WriteTxnImpl::DoCommit(bool* meta_started) {
   for (auto& [name, t] : trees_) {
     if (!t->changed() && !t->root().dirty) continue;
+    BRUCE_RETURN_IF_ERROR(t->FlushValues());
     BRUCE_RETURN_IF_ERROR(btree::Flush(this, &t->root()));
     bool added;
     BRUCE_RETURN_IF_ERROR(btree::Put(this, &catalog_, name,

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -58,9 +59,45 @@ class TreeImpl final : public Tree {
   void MarkDropped() { broken_ = Status::NotFound("tree '" + name_ + "' was dropped"); }
   uint64_t flags() const { return flags_; }
   bool changed() const { return changed_; }
+  // At commit: writes the large values this transaction changed and points
+  // their keys at them.
+  Status FlushValues();
+  // Frees every page this tree owns (DropTree).
+  Status FreeAll();
 
  private:
+  friend class ValueCursor;
+  // A large value being changed in this transaction: its size and its tree
+  // of chunks (chunk index, 8 bytes big-endian -> data block). Its key holds
+  // a placeholder in root_ until FlushValues.
+  struct Extent {
+    uint64_t size = 0;
+    TreeRoot chunks;
+  };
+  // A key's value as this transaction sees it.
+  struct ValueRef {
+    bool exists = false;
+    format::ValueType vtype = format::ValueType::kInline;
+    std::string inline_bytes;
+    format::PtrValue desc;   // a committed large value
+    Extent* dirty = nullptr;  // a large value changed here
+    uint64_t size = 0;
+  };
+
   Status Usable() const;
+  Status Writable(WriteContext** w);
+  uint64_t chunk_size() const;
+  size_t inline_max() const;
+  Status Lookup(std::string_view key, ValueRef* v);
+  Result<Extent*> MutableExtent(std::string_view key, ValueRef* v);
+  Status ReadRange(const ValueRef& v, uint64_t offset, size_t n, std::string* out);
+  Status ReadChunk(Extent* e, uint64_t c, std::string* out);
+  Status WriteChunks(Extent* e, uint64_t offset, std::string_view data);
+  Status CutChunks(Extent* e, uint64_t size);
+  // Frees what the value at key owns (dirty or committed).
+  Status DropValue(std::string_view key, const btree::OldValue& old);
+
+  std::map<std::string, Extent, std::less<>> extents_;
 
   TxnBase* txn_;
   std::string name_;
@@ -79,6 +116,7 @@ class TxnBase {
   virtual ~TxnBase() = default;
 
   virtual NodeSource* source() = 0;
+  uint32_t page_size() const { return db_->page_size(); }
   // Null in a read transaction.
   virtual WriteContext* writer() = 0;
   // Bumped on every change; cursors of write transactions watch it.
@@ -139,6 +177,11 @@ class WriteTxnImpl final : public WriteTxn, public TxnBase, public WriteContext 
 
   // WriteContext.
   Result<NodeRef> Load(const format::BlockPtr& ptr) override { return db_->Load(ptr); }
+  Status ReadData(const format::BlockPtr& ptr, std::string* out) override {
+    return db_->ReadData(ptr, out);
+  }
+  Status WriteData(const std::vector<std::string>& blocks,
+                   std::vector<format::BlockPtr>* out) override;
   void FreeRun(const format::BlockPtr& ptr) override;
   size_t node_limit() const override { return db_->page_size(); }
   Result<format::BlockPtr> WriteNode(std::unique_ptr<format::Node> node) override;

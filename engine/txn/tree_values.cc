@@ -1,0 +1,523 @@
+// txn/tree_values.cc — a tree's values as file contents.
+//
+// A value of up to page_size/4 bytes lives inline in its leaf. A larger one
+// is a tree of page-sized chunks: the chunk tree maps a chunk's index (8
+// bytes, big-endian) to a data block, so reading or writing a range touches
+// O(log n) pages, writing copies only the chunks it touches, and a chunk
+// never written (a hole) has no entry and reads as zeros. A large value of
+// one chunk points straight at its data block (kDirect).
+//
+// While a transaction changes a large value, its chunk tree is kept in
+// extents_ and its key holds a placeholder; FlushValues writes the chunk
+// tree at commit and stores the real pointer.
+#include <algorithm>
+#include <cstring>
+
+#include "format/coding.h"
+#include "tree/cursor.h"
+#include "txn/txn_impl.h"
+
+namespace bruce {
+
+using format::BlockPtr;
+using format::PtrValue;
+using format::ValueType;
+
+namespace {
+
+std::string ChunkKey(uint64_t c) {
+  std::string k(8, '\0');
+  for (int i = 0; i < 8; i++) k[i] = static_cast<char>(c >> (56 - 8 * i));
+  return k;
+}
+
+uint64_t ChunkIndex(std::string_view k) {
+  uint64_t c = 0;
+  for (char ch : k) c = (c << 8) | static_cast<unsigned char>(ch);
+  return c;
+}
+
+bool AllZero(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](char c) { return c == 0; });
+}
+
+Status TooLarge(uint64_t size) {
+  return Status::InvalidArgument("a value of " + std::to_string(size) +
+                                 " bytes is over the limit of " + std::to_string(kMaxValueBytes));
+}
+
+}  // namespace
+
+uint64_t TreeImpl::chunk_size() const { return txn_->page_size(); }
+size_t TreeImpl::inline_max() const { return txn_->page_size() / 4; }
+
+Status TreeImpl::Writable(WriteContext** w) {
+  BRUCE_RETURN_IF_ERROR(Usable());
+  *w = txn_->writer();
+  if (!*w) return Status::ReadOnly("write in a read transaction");
+  return Status::OK();
+}
+
+Status TreeImpl::Lookup(std::string_view key, ValueRef* v) {
+  BRUCE_RETURN_IF_ERROR(Usable());
+  *v = ValueRef{};
+  std::string raw;
+  Status st = btree::Get(txn_->source(), root_, key, &raw, &v->vtype);
+  if (st.IsNotFound()) return Status::OK();
+  BRUCE_RETURN_IF_ERROR(st);
+  v->exists = true;
+  if (v->vtype == ValueType::kInline) {
+    v->inline_bytes = std::move(raw);
+    v->size = v->inline_bytes.size();
+    return Status::OK();
+  }
+  if (v->vtype != ValueType::kExtents) return Status::Corruption("unexpected value type in a tree");
+  auto it = extents_.find(key);
+  if (it != extents_.end()) {
+    v->dirty = &it->second;
+    v->size = it->second.size;
+    return Status::OK();
+  }
+  if (!format::DecodePtrValue(raw, &v->desc)) return Status::Corruption("malformed large value");
+  v->size = v->desc.aux & ~format::kDirect;
+  return Status::OK();
+}
+
+Result<TreeImpl::Extent*> TreeImpl::MutableExtent(std::string_view key, ValueRef* v) {
+  if (v->dirty) return v->dirty;
+  WriteContext* w = txn_->writer();
+  Extent e;
+  bool was_large = v->exists && v->vtype == ValueType::kExtents;
+  if (was_large) {
+    e.size = v->size;
+    if (v->desc.aux & format::kDirect) {
+      // Adopt the data block as chunk 0 of a new chunk tree.
+      bool added;
+      BRUCE_RETURN_IF_ERROR(btree::Put(w, &e.chunks, ChunkKey(0),
+                                       format::EncodePtrValue({0, v->desc.ptr}), ValueType::kData,
+                                       &added));
+    } else {
+      e.chunks.ptr = v->desc.ptr;  // copied on write like any tree
+    }
+  }
+  auto [it, inserted] = extents_.emplace(std::string(key), std::move(e));
+  Extent* x = &it->second;
+  if (!was_large) {
+    // A small value (or none) becomes a large one: write what it held.
+    BRUCE_RETURN_IF_ERROR(WriteChunks(x, 0, v->inline_bytes));
+    x->size = v->inline_bytes.size();
+    bool added;
+    BRUCE_RETURN_IF_ERROR(btree::Put(w, &root_, key, format::EncodePtrValue({}),
+                                     ValueType::kExtents, &added));
+  }
+  changed_ = true;
+  v->dirty = x;
+  return x;
+}
+
+Status TreeImpl::ReadChunk(Extent* e, uint64_t c, std::string* out) {
+  std::string raw;
+  ValueType vt;
+  Status st = btree::Get(txn_->source(), e->chunks, ChunkKey(c), &raw, &vt);
+  out->clear();
+  if (st.IsNotFound()) return Status::OK();
+  BRUCE_RETURN_IF_ERROR(st);
+  PtrValue p;
+  if (vt != ValueType::kData || !format::DecodePtrValue(raw, &p)) {
+    return Status::Corruption("chunk tree entry is not a data block");
+  }
+  return txn_->source()->ReadData(p.ptr, out);
+}
+
+Status TreeImpl::ReadRange(const ValueRef& v, uint64_t offset, size_t n, std::string* out) {
+  out->clear();
+  if (offset >= v.size) return Status::OK();
+  uint64_t end = std::min<uint64_t>(v.size, offset + n);
+  if (v.vtype == ValueType::kInline) {
+    out->assign(v.inline_bytes, offset, end - offset);
+    return Status::OK();
+  }
+  out->assign(end - offset, '\0');
+  std::string block;
+  auto copy = [&](uint64_t block_start, const std::string& data) {
+    uint64_t lo = std::max(offset, block_start);
+    uint64_t hi = std::min(end, block_start + data.size());
+    if (lo < hi) std::memcpy(out->data() + (lo - offset), data.data() + (lo - block_start), hi - lo);
+  };
+  uint64_t cs = chunk_size();
+  if (!v.dirty && (v.desc.aux & format::kDirect)) {
+    BRUCE_RETURN_IF_ERROR(txn_->source()->ReadData(v.desc.ptr, &block));
+    copy(0, block);
+    return Status::OK();
+  }
+  TreeRoot clean;
+  const TreeRoot* chunks = v.dirty ? &v.dirty->chunks : &clean;
+  if (!v.dirty) clean.ptr = v.desc.ptr;
+  TreeCursor c(txn_->source(), chunks, nullptr);
+  for (c.Seek(ChunkKey(offset / cs)); c.Valid(); c.Next()) {
+    uint64_t start = ChunkIndex(c.key()) * cs;
+    if (start >= end) break;
+    PtrValue p;
+    if (c.vtype() != ValueType::kData || !format::DecodePtrValue(c.value(), &p)) {
+      return Status::Corruption("chunk tree entry is not a data block");
+    }
+    BRUCE_RETURN_IF_ERROR(txn_->source()->ReadData(p.ptr, &block));
+    copy(start, block);
+  }
+  return c.status();
+}
+
+Status TreeImpl::WriteChunks(Extent* e, uint64_t offset, std::string_view data) {
+  if (data.empty()) return Status::OK();
+  WriteContext* w = txn_->writer();
+  uint64_t cs = chunk_size();
+  uint64_t first = offset / cs, last = (offset + data.size() - 1) / cs;
+  std::vector<std::string> blocks;
+  std::vector<uint64_t> where, holes;
+  for (uint64_t c = first; c <= last; c++) {
+    uint64_t lo = std::max(offset, c * cs) - c * cs;
+    uint64_t hi = std::min(offset + data.size(), (c + 1) * cs) - c * cs;
+    std::string content;
+    if (lo != 0 || hi != cs) BRUCE_RETURN_IF_ERROR(ReadChunk(e, c, &content));
+    if (content.size() < hi) content.resize(hi, '\0');
+    std::memcpy(content.data() + lo, data.data() + (c * cs + lo - offset), hi - lo);
+    if (AllZero(content)) {
+      holes.push_back(c);  // zeros cost nothing
+    } else {
+      blocks.push_back(std::move(content));
+      where.push_back(c);
+    }
+  }
+  std::vector<BlockPtr> ptrs;
+  BRUCE_RETURN_IF_ERROR(w->WriteData(blocks, &ptrs));
+  btree::OldValue old;
+  bool added;
+  for (size_t i = 0; i < ptrs.size(); i++) {
+    BRUCE_RETURN_IF_ERROR(btree::Put(w, &e->chunks, ChunkKey(where[i]),
+                                     format::EncodePtrValue({0, ptrs[i]}), ValueType::kData,
+                                     &added, &old));
+    if (old.existed) BRUCE_RETURN_IF_ERROR(btree::FreePtrValue(w, old.vtype, old.value));
+  }
+  for (uint64_t c : holes) {
+    Status st = btree::Delete(w, &e->chunks, ChunkKey(c), &old);
+    if (st.IsNotFound()) continue;
+    BRUCE_RETURN_IF_ERROR(st);
+    BRUCE_RETURN_IF_ERROR(btree::FreePtrValue(w, old.vtype, old.value));
+  }
+  return Status::OK();
+}
+
+Status TreeImpl::CutChunks(Extent* e, uint64_t size) {
+  WriteContext* w = txn_->writer();
+  uint64_t cs = chunk_size();
+  uint64_t keep = (size + cs - 1) / cs;  // chunks [0, keep) stay
+  std::vector<std::string> gone;
+  {
+    TreeCursor c(txn_->source(), &e->chunks, nullptr);
+    for (c.Seek(ChunkKey(keep)); c.Valid(); c.Next()) gone.emplace_back(c.key());
+    BRUCE_RETURN_IF_ERROR(c.status());
+  }
+  btree::OldValue old;
+  for (const std::string& k : gone) {
+    BRUCE_RETURN_IF_ERROR(btree::Delete(w, &e->chunks, k, &old));
+    BRUCE_RETURN_IF_ERROR(btree::FreePtrValue(w, old.vtype, old.value));
+  }
+  if (size % cs != 0) {
+    // The last chunk keeps only its first size % cs bytes, so that growing
+    // the value again reads zeros there.
+    std::string tail;
+    BRUCE_RETURN_IF_ERROR(ReadChunk(e, size / cs, &tail));
+    if (tail.size() > size % cs) {
+      tail.resize(size % cs);
+      Status st = btree::Delete(w, &e->chunks, ChunkKey(size / cs), &old);
+      BRUCE_RETURN_IF_ERROR(st);
+      BRUCE_RETURN_IF_ERROR(btree::FreePtrValue(w, old.vtype, old.value));
+      if (!AllZero(tail)) BRUCE_RETURN_IF_ERROR(WriteChunks(e, (size / cs) * cs, tail));
+    }
+  }
+  return Status::OK();
+}
+
+Status TreeImpl::DropValue(std::string_view key, const btree::OldValue& old) {
+  WriteContext* w = txn_->writer();
+  auto it = extents_.find(key);
+  if (it != extents_.end()) {
+    // The dirty chunk tree owns everything, the committed pages it took over
+    // included; the placeholder in the leaf owns nothing.
+    BRUCE_RETURN_IF_ERROR(btree::FreeTree(w, &it->second.chunks));
+    extents_.erase(it);
+    return Status::OK();
+  }
+  if (old.existed) return btree::FreePtrValue(w, old.vtype, old.value);
+  return Status::OK();
+}
+
+// ---- The Tree calls ----
+
+Status TreeImpl::Get(std::string_view key, std::string* value) {
+  ValueRef v;
+  BRUCE_RETURN_IF_ERROR(Lookup(key, &v));
+  if (!v.exists) return Status::NotFound("key not found");
+  if (v.vtype == ValueType::kInline) {
+    *value = std::move(v.inline_bytes);
+    return Status::OK();
+  }
+  if (v.size > value->max_size()) return TooLarge(v.size);
+  return ReadRange(v, 0, v.size, value);
+}
+
+Status TreeImpl::Put(std::string_view key, std::string_view value) {
+  WriteContext* w;
+  BRUCE_RETURN_IF_ERROR(Writable(&w));
+  if (key.size() > kMaxKeySize) {
+    return Status::InvalidArgument("key is " + std::to_string(key.size()) + " bytes; the limit is " +
+                                   std::to_string(kMaxKeySize));
+  }
+  if (value.size() > kMaxValueSize) {
+    return Status::InvalidArgument("value is " + std::to_string(value.size()) +
+                                   " bytes; the limit for one Put is " +
+                                   std::to_string(kMaxValueSize) + " (use WriteAt)");
+  }
+  changed_ = true;
+  txn_->Changed();
+  btree::OldValue old;
+  bool added;
+  if (value.size() <= inline_max()) {
+    BRUCE_RETURN_IF_ERROR(btree::Put(w, &root_, key, value, ValueType::kInline, &added, &old));
+    return DropValue(key, old);
+  }
+  Extent fresh;
+  BRUCE_RETURN_IF_ERROR(WriteChunks(&fresh, 0, value));
+  fresh.size = value.size();
+  BRUCE_RETURN_IF_ERROR(
+      btree::Put(w, &root_, key, format::EncodePtrValue({}), ValueType::kExtents, &added, &old));
+  BRUCE_RETURN_IF_ERROR(DropValue(key, old));
+  extents_.emplace(std::string(key), std::move(fresh));
+  return Status::OK();
+}
+
+Status TreeImpl::Delete(std::string_view key) {
+  WriteContext* w;
+  BRUCE_RETURN_IF_ERROR(Writable(&w));
+  btree::OldValue old;
+  BRUCE_RETURN_IF_ERROR(btree::Delete(w, &root_, key, &old));
+  changed_ = true;
+  txn_->Changed();
+  return DropValue(key, old);
+}
+
+Result<Entry> TreeImpl::Select(uint64_t i) {
+  BRUCE_RETURN_IF_ERROR(Usable());
+  Entry e;
+  ValueType vt;
+  BRUCE_RETURN_IF_ERROR(btree::Select(txn_->source(), root_, i, &e.key, &e.value, &vt));
+  if (vt != ValueType::kInline) BRUCE_RETURN_IF_ERROR(Get(e.key, &e.value));
+  return e;
+}
+
+Result<uint64_t> TreeImpl::ValueSize(std::string_view key) {
+  ValueRef v;
+  BRUCE_RETURN_IF_ERROR(Lookup(key, &v));
+  if (!v.exists) return Status::NotFound("key not found");
+  return v.size;
+}
+
+Status TreeImpl::ReadAt(std::string_view key, uint64_t offset, size_t n, std::string* out) {
+  ValueRef v;
+  BRUCE_RETURN_IF_ERROR(Lookup(key, &v));
+  if (!v.exists) return Status::NotFound("key not found");
+  return ReadRange(v, offset, n, out);
+}
+
+Status TreeImpl::WriteAt(std::string_view key, uint64_t offset, std::string_view data) {
+  WriteContext* w;
+  BRUCE_RETURN_IF_ERROR(Writable(&w));
+  if (key.size() > kMaxKeySize) {
+    return Status::InvalidArgument("key is " + std::to_string(key.size()) + " bytes; the limit is " +
+                                   std::to_string(kMaxKeySize));
+  }
+  if (offset > kMaxValueBytes || data.size() > kMaxValueBytes - offset) {
+    return TooLarge(offset + data.size());
+  }
+  ValueRef v;
+  BRUCE_RETURN_IF_ERROR(Lookup(key, &v));
+  uint64_t size = std::max<uint64_t>(v.size, offset + data.size());
+  changed_ = true;
+  txn_->Changed();
+  if (v.vtype == ValueType::kInline && size <= inline_max()) {
+    std::string bytes = std::move(v.inline_bytes);
+    bytes.resize(size, '\0');
+    std::memcpy(bytes.data() + offset, data.data(), data.size());
+    bool added;
+    return btree::Put(w, &root_, key, bytes, ValueType::kInline, &added);
+  }
+  BRUCE_ASSIGN_OR_RETURN(Extent * e, MutableExtent(key, &v));
+  BRUCE_RETURN_IF_ERROR(WriteChunks(e, offset, data));
+  e->size = size;
+  return Status::OK();
+}
+
+Status TreeImpl::Truncate(std::string_view key, uint64_t size) {
+  WriteContext* w;
+  BRUCE_RETURN_IF_ERROR(Writable(&w));
+  if (size > kMaxValueBytes) return TooLarge(size);
+  ValueRef v;
+  BRUCE_RETURN_IF_ERROR(Lookup(key, &v));
+  if (!v.exists) return Status::NotFound("key not found");
+  if (size == v.size) return Status::OK();
+  changed_ = true;
+  txn_->Changed();
+  if (v.vtype == ValueType::kInline && size <= inline_max()) {
+    v.inline_bytes.resize(size, '\0');
+    bool added;
+    return btree::Put(w, &root_, key, v.inline_bytes, ValueType::kInline, &added);
+  }
+  BRUCE_ASSIGN_OR_RETURN(Extent * e, MutableExtent(key, &v));
+  if (size < e->size) BRUCE_RETURN_IF_ERROR(CutChunks(e, size));
+  e->size = size;
+  return Status::OK();
+}
+
+Status TreeImpl::Rename(std::string_view from, std::string_view to) {
+  WriteContext* w;
+  BRUCE_RETURN_IF_ERROR(Writable(&w));
+  if (to.size() > kMaxKeySize) {
+    return Status::InvalidArgument("key is " + std::to_string(to.size()) + " bytes; the limit is " +
+                                   std::to_string(kMaxKeySize));
+  }
+  std::string raw;
+  ValueType vt;
+  BRUCE_RETURN_IF_ERROR(btree::Get(txn_->source(), root_, from, &raw, &vt));
+  if (from == to) return Status::OK();
+  changed_ = true;
+  txn_->Changed();
+  // Take the value out from under `from` without freeing anything it owns.
+  std::optional<Extent> moving;
+  if (auto it = extents_.find(from); it != extents_.end()) {
+    moving = std::move(it->second);
+    extents_.erase(it);
+  }
+  BRUCE_RETURN_IF_ERROR(btree::Delete(w, &root_, from));
+  btree::OldValue old;
+  bool added;
+  BRUCE_RETURN_IF_ERROR(btree::Put(w, &root_, to, raw, vt, &added, &old));
+  BRUCE_RETURN_IF_ERROR(DropValue(to, old));
+  if (moving) extents_.emplace(std::string(to), std::move(*moving));
+  return Status::OK();
+}
+
+Result<uint64_t> TreeImpl::SeekData(std::string_view key, uint64_t offset, bool hole) {
+  ValueRef v;
+  BRUCE_RETURN_IF_ERROR(Lookup(key, &v));
+  if (!v.exists) return Status::NotFound("key not found");
+  if (offset >= v.size) return Status::NotFound("offset past the end of the value");
+  if (v.vtype == ValueType::kInline || (!v.dirty && (v.desc.aux & format::kDirect))) {
+    return hole ? v.size : offset;
+  }
+  uint64_t cs = chunk_size();
+  TreeRoot clean;
+  const TreeRoot* chunks = v.dirty ? &v.dirty->chunks : &clean;
+  if (!v.dirty) clean.ptr = v.desc.ptr;
+  TreeCursor c(txn_->source(), chunks, nullptr);
+  uint64_t want = offset / cs;
+  c.Seek(ChunkKey(want));
+  if (!hole) {
+    BRUCE_RETURN_IF_ERROR(c.status());
+    if (!c.Valid() || ChunkIndex(c.key()) * cs >= v.size) {
+      return Status::NotFound("no data past that offset");
+    }
+    return std::max(offset, ChunkIndex(c.key()) * cs);
+  }
+  // The first chunk index >= want that has no entry.
+  for (; c.Valid() && ChunkIndex(c.key()) == want; c.Next()) want++;
+  BRUCE_RETURN_IF_ERROR(c.status());
+  return std::min(v.size, std::max(offset, want * cs));
+}
+
+Status TreeImpl::FlushValues() {
+  WriteContext* w = txn_->writer();
+  for (auto& [key, e] : extents_) {
+    btree::OldValue old;
+    bool added;
+    if (e.size <= inline_max()) {
+      // Shrunk back to a small value: inline again.
+      ValueRef v;
+      v.exists = true;
+      v.vtype = ValueType::kExtents;
+      v.dirty = &e;
+      v.size = e.size;
+      std::string bytes;
+      BRUCE_RETURN_IF_ERROR(ReadRange(v, 0, e.size, &bytes));
+      BRUCE_RETURN_IF_ERROR(btree::FreeTree(w, &e.chunks));
+      BRUCE_RETURN_IF_ERROR(btree::Put(w, &root_, key, bytes, ValueType::kInline, &added));
+      continue;
+    }
+    PtrValue d;
+    d.aux = e.size;
+    std::string k0, v0;
+    ValueType vt0;
+    if (e.chunks.Count() == 1 &&
+        btree::Select(txn_->source(), e.chunks, 0, &k0, &v0, &vt0).ok() && k0 == ChunkKey(0) &&
+        btree::Depth(txn_->source(), e.chunks).value() == 1) {
+      // One chunk: point at its data block and drop the one-entry leaf.
+      PtrValue data;
+      format::DecodePtrValue(v0, &data);
+      d.aux |= format::kDirect;
+      d.ptr = data.ptr;
+      if (!e.chunks.dirty && !e.chunks.ptr.null()) w->FreeRun(e.chunks.ptr);
+    } else {
+      BRUCE_RETURN_IF_ERROR(btree::Flush(w, &e.chunks));
+      d.ptr = e.chunks.ptr;
+    }
+    BRUCE_RETURN_IF_ERROR(btree::Put(w, &root_, key, format::EncodePtrValue(d),
+                                     ValueType::kExtents, &added));
+  }
+  extents_.clear();
+  return Status::OK();
+}
+
+Status TreeImpl::FreeAll() {
+  WriteContext* w = txn_->writer();
+  for (auto& [key, e] : extents_) BRUCE_RETURN_IF_ERROR(btree::FreeTree(w, &e.chunks));
+  extents_.clear();
+  // Placeholders own nothing; every other value is freed with the tree.
+  return btree::FreeTree(w, &root_);
+}
+
+// A cursor over a data tree: large values are read whole when asked for.
+class ValueCursor final : public Cursor {
+ public:
+  ValueCursor(TreeImpl* tree, std::unique_ptr<TreeCursor> inner)
+      : tree_(tree), inner_(std::move(inner)) {}
+  void First() override { inner_->First(); }
+  void Last() override { inner_->Last(); }
+  void Seek(std::string_view key) override { inner_->Seek(key); }
+  void Next() override { inner_->Next(); }
+  void Prev() override { inner_->Prev(); }
+  bool Valid() const override { return status_.ok() && inner_->Valid(); }
+  std::string_view key() const override { return inner_->key(); }
+  std::string_view value() const override {
+    if (inner_->vtype() == ValueType::kInline) return inner_->value();
+    std::string k(inner_->key());
+    Status st = tree_->Get(k, &buf_);
+    if (!st.ok()) {
+      status_ = st;
+      buf_.clear();
+    }
+    return buf_;
+  }
+  Status status() const override { return status_.ok() ? inner_->status() : status_; }
+
+ private:
+  TreeImpl* tree_;
+  std::unique_ptr<TreeCursor> inner_;
+  mutable std::string buf_;
+  mutable Status status_;
+};
+
+std::unique_ptr<Cursor> TreeImpl::NewCursor() {
+  return std::make_unique<ValueCursor>(
+      this, std::make_unique<TreeCursor>(txn_->source(), &root_, txn_->generation()));
+}
+
+}  // namespace bruce
