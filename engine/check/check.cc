@@ -1,7 +1,12 @@
-// Db::Check: walks every tree of the current version, verifying each node
-// from the store (not the cache), and accounts for every page of the file.
+// Db::Check: walks every tree of the current version and of every snapshot,
+// verifying each node and data block from the store (not the cache), and
+// accounts for every page of the file: in use by the live store, held only
+// by snapshots (and then on exactly one dead list), in the space log, or
+// free. Nodes shared between the live store and snapshots are walked once.
 #include <optional>
+#include <unordered_map>
 
+#include "format/coding.h"
 #include "format/hash.h"
 #include "txn/db_impl.h"
 
@@ -9,13 +14,15 @@ namespace bruce {
 
 namespace {
 
-enum class Use : uint8_t { kNone, kMeta, kNode, kLog, kFree };
+enum class Use : uint8_t { kNone, kMeta, kLive, kSnap, kDead, kLog, kFree };
 
 const char* UseName(Use u) {
   switch (u) {
     case Use::kNone: return "nothing";
     case Use::kMeta: return "a meta page";
-    case Use::kNode: return "a tree node";
+    case Use::kLive: return "the live store";
+    case Use::kSnap: return "a snapshot";
+    case Use::kDead: return "a dead list";
     case Use::kLog: return "the space log";
     case Use::kFree: return "the free list";
   }
@@ -24,12 +31,32 @@ const char* UseName(Use u) {
 
 class Checker {
  public:
+  // What a tree's leaves hold.
+  enum class Kind { kCatalog, kData, kChunks, kDead, kSnaps, kInfo };
+
   Checker(DbImpl* db, uint64_t total, CheckReport* rep) : db_(db), rep_(rep), use_(total) {}
+
+  void Problem(uint64_t page, const std::string& what) {
+    rep_->problems.push_back("page " + std::to_string(page) + ": " + what);
+  }
+
+  // Claims pages for a node or data block; false when that very block was
+  // claimed before (shared structure: already checked).
+  bool ClaimBlock(const format::BlockPtr& p, uint64_t pages) {
+    auto [it, fresh] = seen_.emplace(p.page, p.hash);
+    if (!fresh) {
+      if (it->second == p.hash) return false;
+      Problem(p.page, "used twice: by two different nodes");
+      return false;
+    }
+    Claim(p.page, pages, live_ ? Use::kLive : Use::kSnap);
+    return true;
+  }
 
   void Claim(uint64_t start, uint64_t n, Use u) {
     for (uint64_t p = start; p < start + n; p++) {
       if (p >= use_.size()) {
-        Problem(p, std::string(UseName(u)) + " lies beyond the end of the store");
+        Problem(p, std::string(UseName(u)) + " reaches beyond the end of the store");
         return;
       }
       if (use_[p] != Use::kNone) {
@@ -40,39 +67,32 @@ class Checker {
     }
   }
 
-  void Problem(uint64_t page, const std::string& what) {
-    rep_->problems.push_back("page " + std::to_string(page) + ": " + what);
-  }
-
-  // Verifies a data block and claims its page.
   void Data(const format::BlockPtr& p, const std::string& tree) {
+    uint64_t pages = format::PagesFor(p.stored_len, db_->page_size());
+    if (!ClaimBlock(p, pages)) return;
     std::string buf;
     Status st = db_->ReadData(p, &buf);
     if (!st.ok()) {
       rep_->problems.push_back("tree '" + tree + "': " + st.ToString());
       return;
     }
-    rep_->pages_checked++;
-    Claim(p.page, format::PagesFor(p.stored_len, db_->page_size()), Use::kNode);
+    rep_->pages_checked += pages;
   }
 
   // Walks the subtree at p; keys must lie in [lo, hi) (hi absent = no bound).
-  // kind says what its leaves hold: a catalog's trees, a data tree's values,
-  // or a large value's chunks.
-  enum class Kind { kCatalog, kData, kChunks };
   void Walk(const format::BlockPtr& p, int level, const std::string& tree, Kind kind,
             const std::string& lo, const std::optional<std::string>& hi) {
+    uint64_t pages = format::PagesFor(p.stored_len, db_->page_size());
+    if (!ClaimBlock(p, pages)) return;
     auto r = db_->LoadUncached(p);
     if (!r.ok()) {
-      rep_->problems.push_back("tree '" + tree + "': " + r.status().ToString());
+      rep_->problems.push_back("tree '" + Printable(tree) + "': " + r.status().ToString());
       return;
     }
     const format::Node& n = *r.value();
-    uint64_t pages = format::PagesFor(p.stored_len, db_->page_size());
     rep_->nodes_checked++;
     rep_->pages_checked += pages;
-    Claim(p.page, pages, Use::kNode);
-    std::string where = "tree '" + tree + "' node";
+    std::string where = "tree '" + Printable(tree) + "' node";
     if (level >= 0 && n.level() != level) Problem(p.page, where + " has the wrong level");
     if (n.Count() != p.count) Problem(p.page, where + " key count differs from its pointer");
     if (n.size() == 0) Problem(p.page, where + " is empty");
@@ -90,37 +110,99 @@ class Checker {
       if (n.size() > 0 && !n.key(0).empty()) Problem(p.page, where + " first separator not empty");
       for (size_t i = 0; i < n.size(); i++) {
         std::string clo = i == 0 ? lo : std::string(n.key(i));
-        std::optional<std::string> chi = i + 1 < n.size() ? std::optional<std::string>(n.key(i + 1)) : hi;
+        std::optional<std::string> chi =
+            i + 1 < n.size() ? std::optional<std::string>(n.key(i + 1)) : hi;
+        if (n.child(i).birth > p.birth) Problem(p.page, where + " points to a younger node");
         Walk(n.child(i), n.level() - 1, tree, kind, clo, chi);
       }
       return;
     }
-    for (size_t i = 0; i < n.size(); i++) {
-      format::ValueType vt = n.vtype(i);
-      bool ok = kind == Kind::kCatalog ? vt == format::ValueType::kTree
-                : kind == Kind::kChunks ? vt == format::ValueType::kData
-                                        : (vt == format::ValueType::kInline ||
-                                           vt == format::ValueType::kExtents);
-      if (!ok) {
-        Problem(p.page, where + " entry " + std::to_string(i) + " has the wrong value type");
+    for (size_t i = 0; i < n.size(); i++) Entry(p, n, i, tree, kind, where);
+  }
+
+  void Entry(const format::BlockPtr& p, const format::Node& n, size_t i, const std::string& tree,
+             Kind kind, const std::string& where) {
+    format::ValueType vt = n.vtype(i);
+    bool ok;
+    switch (kind) {
+      case Kind::kCatalog:
+      case Kind::kSnaps: ok = vt == format::ValueType::kTree; break;
+      case Kind::kChunks: ok = vt == format::ValueType::kData; break;
+      case Kind::kData:
+        ok = vt == format::ValueType::kInline || vt == format::ValueType::kExtents;
+        break;
+      default: ok = vt == format::ValueType::kInline;
+    }
+    if (!ok) {
+      Problem(p.page, where + " entry " + std::to_string(i) + " has the wrong value type");
+      return;
+    }
+    if (kind == Kind::kData) rep_->keys_checked++;
+    if (kind == Kind::kDead && live_ && !in_snapshot_) dead_.emplace_back(n.key(i), n.value(i));
+    if (vt == format::ValueType::kInline) return;
+    format::PtrValue d;
+    if (!format::DecodePtrValue(n.value(i), &d)) {
+      Problem(p.page, where + " entry " + std::to_string(i) + " is malformed");
+      return;
+    }
+    if (d.ptr.null()) return;
+    if (d.ptr.birth > p.birth) Problem(p.page, where + " points to a younger block");
+    std::string name(n.key(i));
+    if (kind == Kind::kSnaps) {
+      snapshots_.push_back(d.ptr);  // walked once the live store is done
+    } else if (kind == Kind::kCatalog) {
+      Kind k = name == kDeadTree ? Kind::kDead
+               : name == kSnapsTree ? Kind::kSnaps
+               : name == kSnapInfoTree ? Kind::kInfo
+                                       : Kind::kData;
+      if (k == Kind::kData) rep_->trees_checked++;
+      Walk(d.ptr, -1, name, k, "", std::nullopt);
+    } else if (vt == format::ValueType::kData || (d.aux & format::kDirect)) {
+      Data(d.ptr, tree);
+    } else {
+      Walk(d.ptr, -1, tree, Kind::kChunks, "", std::nullopt);
+    }
+  }
+
+  void WalkStore(const format::BlockPtr& catalog) {
+    live_ = true;
+    Walk(catalog, -1, "(catalog)", Kind::kCatalog, "", std::nullopt);
+    live_ = false;
+    in_snapshot_ = true;
+    for (size_t i = 0; i < snapshots_.size(); i++) {
+      Walk(snapshots_[i], -1, "(snapshot catalog)", Kind::kCatalog, "", std::nullopt);
+    }
+  }
+
+  // Every dead-list entry must name pages only snapshots hold, and every
+  // page only snapshots hold must be on the dead list.
+  void CheckDeadList(uint64_t dead_pages) {
+    uint64_t listed = 0;
+    for (const auto& [key, value] : dead_) {
+      format::Reader r(value);
+      uint64_t pages, freed;
+      if (key.size() != 16 || !r.Varint(&pages) || !r.Varint(&freed)) {
+        rep_->problems.push_back("dead list: malformed entry");
         continue;
       }
-      if (kind == Kind::kData) rep_->keys_checked++;
-      if (vt == format::ValueType::kInline) continue;
-      format::PtrValue d;
-      if (!format::DecodePtrValue(n.value(i), &d)) {
-        Problem(p.page, where + " entry " + std::to_string(i) + " is malformed");
-        continue;
+      uint64_t page = 0;
+      for (int i = 8; i < 16; i++) page = (page << 8) | static_cast<unsigned char>(key[i]);
+      for (uint64_t q = page; q < page + pages; q++) {
+        if (q >= use_.size() || use_[q] != Use::kSnap) {
+          Problem(q, std::string("on the dead list but in use by ") +
+                         (q < use_.size() ? UseName(use_[q]) : "nothing (past the end)"));
+          continue;
+        }
+        use_[q] = Use::kDead;
+        listed++;
       }
-      if (d.ptr.null()) continue;
-      if (vt == format::ValueType::kTree) {
-        rep_->trees_checked++;
-        Walk(d.ptr, -1, std::string(n.key(i)), Kind::kData, "", std::nullopt);
-      } else if (vt == format::ValueType::kData || (d.aux & format::kDirect)) {
-        Data(d.ptr, tree);
-      } else {
-        Walk(d.ptr, -1, tree, Kind::kChunks, "", std::nullopt);
-      }
+    }
+    for (uint64_t q = 0; q < use_.size(); q++) {
+      if (use_[q] == Use::kSnap) Problem(q, "held only by snapshots but on no dead list");
+    }
+    if (listed != dead_pages) {
+      rep_->problems.push_back("the meta page counts " + std::to_string(dead_pages) +
+                               " dead-list pages, the dead list has " + std::to_string(listed));
     }
   }
 
@@ -140,9 +222,19 @@ class Checker {
   }
 
  private:
+  static std::string Printable(const std::string& name) {
+    if (!name.empty() && name[0] == '\0') return "(system " + name.substr(1) + ")";
+    return name;
+  }
+
   DbImpl* db_;
   CheckReport* rep_;
   std::vector<Use> use_;
+  std::unordered_map<uint64_t, format::Hash128> seen_;
+  bool live_ = false;
+  bool in_snapshot_ = false;
+  std::vector<format::BlockPtr> snapshots_;
+  std::vector<std::pair<std::string, std::string>> dead_;
 };
 
 }  // namespace
@@ -165,10 +257,11 @@ Status DbImpl::Check(CheckReport* report) {
   if (v.catalog.null()) {
     report->problems.push_back("the store has no catalog");
   } else {
-    c.Walk(v.catalog, -1, "(catalog)", Checker::Kind::kCatalog, "", std::nullopt);
+    c.WalkStore(v.catalog);
   }
   for (uint64_t p : space_.log_chain()) c.Claim(p, 1, Use::kLog);
   space_.ForEachFree([&](uint64_t s, uint64_t n) { c.Claim(s, n, Use::kFree); });
+  c.CheckDeadList(v.dead_pages);
   c.ReportUnaccounted();
   if (hold) hold->Abort();
   return Status::OK();

@@ -29,6 +29,7 @@ std::string EncodeMeta(const Meta& m) {
   StoreU64(p + 96, m.log_head_checksum);
   StoreU64(p + 104, m.log_pages);
   StoreU64(p + 112, m.free_pages);
+  StoreU64(p + 120, m.dead_pages);
   StoreU64(p + 128, Checksum64(std::string_view(p, 128)));
   return out;
 }
@@ -63,6 +64,7 @@ Result<Meta> DecodeMeta(std::string_view bytes, uint64_t slot) {
   m.log_head_checksum = LoadU64(p + 96);
   m.log_pages = LoadU64(p + 104);
   m.free_pages = LoadU64(p + 112);
+  m.dead_pages = LoadU64(p + 120);
   if (m.total_pages < kMetaPages) return Status::Corruption("meta total pages too small", slot);
   return m;
 }

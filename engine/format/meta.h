@@ -21,7 +21,7 @@
 //    96     8                  checksum of that page
 //   104     8                  pages in the space log
 //   112     8  free pages
-//   120     8  reserved (0)
+//   120     8  pages on snapshot dead lists
 //   128     8  checksum: XXH3-64 of bytes [0, 128)
 //
 // The rest of the page is zero.
@@ -55,6 +55,7 @@ struct Meta {
   uint64_t log_head_checksum = 0;
   uint64_t log_pages = 0;
   uint64_t free_pages = 0;
+  uint64_t dead_pages = 0;
 };
 
 // A full page: the slot, then zeros.

@@ -115,8 +115,11 @@ Status DbImpl::TryMeta(const Meta& m) {
   space_ = SpaceMap(store_.get(), page_size_);
   if (!m.catalog.null()) BRUCE_RETURN_IF_ERROR(LoadUncached(m.catalog).status());
   BRUCE_RETURN_IF_ERROR(space_.Load(m));
+  SnapMap snaps;
+  BRUCE_RETURN_IF_ERROR(LoadSnapshots(m.catalog, &snaps));
   std::lock_guard lock(state_mu_);
-  current_ = Version{m.txn, m.catalog, m.time_ns, m.total_pages, m.free_pages};
+  current_ = Version{m.txn, m.catalog, m.time_ns, m.total_pages, m.free_pages, m.dead_pages};
+  snaps_ = std::move(snaps);
   return Status::OK();
 }
 
@@ -164,6 +167,11 @@ Result<NodeRef> DbImpl::Load(const BlockPtr& p) {
   return n;
 }
 
+SnapMap DbImpl::snapshots() {
+  std::lock_guard lock(state_mu_);
+  return snaps_;
+}
+
 Version DbImpl::PinCurrent() {
   std::lock_guard lock(state_mu_);
   readers_[current_.txn]++;
@@ -179,28 +187,6 @@ void DbImpl::Unpin(uint64_t txn) {
 Result<std::unique_ptr<ReadTxn>> DbImpl::BeginRead() {
   Version v = PinCurrent();
   return std::unique_ptr<ReadTxn>(new ReadTxnImpl(this, v));
-}
-
-Result<std::unique_ptr<ReadTxn>> DbImpl::BeginRead(std::string_view) {
-  return Status::NotSupported("snapshots are not implemented yet");
-}
-
-Status DbImpl::CreateSnapshot(std::string_view name) {
-  BRUCE_ASSIGN_OR_RETURN(std::unique_ptr<WriteTxn> w, BeginWrite());
-  BRUCE_RETURN_IF_ERROR(w->CreateSnapshot(name));
-  return w->Commit();
-}
-
-Status DbImpl::DestroySnapshot(std::string_view name) {
-  BRUCE_ASSIGN_OR_RETURN(std::unique_ptr<WriteTxn> w, BeginWrite());
-  BRUCE_RETURN_IF_ERROR(w->DestroySnapshot(name));
-  return w->Commit();
-}
-
-Result<std::vector<SnapshotInfo>> DbImpl::ListSnapshots() { return std::vector<SnapshotInfo>{}; }
-
-Status DbImpl::Rollback(std::string_view) {
-  return Status::NotSupported("snapshots are not implemented yet");
 }
 
 Result<std::unique_ptr<WriteTxn>> DbImpl::BeginWrite() {
@@ -235,11 +221,12 @@ void DbImpl::Poison(const Status& why) {
                               why.err());
 }
 
-Status DbImpl::Publish(const Meta& m) {
+Status DbImpl::Publish(const Meta& m, SnapMap snaps) {
   uint64_t oldest;
   {
     std::lock_guard lock(state_mu_);
-    current_ = Version{m.txn, m.catalog, m.time_ns, m.total_pages, m.free_pages};
+    current_ = Version{m.txn, m.catalog, m.time_ns, m.total_pages, m.free_pages, m.dead_pages};
+    snaps_ = std::move(snaps);
     oldest = readers_.empty() ? m.txn : readers_.begin()->first;
     recovery_note_.clear();  // the skipped commit's meta slot is now overwritten
   }

@@ -31,7 +31,23 @@ struct Version {
   uint64_t time_ns = 0;
   uint64_t total_pages = 0;
   uint64_t free_pages = 0;
+  uint64_t dead_pages = 0;
 };
+
+// A snapshot: the catalog of the commit it keeps.
+struct SnapRecord {
+  uint64_t txn = 0;
+  format::BlockPtr catalog;
+  uint64_t time_ns = 0;
+  uint64_t referenced_pages = 0;  // pages in use at that commit
+};
+using SnapMap = std::map<std::string, SnapRecord, std::less<>>;
+
+// Names of the system trees in the catalog (a user's tree name never starts
+// with a NUL byte).
+inline const std::string kDeadTree("\0dead", 5);
+inline const std::string kSnapsTree("\0snaps", 6);
+inline const std::string kSnapInfoTree("\0snapinfo", 9);
 
 class WriteTxnImpl;
 
@@ -67,10 +83,11 @@ class DbImpl final : public Db, public NodeSource {
   // Reader registry.
   Version PinCurrent();
   void Unpin(uint64_t txn);
+  SnapMap snapshots();
 
   // Used by the write transaction (under writer_mu_).
   SpaceMap& space() { return space_; }
-  Status Publish(const format::Meta& meta);
+  Status Publish(const format::Meta& meta, SnapMap snaps);
   void Poison(const Status& why);
   const std::string& recovery_note() const { return recovery_note_; }
   void EndWrite();
@@ -79,6 +96,7 @@ class DbImpl final : public Db, public NodeSource {
   Status Create();
   Status OpenExisting(uint64_t file_size);
   Status TryMeta(const format::Meta& m);
+  Status LoadSnapshots(const format::BlockPtr& catalog, SnapMap* out);
 
   std::shared_ptr<PageStore> store_;
   Options options_;
@@ -95,6 +113,7 @@ class DbImpl final : public Db, public NodeSource {
   Version current_;
   std::map<uint64_t, int> readers_;  // txn -> open read transactions
   std::string recovery_note_;        // set at open when the newest meta was skipped
+  SnapMap snaps_;
 };
 
 }  // namespace bruce

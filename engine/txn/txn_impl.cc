@@ -15,9 +15,9 @@ using format::ValueType;
 namespace {
 
 Status CheckTreeName(std::string_view name) {
-  if (name.empty() || name.size() > kMaxTreeNameSize) {
+  if (name.empty() || name.size() > kMaxTreeNameSize || name[0] == '\0') {
     return Status::InvalidArgument("tree name must be 1 to " + std::to_string(kMaxTreeNameSize) +
-                                   " bytes");
+                                   " bytes, not starting with a NUL byte");
   }
   return Status::OK();
 }
@@ -123,14 +123,20 @@ Result<std::vector<std::string>> TxnBase::Names() {
   BRUCE_RETURN_IF_ERROR(finished_status());
   std::vector<std::string> names;
   TreeCursor c(source(), &catalog_, generation());
-  for (c.First(); c.Valid(); c.Next()) names.emplace_back(c.key());
+  for (c.First(); c.Valid(); c.Next()) {
+    if (c.key()[0] != '\0') names.emplace_back(c.key());  // system trees stay hidden
+  }
   BRUCE_RETURN_IF_ERROR(c.status());
   return names;
 }
 
 // ---- WriteTxnImpl ----
 
-WriteTxnImpl::WriteTxnImpl(DbImpl* db, const Version& base) : TxnBase(db, base.txn + 1, base.catalog) {
+WriteTxnImpl::WriteTxnImpl(DbImpl* db, const Version& base)
+    : TxnBase(db, base.txn + 1, base.catalog),
+      base_(base),
+      snaps_(db->snapshots()),
+      dead_pages_(base.dead_pages) {
   writer_gen_ = &gen_;
   db_->space().Begin();
 }
@@ -165,16 +171,13 @@ Status WriteTxnImpl::DropTree(std::string_view name) {
   return Status::OK();
 }
 
-Status WriteTxnImpl::CreateSnapshot(std::string_view) {
-  return Status::NotSupported("snapshots are not implemented yet");
-}
-
-Status WriteTxnImpl::DestroySnapshot(std::string_view) {
-  return Status::NotSupported("snapshots are not implemented yet");
-}
-
 void WriteTxnImpl::FreeRun(const BlockPtr& ptr) {
-  db_->space().Free(ptr.page, format::PagesFor(ptr.stored_len, db_->page_size()));
+  uint64_t pages = format::PagesFor(ptr.stored_len, db_->page_size());
+  if (ptr.birth == id_) {
+    db_->space().Free(ptr.page, pages);  // written by this transaction: free at once
+    return;
+  }
+  frees_.push_back(Freed{ptr.page, pages, ptr.birth});
 }
 
 Result<BlockPtr> WriteTxnImpl::WriteNode(std::unique_ptr<format::Node> node) {
@@ -240,6 +243,7 @@ Status WriteTxnImpl::DoCommit(bool* meta_started) {
                                      format::EncodePtrValue({t->flags(), t->root().ptr}),
                                      ValueType::kTree, &added));
   }
+  BRUCE_RETURN_IF_ERROR(CommitSystem());
   BRUCE_RETURN_IF_ERROR(btree::Flush(this, &catalog_));
   BRUCE_RETURN_IF_ERROR(FlushBatch());
 
@@ -250,6 +254,7 @@ Status WriteTxnImpl::DoCommit(bool* meta_started) {
                                         std::chrono::system_clock::now().time_since_epoch())
                                         .count());
   m.catalog = catalog_.ptr;
+  m.dead_pages = dead_pages_;
   BRUCE_RETURN_IF_ERROR(db_->space().WriteLog(id_, &m));
   bool sync = db_->options().durability == Durability::kFull;
   if (sync) BRUCE_RETURN_IF_ERROR(db_->store()->Sync());
@@ -259,14 +264,14 @@ Status WriteTxnImpl::DoCommit(bool* meta_started) {
   if (sync) BRUCE_RETURN_IF_ERROR(db_->store()->Sync());
   for (Written& w : written_) db_->cache().Insert(w.page, w.hash, std::move(w.node));
   written_.clear();
-  return db_->Publish(m);
+  return db_->Publish(m, std::move(snaps_));
 }
 
 Status WriteTxnImpl::Commit() {
   BRUCE_RETURN_IF_ERROR(finished_status());
   bool any = catalog_.dirty != nullptr;
   for (auto& [name, t] : trees_) any = any || t->changed() || t->root().dirty;
-  if (!dropped_.empty()) any = true;
+  if (!dropped_.empty() || !created_.empty() || !destroyed_.empty() || !frees_.empty()) any = true;
   if (!any) {
     Abort();
     return Status::OK();

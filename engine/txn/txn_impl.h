@@ -20,6 +20,7 @@
 
 #include "bruce/db.h"
 #include "tree/btree.h"
+#include "tree/cursor.h"
 #include "txn/db_impl.h"
 
 namespace bruce {
@@ -126,6 +127,10 @@ class TxnBase {
 
   Tree* MainTree();
   Result<Tree*> Open(std::string_view name);
+  Result<Tree*> OpenUser(std::string_view name) {
+    if (!name.empty() && name[0] == '\0') return Status::InvalidArgument("not a tree name");
+    return Open(name);
+  }
   Result<std::vector<std::string>> Names();
 
  protected:
@@ -146,7 +151,7 @@ class ReadTxnImpl final : public ReadTxn, public TxnBase {
 
   uint64_t id() const override { return id_; }
   Tree* Main() override { return MainTree(); }
-  Result<Tree*> OpenTree(std::string_view name) override { return Open(name); }
+  Result<Tree*> OpenTree(std::string_view name) override { return OpenUser(name); }
   Result<std::vector<std::string>> ListTrees() override { return Names(); }
   const std::string& snapshot() const override { return snapshot_; }
   NodeSource* source() override { return db_; }
@@ -163,12 +168,14 @@ class WriteTxnImpl final : public WriteTxn, public TxnBase, public WriteContext 
 
   uint64_t id() const override { return id_; }
   Tree* Main() override { return MainTree(); }
-  Result<Tree*> OpenTree(std::string_view name) override { return Open(name); }
+  Result<Tree*> OpenTree(std::string_view name) override { return OpenUser(name); }
   Result<std::vector<std::string>> ListTrees() override { return Names(); }
   Result<Tree*> CreateTree(std::string_view name) override;
   Status DropTree(std::string_view name) override;
   Status CreateSnapshot(std::string_view name) override;
   Status DestroySnapshot(std::string_view name) override;
+  // Makes the live trees those of snapshot `name` (a fresh transaction).
+  Status RollbackTo(std::string_view name);
   Status Commit() override;
   void Abort() override;
 
@@ -189,6 +196,28 @@ class WriteTxnImpl final : public WriteTxn, public TxnBase, public WriteContext 
  private:
   Status DoCommit(bool* meta_started);
   Status FlushBatch();
+  // Snapshot and dead-list work at commit: records created and destroyed
+  // snapshots, sorts this transaction's frees into free space or dead
+  // lists, and writes the system trees (snapshots.cc).
+  Status CommitSystem();
+  Result<TreeRoot*> SystemTree(const std::string& name);
+  Status ReleaseSnapshot(const std::string& name, const SnapRecord& rec);
+  Status FreeNewer(const format::BlockPtr& ptr, format::ValueType vt, uint64_t aux, uint64_t txn);
+
+  // Pages of committed nodes this transaction stopped using, with their
+  // birth transactions: free space or a dead list, decided at commit.
+  struct Freed {
+    uint64_t page;
+    uint64_t pages;
+    uint64_t birth;
+  };
+  std::vector<Freed> frees_;
+  Version base_;
+  SnapMap snaps_;                               // as this transaction sees them
+  std::vector<std::pair<std::string, SnapRecord>> created_;
+  std::vector<std::pair<std::string, SnapRecord>> destroyed_;
+  std::map<std::string, TreeRoot> system_;      // system trees opened here
+  uint64_t dead_pages_ = 0;
   void Finish();
 
   struct Written {

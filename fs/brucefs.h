@@ -1,0 +1,183 @@
+// fs/brucefs.h — the filesystem: FUSE operations over a bruce store.
+//
+// Every operation is a method returning 0 or an errno (fuse_ops.cc wraps
+// each in a handler that sends exactly one reply). Changes accumulate in one
+// open write transaction, the transaction group; every operation, reads
+// included, goes through it, so a reader sees every write at once. The group
+// commits in Commit() only: on fsync/fsyncdir, every txg_timeout seconds
+// (a timer thread), past dirty_max bytes, before a snapshot, and at unmount.
+//
+// Views: the live tree (InodeTable::kLiveView), the `.snapshots` directory,
+// and one read transaction per snapshot looked at, all read-only.
+//
+// Thread safety: every public method may be called from any thread.
+// Lock order: mu_, then DirHandle::mu, then InodeTable's own lock.
+#pragma once
+
+#define FUSE_USE_VERSION 314
+#include <fuse_lowlevel.h>
+
+#include <sys/statvfs.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bruce/db.h"
+#include "fs_tree.h"
+#include "inode_table.h"
+
+namespace brucefs {
+
+struct FsOptions {
+  bool read_only = false;
+  bool snapdir_visible = false;
+  unsigned txg_timeout_s = 5;           // 0: no timer
+  uint64_t dirty_max = uint64_t{256} << 20;
+  uint32_t uid = 0;                     // owner of keys without attributes
+  uint32_t gid = 0;
+  int64_t default_time_ns = 0;          // their times (the store's last commit)
+  std::string store_path;               // for statfs of the disk under it
+  double timeout_s = 86400;             // entry and attribute cache time
+};
+
+// Who is calling: fuse_req_ctx's fields.
+struct Caller {
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+};
+
+class BruceFs {
+ public:
+  BruceFs(std::unique_ptr<bruce::Db> db, FsOptions options);
+  ~BruceFs();
+  BruceFs(const BruceFs&) = delete;
+  BruceFs& operator=(const BruceFs&) = delete;
+
+  // Opens the first transaction group and starts the timer.
+  bruce::Status Start();
+  // Commits the open group and stops the timer; idempotent.
+  bruce::Status Shutdown();
+  // Commits the open group now (the one place a group is committed).
+  bruce::Status Commit(const char* why);
+
+  const FsOptions& options() const { return opt_; }
+  uint64_t commits() const { return commits_.load(); }
+
+  // ---- operations: 0 or an errno ----
+  int Lookup(fuse_ino_t parent, const char* name, fuse_entry_param* e);
+  void Forget(fuse_ino_t ino, uint64_t n);
+  int GetAttr(fuse_ino_t ino, struct stat* st);
+  int SetAttr(fuse_ino_t ino, const struct stat& in, int to_set, struct stat* out);
+  int Access(const Caller& c, fuse_ino_t ino, int mask);
+  int Readlink(fuse_ino_t ino, std::string* target);
+  int Mkdir(const Caller& c, fuse_ino_t parent, const char* name, mode_t mode,
+            fuse_entry_param* e);
+  int Create(const Caller& c, fuse_ino_t parent, const char* name, mode_t mode, int flags,
+             fuse_entry_param* e);
+  int Symlink(const Caller& c, const char* target, fuse_ino_t parent, const char* name,
+              fuse_entry_param* e);
+  int Unlink(fuse_ino_t parent, const char* name);
+  int Rmdir(fuse_ino_t parent, const char* name);
+  int Rename(fuse_ino_t parent, const char* name, fuse_ino_t newparent, const char* newname,
+             unsigned flags);
+  int Link();
+  int Open(fuse_ino_t ino, int flags, bool* keep_cache);
+  int Read(fuse_ino_t ino, size_t size, off_t off, std::string* out);
+  int Write(fuse_ino_t ino, int flags, const char* buf, size_t size, off_t off);
+  int Fsync();
+  int Lseek(fuse_ino_t ino, off_t off, int whence, off_t* out);
+  int OpenDir(fuse_ino_t ino, uint64_t* fh);
+  // Fills buf (at most size bytes) with entries after offset `off`.
+  int ReadDir(fuse_req_t req, fuse_ino_t ino, uint64_t fh, size_t size, off_t off, bool plus,
+              std::string* buf);
+  void ReleaseDir(uint64_t fh);
+  int SetXattr(fuse_ino_t ino, const char* name, const char* value, size_t size, int flags);
+  int GetXattr(fuse_ino_t ino, const char* name, std::string* value);
+  int ListXattr(fuse_ino_t ino, std::string* names);
+  int RemoveXattr(fuse_ino_t ino, const char* name);
+  int StatFs(struct statvfs* st);
+
+ private:
+  struct Target {
+    uint32_t view = 0;
+    std::string path;
+  };
+  struct SnapView {
+    std::string name;
+    int64_t time_ns = 0;
+    std::unique_ptr<bruce::ReadTxn> txn;
+    std::unique_ptr<FsTree> tree;
+  };
+  struct DirEnt {
+    std::string name;  // encoded
+    uint32_t view = 0;
+    std::string path;  // key path ("" for . and .. and snapshot roots)
+    Kind kind = Kind::kDir;
+    uint64_t ino = 0;
+    uint64_t off = 0;  // the offset that resumes after this entry
+  };
+  struct DirHandle;
+
+  // Resolves an inode; ENOENT for an unlinked one, ESTALE for a destroyed
+  // snapshot's.
+  int Resolve(fuse_ino_t ino, Target* t);
+  FsTree* Tree(uint32_t view);                    // requires mu_
+  FsTree* LiveTree();                             // requires mu_
+  int BeginGroup();                               // requires mu_
+  bruce::Status CommitLocked(const char* why);    // requires mu_
+  void Dirty(uint64_t bytes);                     // requires mu_
+  int ViewOf(const std::string& snapshot, uint32_t* view);  // requires mu_
+  void FillStat(uint32_t view, uint64_t ino, const Node& n, struct stat* st);
+  void FillSpecial(uint64_t ino, struct stat* st);
+  int StatEntry(uint32_t view, const std::string& path, uint64_t lookups,
+                fuse_entry_param* e);             // requires mu_
+  // Checks for a new entry `name` in `parent`: writable live directory,
+  // canonical name, not taken. Sets the new path and the parent's node.
+  int PrepareNew(const Target& parent, const char* name, std::string* path,
+                 Node* pnode);                     // requires mu_
+  Attr NewAttr(const Caller& c, Kind kind, mode_t mode, const Node& parent);
+  int TouchDir(const std::string& dir);           // requires mu_
+  int SnapshotMkdir(const char* name, fuse_entry_param* e);
+  int Exchange(const std::string& a, const std::string& b);  // requires mu_
+  int SnapshotRmdir(const char* name);
+  int ListDir(DirHandle* h, FsTree* t, uint64_t off, size_t max, std::vector<DirEnt>* out);
+  // The entry for readdirplus, without counting a lookup.
+  int PlusEntry(const DirEnt& d, fuse_entry_param* e);  // requires mu_
+  void TimerLoop();
+
+  std::unique_ptr<bruce::Db> db_;
+  FsOptions opt_;
+  InodeTable inodes_;
+
+  std::mutex mu_;
+  std::unique_ptr<bruce::WriteTxn> wtxn_;   // the open group (read-write)
+  std::unique_ptr<bruce::ReadTxn> rtxn_;    // the store (read-only mounts)
+  std::unique_ptr<FsTree> live_;
+  bool dirty_ = false;
+  uint64_t dirty_bytes_ = 0;
+  int64_t last_commit_ns_ = 0;               // steady clock
+  bool started_ = false;
+  bool stopped_ = false;
+  std::map<uint32_t, SnapView> views_;
+  std::map<std::string, uint32_t> view_by_name_;
+  uint32_t next_view_ = 1;
+  std::map<std::string, bool> logged_;      // keys already reported unshowable
+
+  std::mutex dir_mu_;
+  std::map<uint64_t, std::unique_ptr<DirHandle>> dirs_;  // guarded by dir_mu_
+  uint64_t next_dir_ = 1;                                 // guarded by dir_mu_
+
+  std::condition_variable timer_cv_;
+  std::thread timer_;
+  std::atomic<uint64_t> commits_{0};
+};
+
+}  // namespace brucefs

@@ -1,0 +1,268 @@
+#include "fs_tree.h"
+
+#include <sys/stat.h>
+
+#include "bruce/options.h"
+
+namespace brucefs {
+
+using bruce::Result;
+using bruce::Status;
+
+namespace {
+
+constexpr char kAttrsTree[] = "attrs";
+constexpr char kMetaTree[] = "fsmeta";
+constexpr char kRootRecord[] = "root";
+
+std::string Prefix(const std::string& dir) { return dir.empty() ? std::string() : dir + "/"; }
+
+bool StartsWith(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
+
+}  // namespace
+
+FsTree::FsTree(bruce::Txn* txn, bruce::WriteTxn* w, Defaults defaults)
+    : txn_(txn), w_(w), defaults_(defaults), main_(txn->Main()) {
+  auto a = txn_->OpenTree(kAttrsTree);
+  if (a.ok()) attrs_ = *a;
+  auto m = txn_->OpenTree(kMetaTree);
+  if (m.ok()) fsmeta_ = *m;
+}
+
+Attr FsTree::DefaultAttr(Kind kind) const {
+  Attr a;
+  a.kind = kind;
+  a.mode = kind == Kind::kDir ? 0755 : kind == Kind::kSymlink ? 0777 : 0644;
+  a.uid = defaults_.uid;
+  a.gid = defaults_.gid;
+  a.atime_ns = a.mtime_ns = a.ctime_ns = defaults_.time_ns;
+  return a;
+}
+
+Result<bruce::Tree*> FsTree::AttrsForWrite() {
+  if (attrs_ != nullptr) return attrs_;
+  if (w_ == nullptr) return Status::ReadOnly("read-only view");
+  BRUCE_ASSIGN_OR_RETURN(attrs_, w_->CreateTree(kAttrsTree));
+  return attrs_;
+}
+
+Status FsTree::GetRecord(const std::string& path, std::optional<Attr>* out) {
+  out->reset();
+  bruce::Tree* t = path.empty() ? fsmeta_ : attrs_;
+  if (t == nullptr) return Status::OK();
+  std::string v;
+  Status s = t->Get(path.empty() ? std::string(kRootRecord) : path, &v);
+  if (s.IsNotFound()) return Status::OK();
+  BRUCE_RETURN_IF_ERROR(s);
+  Attr a;
+  if (!DecodeAttr(v, &a)) {
+    return Status::Corruption("bad attribute record for \"" + path + "\"");
+  }
+  *out = std::move(a);
+  return Status::OK();
+}
+
+Status FsTree::PutRecord(const std::string& path, const Attr& a) {
+  if (path.empty()) {
+    if (fsmeta_ == nullptr) {
+      if (w_ == nullptr) return Status::ReadOnly("read-only view");
+      BRUCE_ASSIGN_OR_RETURN(fsmeta_, w_->CreateTree(kMetaTree));
+    }
+    return fsmeta_->Put(kRootRecord, EncodeAttr(a));
+  }
+  BRUCE_ASSIGN_OR_RETURN(bruce::Tree * t, AttrsForWrite());
+  return t->Put(path, EncodeAttr(a));
+}
+
+Status FsTree::DeleteRecord(const std::string& path) {
+  bruce::Tree* t = path.empty() ? fsmeta_ : attrs_;
+  if (t == nullptr) return Status::OK();
+  Status s = t->Delete(path.empty() ? std::string(kRootRecord) : path);
+  return s.IsNotFound() ? Status::OK() : s;
+}
+
+Result<bool> FsTree::HasKey(bruce::Tree* t, std::string_view key) {
+  if (t == nullptr) return false;
+  std::string hi(key);
+  hi.push_back('\0');
+  BRUCE_ASSIGN_OR_RETURN(uint64_t n, t->Count(key, hi));
+  return n > 0;
+}
+
+Status FsTree::Stat(const std::string& path, Node* out) {
+  std::optional<Attr> rec;
+  BRUCE_RETURN_IF_ERROR(GetRecord(path, &rec));
+  bool dir = path.empty() || (rec && rec->kind == Kind::kDir);
+  if (!dir) {
+    std::string p = Prefix(path);
+    BRUCE_ASSIGN_OR_RETURN(uint64_t n, main_->CountPrefix(p));
+    if (n == 0 && attrs_ != nullptr) {
+      BRUCE_ASSIGN_OR_RETURN(n, attrs_->CountPrefix(p));
+    }
+    dir = n > 0;
+  }
+  out->size = 0;
+  if (dir) {
+    out->kind = Kind::kDir;
+  } else {
+    auto size = main_->ValueSize(path);
+    if (!size.ok() && size.status().IsNotFound()) {
+      out->kind = Kind::kNone;
+      return Status::OK();
+    }
+    if (!size.ok()) return size.status();
+    out->size = *size;
+    out->kind = rec && rec->kind == Kind::kSymlink ? Kind::kSymlink : Kind::kFile;
+  }
+  out->has_record = rec && rec->kind == out->kind;
+  out->attr = out->has_record ? std::move(*rec) : DefaultAttr(out->kind);
+  return Status::OK();
+}
+
+Status FsTree::NextChild(const std::string& dir, std::string_view lb, std::optional<Child>* out) {
+  out->reset();
+  const std::string p = Prefix(dir);
+  std::string lo = std::string(lb) < p ? p : std::string(lb);
+  auto mc = main_->NewCursor();
+  auto ac = attrs_ != nullptr ? attrs_->NewCursor() : nullptr;
+  for (;;) {
+    std::optional<std::string> km, ka;
+    mc->Seek(lo);
+    BRUCE_RETURN_IF_ERROR(mc->status());
+    if (mc->Valid() && StartsWith(mc->key(), p)) km = std::string(mc->key());
+    if (ac) {
+      // A record of a file or symlink only counts with its key in "main";
+      // a record under a child, or a directory record, makes the child.
+      for (ac->Seek(lo); ac->Valid() && StartsWith(ac->key(), p); ac->Next()) {
+        std::string_view rest = ac->key().substr(p.size());
+        Attr a;
+        if (rest.find('/') != std::string_view::npos ||
+            (DecodeAttr(ac->value(), &a) && a.kind == Kind::kDir)) {
+          ka = std::string(ac->key());
+          break;
+        }
+      }
+      BRUCE_RETURN_IF_ERROR(ac->status());
+    }
+    if (!km && !ka) return Status::OK();
+    const std::string& k = !ka || (km && *km <= *ka) ? *km : *ka;
+    std::string_view rest = std::string_view(k).substr(p.size());
+    size_t slash = rest.find('/');
+    if (slash == std::string_view::npos) {
+      *out = Child{std::string(rest), k, ResumeBound(dir, k)};
+      return Status::OK();
+    }
+    std::string name(rest.substr(0, slash));
+    std::string exact = p + name;
+    // The child was listed already at its own key, which sorts before k.
+    BRUCE_ASSIGN_OR_RETURN(bool file_key, HasKey(main_, exact));
+    bool listed = file_key;
+    if (!listed && attrs_ != nullptr) {
+      std::optional<Attr> rec;
+      BRUCE_RETURN_IF_ERROR(GetRecord(exact, &rec));
+      listed = rec && rec->kind == Kind::kDir;
+    }
+    if (listed) {
+      lo = exact + '0';
+      continue;
+    }
+    *out = Child{std::move(name), k, exact + '0'};
+    return Status::OK();
+  }
+}
+
+std::string FsTree::ResumeBound(const std::string& dir, const std::string& k) {
+  size_t start = dir.empty() ? 0 : dir.size() + 1;
+  size_t slash = k.find('/', start);
+  if (slash == std::string::npos) return k + '\0';
+  return k.substr(0, slash) + '0';
+}
+
+Result<uint64_t> FsTree::Position(std::string_view key) {
+  BRUCE_ASSIGN_OR_RETURN(uint64_t a, main_->Rank(key));
+  uint64_t b = 0;
+  if (attrs_ != nullptr) {
+    BRUCE_ASSIGN_OR_RETURN(b, attrs_->Rank(key));
+  }
+  return a + b;
+}
+
+Status FsTree::KeyAtPosition(uint64_t pos, std::string* key) {
+  // Position(k) = rank in one tree + rank in the other; it grows with the
+  // index in either tree, so binary search each tree for it.
+  bruce::Tree* trees[2] = {main_, attrs_};
+  for (int t = 0; t < 2; ++t) {
+    bruce::Tree* self = trees[t];
+    bruce::Tree* other = trees[1 - t];
+    if (self == nullptr) continue;
+    BRUCE_ASSIGN_OR_RETURN(uint64_t hi, self->Count());
+    uint64_t lo = 0;
+    while (lo < hi) {
+      uint64_t mid = lo + (hi - lo) / 2;
+      BRUCE_ASSIGN_OR_RETURN(bruce::Entry e, self->Select(mid));
+      uint64_t r = 0;
+      if (other != nullptr) {
+        BRUCE_ASSIGN_OR_RETURN(r, other->Rank(e.key));
+      }
+      if (mid + r == pos) {
+        *key = std::move(e.key);
+        return Status::OK();
+      }
+      if (mid + r < pos) {
+        lo = mid + 1;
+      } else {
+        hi = mid;
+      }
+    }
+  }
+  return Status::NotFound("no key at that position");
+}
+
+Result<bool> FsTree::IsEmptyDir(const std::string& dir) {
+  std::optional<Child> c;
+  BRUCE_RETURN_IF_ERROR(NextChild(dir, "", &c));
+  return !c.has_value();
+}
+
+Status FsTree::CollectKeys(bruce::Tree* t, const std::string& path, std::vector<std::string>* keys) {
+  keys->clear();
+  if (t == nullptr) return Status::OK();
+  auto c = t->NewCursor();
+  c->Seek(path);
+  if (c->Valid() && c->key() == path) keys->emplace_back(c->key());
+  const std::string p = path + "/";
+  for (c->Seek(p); c->Valid() && StartsWith(c->key(), p); c->Next()) keys->emplace_back(c->key());
+  return c->status();
+}
+
+Status FsTree::MoveSubtree(const std::string& from, const std::string& to) {
+  std::vector<std::string> mk, ak;
+  BRUCE_RETURN_IF_ERROR(CollectKeys(main_, from, &mk));
+  BRUCE_RETURN_IF_ERROR(CollectKeys(attrs_, from, &ak));
+  for (const auto* keys : {&mk, &ak}) {
+    for (const auto& k : *keys) {
+      if (to.size() + k.size() - from.size() > bruce::kMaxKeySize) {
+        return Status::InvalidArgument("a moved key would be longer than the key limit");
+      }
+    }
+  }
+  for (const auto& k : mk) {
+    BRUCE_RETURN_IF_ERROR(main_->Rename(k, to + k.substr(from.size())));
+  }
+  std::string v;
+  for (const auto& k : ak) {
+    BRUCE_RETURN_IF_ERROR(attrs_->Get(k, &v));
+    BRUCE_RETURN_IF_ERROR(attrs_->Put(to + k.substr(from.size()), v));
+    BRUCE_RETURN_IF_ERROR(attrs_->Delete(k));
+  }
+  return Status::OK();
+}
+
+Status FsTree::DeleteRecords(const std::string& dir) {
+  std::vector<std::string> keys;
+  BRUCE_RETURN_IF_ERROR(CollectKeys(attrs_, dir, &keys));
+  for (const auto& k : keys) BRUCE_RETURN_IF_ERROR(attrs_->Delete(k));
+  return Status::OK();
+}
+
+}  // namespace brucefs

@@ -1,0 +1,100 @@
+// fs/fs_tree.h — the filesystem as seen through one transaction.
+//
+// Wraps one bruce transaction (the open transaction group, a pinned read
+// view, or a snapshot) and answers path-level questions over its trees:
+//
+//   "main"    key = path, value = file content (or a symlink's target)
+//   "attrs"   key = path, value = an Attr record (attr_record.h); absent
+//             for keys written through the engine, which get Defaults
+//   "fsmeta"  "root" = the root directory's Attr record
+//
+// A directory is implicit: `d` is a directory iff some key of "main" or
+// "attrs" starts with `d/`, or "attrs" holds a directory record for `d`
+// (an explicit, possibly empty directory). A key that is both a file and
+// such a prefix shows as the directory.
+//
+// Thread safety: as its transaction, one thread at a time.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "attr_record.h"
+#include "bruce/db.h"
+
+namespace brucefs {
+
+// Attributes of keys that have no record (docs/FS.md "Defaults").
+struct Defaults {
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  int64_t time_ns = 0;
+};
+
+struct Node {
+  Kind kind = Kind::kNone;
+  Attr attr;             // the record, or defaults; attr.kind == kind
+  uint64_t size = 0;     // content bytes (files, symlinks)
+  bool has_record = false;
+};
+
+// One entry of a directory listing.
+struct Child {
+  std::string name;       // the raw component (not yet encoded)
+  std::string first_key;  // the smallest key of either tree that belongs to it
+  std::string next_lb;    // where the listing goes on after it
+};
+
+class FsTree {
+ public:
+  // `w` is the same transaction when it may be written, else null.
+  FsTree(bruce::Txn* txn, bruce::WriteTxn* w, Defaults defaults);
+
+  bruce::Tree* main() { return main_; }
+  const Defaults& defaults() const { return defaults_; }
+
+  bruce::Status Stat(const std::string& path, Node* out);
+  // The record, or nullopt when the path has none.
+  bruce::Status GetRecord(const std::string& path, std::optional<Attr>* out);
+  bruce::Status PutRecord(const std::string& path, const Attr& a);
+  bruce::Status DeleteRecord(const std::string& path);
+  // Defaults for a path without a record.
+  Attr DefaultAttr(Kind kind) const;
+
+  // The first child of `dir` whose first key is >= lb (pass "" to start).
+  bruce::Status NextChild(const std::string& dir, std::string_view lb,
+                          std::optional<Child>* out);
+  // Where the listing of `dir` goes on after the child whose first key is k.
+  static std::string ResumeBound(const std::string& dir, const std::string& k);
+  // The position of a key among the keys of both trees: an O(log n) rank.
+  bruce::Result<uint64_t> Position(std::string_view key);
+  // The key at a position (the inverse of Position); kNotFound if none.
+  bruce::Status KeyAtPosition(uint64_t pos, std::string* key);
+  bruce::Result<bool> IsEmptyDir(const std::string& dir);
+
+  // Moves `from` (file or directory) and every key under `from/`, in both
+  // trees, to `to`; file bytes move by Tree::Rename, never copied.
+  // kInvalidArgument when a moved key would pass kMaxKeySize.
+  bruce::Status MoveSubtree(const std::string& from, const std::string& to);
+  // Deletes the records of `dir` and of every path under `dir/`.
+  bruce::Status DeleteRecords(const std::string& dir);
+
+ private:
+  bruce::Result<bruce::Tree*> AttrsForWrite();
+  bruce::Result<bool> HasKey(bruce::Tree* t, std::string_view key);
+  bruce::Status CollectKeys(bruce::Tree* t, const std::string& path,
+                            std::vector<std::string>* keys);
+
+  bruce::Txn* txn_;
+  bruce::WriteTxn* w_;
+  Defaults defaults_;
+  bruce::Tree* main_;
+  bruce::Tree* attrs_ = nullptr;   // null while the store has no "attrs"
+  bruce::Tree* fsmeta_ = nullptr;  // likewise
+};
+
+}  // namespace brucefs

@@ -1,0 +1,247 @@
+// Directory listing: opendir pins a read view, an offset is a rank in it.
+//
+// Offsets: 1 and 2 resume after "." and "..", 3 after ".snapshots" (shown
+// in the root with snapdir=visible), and 4 + Position(k) after the child
+// whose first key is k: Position is the child's rank among the keys of
+// both trees, an O(log n) count, unique per child. A pinned view never
+// changes, so an offset always resumes at the same place. While the open
+// transaction group has uncommitted changes there is no committed view to
+// pin, so opendir lists the directory at once from the group instead (the
+// same offsets, from that state).
+#include <sys/stat.h>
+
+#include <unordered_map>
+
+#include "brucefs.h"
+#include "errno_map.h"
+#include "name_codec.h"
+
+namespace brucefs {
+
+using bruce::Status;
+
+struct BruceFs::DirHandle {
+  std::mutex mu;
+  uint32_t view = 0;
+  std::string dir;
+  uint64_t ino = 0;
+  uint64_t parent_ino = 0;
+  // Pinned mode: the view and where each offset handed out resumes.
+  std::unique_ptr<bruce::ReadTxn> txn;
+  std::unique_ptr<FsTree> tree;
+  std::map<uint64_t, std::string> resume;
+  // Listed mode: every entry, and the index after each offset.
+  bool listed = false;
+  std::vector<DirEnt> list;
+  std::unordered_map<uint64_t, size_t> next_index;
+};
+
+namespace {
+
+void ReportUnshowable(const std::string& key, const char* why) {
+  static std::mutex mu;
+  static std::map<std::string, bool> seen;
+  std::lock_guard<std::mutex> l(mu);
+  if (seen.size() > 100000 || !seen.emplace(key, true).second) return;
+  fuse_log(FUSE_LOG_WARNING, "brucefs: key \"%s\" is not shown: %s\n", key.c_str(), why);
+}
+
+mode_t TypeBits(Kind k) {
+  return k == Kind::kDir ? S_IFDIR : k == Kind::kSymlink ? S_IFLNK : S_IFREG;
+}
+
+}  // namespace
+
+int BruceFs::ListDir(DirHandle* h, FsTree* t, uint64_t off, size_t max, std::vector<DirEnt>* out) {
+  out->clear();
+  auto push = [&](DirEnt e) {
+    out->push_back(std::move(e));
+    return out->size() >= max;
+  };
+  if (off == 0 && push(DirEnt{".", h->view, h->dir, Kind::kDir, h->ino, 1})) return 0;
+  if (off <= 1 && push(DirEnt{"..", h->view, "", Kind::kDir, h->parent_ino, 2})) return 0;
+  if (off <= 2 && h->view == InodeTable::kLiveView && h->dir.empty() && opt_.snapdir_visible &&
+      push(DirEnt{".snapshots", InodeTable::kSnapDirView, "", Kind::kDir,
+                  InodeTable::kSnapDirIno, 3})) {
+    return 0;
+  }
+  std::string lb;
+  if (off > 3) {
+    auto it = h->resume.find(off);
+    if (it != h->resume.end()) {
+      lb = it->second;
+    } else {
+      std::string k;
+      Status s = t->KeyAtPosition(off - 4, &k);
+      if (s.IsNotFound()) return 0;  // not an offset of this view: the end
+      FS_TRY(s);
+      lb = FsTree::ResumeBound(h->dir, k);
+    }
+  }
+  for (;;) {
+    std::optional<Child> c;
+    FS_TRY(t->NextChild(h->dir, lb, &c));
+    if (!c) return 0;
+    lb = c->next_lb;
+    std::string path = JoinPath(h->dir, c->name);
+    if (h->dir.empty() && c->name == ".snapshots") {
+      ReportUnshowable(path, "the root name .snapshots is reserved for snapshots");
+      continue;
+    }
+    std::string name = EncodeComponent(c->name);
+    if (name.size() > kNameMax) {
+      ReportUnshowable(path, "its file name would be longer than 255 bytes");
+      continue;
+    }
+    Node n;
+    FS_TRY(t->Stat(path, &n));
+    if (n.kind == Kind::kNone) continue;
+    FS_ASSIGN(uint64_t pos, t->Position(c->first_key));
+    DirEnt e{std::move(name), h->view, path, n.kind, inodes_.Get(h->view, path, 0), 4 + pos};
+    h->resume[e.off] = c->next_lb;
+    if (push(std::move(e))) return 0;
+  }
+}
+
+int BruceFs::OpenDir(fuse_ino_t ino, uint64_t* fh) {
+  Target t;
+  if (int err = Resolve(ino, &t)) return err;
+  auto h = std::make_unique<DirHandle>();
+  h->view = t.view;
+  h->dir = t.path;
+  h->ino = ino;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (t.view == InodeTable::kSnapDirView) {
+      h->parent_ino = InodeTable::kRootIno;
+      h->listed = true;
+      h->list.push_back(DirEnt{".", t.view, "", Kind::kDir, ino, 1});
+      h->list.push_back(DirEnt{"..", InodeTable::kLiveView, "", Kind::kDir, h->parent_ino, 2});
+      FS_ASSIGN(auto snaps, db_->ListSnapshots());
+      uint64_t off = 4;
+      for (const auto& s : snaps) {
+        uint32_t view = 0;
+        if (ViewOf(s.name, &view) != 0) continue;
+        h->list.push_back(
+            DirEnt{s.name, view, "", Kind::kDir, inodes_.Get(view, "", 0), off++});
+      }
+    } else {
+      if (t.view == InodeTable::kLiveView) {
+        h->parent_ino = t.path.empty() ? InodeTable::kRootIno
+                                       : inodes_.Get(t.view, std::string(ParentPath(t.path)), 0);
+      } else {
+        h->parent_ino = t.path.empty() ? InodeTable::kSnapDirIno
+                                       : inodes_.Get(t.view, std::string(ParentPath(t.path)), 0);
+      }
+      FsTree* live = Tree(t.view);
+      if (live == nullptr) return ESTALE;
+      Node n;
+      FS_TRY(live->Stat(t.path, &n));
+      if (n.kind == Kind::kNone) return ENOENT;
+      if (n.kind != Kind::kDir) return ENOTDIR;
+      if (t.view == InodeTable::kLiveView && dirty_) {
+        h->listed = true;
+        if (int err = ListDir(h.get(), live, 0, SIZE_MAX, &h->list)) return err;
+        h->resume.clear();
+      } else {
+        auto r = t.view == InodeTable::kLiveView ? db_->BeginRead()
+                                                 : db_->BeginRead(views_[t.view].name);
+        if (!r.ok()) return ToErrno(r.status());
+        h->txn = std::move(*r);
+        h->tree = std::make_unique<FsTree>(h->txn.get(), nullptr, live->defaults());
+      }
+    }
+  }
+  for (size_t i = 0; i < h->list.size(); ++i) h->next_index[h->list[i].off] = i + 1;
+  std::lock_guard<std::mutex> l(dir_mu_);
+  *fh = next_dir_++;
+  dirs_[*fh] = std::move(h);
+  return 0;
+}
+
+int BruceFs::PlusEntry(const DirEnt& d, fuse_entry_param* e) {
+  if (d.view == InodeTable::kSnapDirView) {
+    *e = {};
+    e->ino = InodeTable::kSnapDirIno;
+    FillSpecial(e->ino, &e->attr);
+    e->attr_timeout = e->entry_timeout = opt_.timeout_s;
+    return 0;
+  }
+  return StatEntry(d.view, d.path, 0, e);
+}
+
+int BruceFs::ReadDir(fuse_req_t req, fuse_ino_t ino, uint64_t fh, size_t size, off_t off,
+                     bool plus, std::string* buf) {
+  (void)ino;
+  DirHandle* h = nullptr;
+  {
+    std::lock_guard<std::mutex> l(dir_mu_);
+    auto it = dirs_.find(fh);
+    if (it == dirs_.end()) return EBADF;
+    h = it->second.get();
+  }
+  if (off < 0) return EINVAL;
+  std::vector<DirEnt> ents;
+  {
+    std::lock_guard<std::mutex> l(h->mu);
+    const uint64_t uoff = static_cast<uint64_t>(off);
+    // A rough count of what fits; the rest waits for the next call.
+    const size_t max = size / (plus ? 160 : 32) + 1;
+    if (h->listed) {
+      size_t i = 0;
+      if (uoff != 0) {
+        auto it = h->next_index.find(uoff);
+        i = it == h->next_index.end() ? h->list.size() : it->second;
+      }
+      for (; i < h->list.size() && ents.size() < max; ++i) ents.push_back(h->list[i]);
+    } else if (int err = ListDir(h, h->tree.get(), uoff, max, &ents)) {
+      return err;
+    }
+  }
+  buf->resize(size);
+  size_t pos = 0;
+  std::unique_lock<std::mutex> l(mu_, std::defer_lock);
+  if (plus) l.lock();
+  for (const DirEnt& d : ents) {
+    size_t n = 0;
+    const bool dots = d.name == "." || d.name == "..";
+    if (plus) {
+      fuse_entry_param e{};
+      if (dots || PlusEntry(d, &e) != 0) {
+        // Gone from the live tree since the view was pinned, or . and ..:
+        // a name without attributes (ino 0 is not a negative entry).
+        e = {};
+        e.attr.st_ino = d.ino;
+        e.attr.st_mode = TypeBits(d.kind);
+      }
+      n = fuse_add_direntry_plus(req, buf->data() + pos, size - pos, d.name.c_str(), &e,
+                                 static_cast<off_t>(d.off));
+      if (n > size - pos) break;
+      if (e.ino != 0) inodes_.Get(d.view, d.path, 1);
+    } else {
+      struct stat st {};
+      st.st_ino = d.ino;
+      st.st_mode = TypeBits(d.kind);
+      n = fuse_add_direntry(req, buf->data() + pos, size - pos, d.name.c_str(), &st,
+                            static_cast<off_t>(d.off));
+      if (n > size - pos) break;
+    }
+    pos += n;
+  }
+  buf->resize(pos);
+  return 0;
+}
+
+void BruceFs::ReleaseDir(uint64_t fh) {
+  std::unique_ptr<DirHandle> h;
+  {
+    std::lock_guard<std::mutex> l(dir_mu_);
+    auto it = dirs_.find(fh);
+    if (it == dirs_.end()) return;
+    h = std::move(it->second);
+    dirs_.erase(it);
+  }
+  // The pinned read transaction ends here, outside dir_mu_.
+}
+
+}  // namespace brucefs

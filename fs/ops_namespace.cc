@@ -1,0 +1,295 @@
+// Operations that add, remove and move names: mkdir, create, symlink,
+// unlink, rmdir, rename, and mkdir/rmdir in .snapshots.
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/stat.h>
+
+#include "brucefs.h"
+#include "errno_map.h"
+#include "name_codec.h"
+
+namespace brucefs {
+
+using bruce::Status;
+
+namespace {
+
+bool IsSnapDirName(const std::string& dir, std::string_view name) {
+  return dir.empty() && name == ".snapshots";
+}
+
+bool Inside(const std::string& path, const std::string& ancestor) {
+  return path.size() > ancestor.size() && path.compare(0, ancestor.size(), ancestor) == 0 &&
+         path[ancestor.size()] == '/';
+}
+
+}  // namespace
+
+int BruceFs::PrepareNew(const Target& p, const char* name, std::string* path, Node* pnode) {
+  if (IsSnapDirName(p.path, name)) return EEXIST;
+  auto comp = DecodeName(name);
+  if (!comp) return EINVAL;
+  *path = JoinPath(p.path, *comp);
+  if (path->size() > bruce::kMaxKeySize) return ENAMETOOLONG;
+  FsTree* t = LiveTree();
+  FS_TRY(t->Stat(p.path, pnode));
+  if (pnode->kind == Kind::kNone) return ENOENT;
+  if (pnode->kind != Kind::kDir) return ENOTDIR;
+  Node n;
+  FS_TRY(t->Stat(*path, &n));
+  return n.kind == Kind::kNone ? 0 : EEXIST;
+}
+
+Attr BruceFs::NewAttr(const Caller& c, Kind kind, mode_t mode, const Node& parent) {
+  Attr a;
+  a.kind = kind;
+  a.mode = mode & 07777;
+  a.uid = c.uid;
+  a.gid = c.gid;
+  if (parent.attr.mode & S_ISGID) {  // BSD group semantics of a setgid directory
+    a.gid = parent.attr.gid;
+    if (kind == Kind::kDir) a.mode |= S_ISGID;
+  }
+  a.atime_ns = a.mtime_ns = a.ctime_ns = NowNs();
+  return a;
+}
+
+int BruceFs::TouchDir(const std::string& dir) {
+  Node n;
+  FS_TRY(LiveTree()->Stat(dir, &n));
+  if (n.kind != Kind::kDir) return 0;
+  n.attr.kind = Kind::kDir;
+  n.attr.mtime_ns = n.attr.ctime_ns = NowNs();
+  // Also makes an implicit directory explicit, so it outlives its last entry.
+  FS_TRY(LiveTree()->PutRecord(dir, n.attr));
+  return 0;
+}
+
+int BruceFs::Mkdir(const Caller& c, fuse_ino_t parent, const char* name, mode_t mode,
+                   fuse_entry_param* e) {
+  Target p;
+  if (int err = Resolve(parent, &p)) return err;
+  if (p.view == InodeTable::kSnapDirView) return SnapshotMkdir(name, e);
+  if (p.view != InodeTable::kLiveView || opt_.read_only) return EROFS;
+  std::lock_guard<std::mutex> l(mu_);
+  std::string path;
+  Node pnode;
+  if (int err = PrepareNew(p, name, &path, &pnode)) return err;
+  FS_TRY(LiveTree()->PutRecord(path, NewAttr(c, Kind::kDir, mode, pnode)));
+  if (int err = TouchDir(p.path)) return err;
+  Dirty(256);
+  return StatEntry(InodeTable::kLiveView, path, 1, e);
+}
+
+int BruceFs::Create(const Caller& c, fuse_ino_t parent, const char* name, mode_t mode, int flags,
+                    fuse_entry_param* e) {
+  Target p;
+  if (int err = Resolve(parent, &p)) return err;
+  if (p.view != InodeTable::kLiveView || opt_.read_only) return EROFS;
+  std::lock_guard<std::mutex> l(mu_);
+  std::string path;
+  Node pnode;
+  int err = PrepareNew(p, name, &path, &pnode);
+  if (err == EEXIST && !(flags & O_EXCL) && !IsSnapDirName(p.path, name)) {
+    // Lost a race with another creator: open what is there.
+    if ((err = StatEntry(InodeTable::kLiveView, path, 1, e)) != 0) return err;
+    if (S_ISDIR(e->attr.st_mode)) {
+      inodes_.Forget(e->ino, 1);
+      return EISDIR;
+    }
+    if (flags & O_TRUNC) {
+      FS_TRY(LiveTree()->main()->Truncate(path, 0));
+      Dirty(256);
+      e->attr.st_size = 0;
+    }
+    return 0;
+  }
+  if (err) return err;
+  FS_TRY(LiveTree()->main()->Put(path, ""));
+  FS_TRY(LiveTree()->PutRecord(path, NewAttr(c, Kind::kFile, mode, pnode)));
+  if ((err = TouchDir(p.path)) != 0) return err;
+  Dirty(256);
+  return StatEntry(InodeTable::kLiveView, path, 1, e);
+}
+
+int BruceFs::Symlink(const Caller& c, const char* target, fuse_ino_t parent, const char* name,
+                     fuse_entry_param* e) {
+  Target p;
+  if (int err = Resolve(parent, &p)) return err;
+  if (p.view != InodeTable::kLiveView || opt_.read_only) return EROFS;
+  std::lock_guard<std::mutex> l(mu_);
+  std::string path;
+  Node pnode;
+  if (int err = PrepareNew(p, name, &path, &pnode)) return err;
+  Attr a = NewAttr(c, Kind::kSymlink, 0777, pnode);
+  a.gid = pnode.attr.mode & S_ISGID ? pnode.attr.gid : c.gid;
+  FS_TRY(LiveTree()->main()->Put(path, target));
+  FS_TRY(LiveTree()->PutRecord(path, a));
+  if (int err = TouchDir(p.path)) return err;
+  Dirty(256);
+  return StatEntry(InodeTable::kLiveView, path, 1, e);
+}
+
+int BruceFs::Unlink(fuse_ino_t parent, const char* name) {
+  Target p;
+  if (int err = Resolve(parent, &p)) return err;
+  if (p.view != InodeTable::kLiveView || opt_.read_only) return EROFS;
+  if (IsSnapDirName(p.path, name)) return EISDIR;
+  std::lock_guard<std::mutex> l(mu_);
+  auto comp = DecodeName(name);
+  if (!comp) return ENOENT;
+  std::string path = JoinPath(p.path, *comp);
+  Node n;
+  FS_TRY(LiveTree()->Stat(path, &n));
+  if (n.kind == Kind::kNone) return ENOENT;
+  if (n.kind == Kind::kDir) return EISDIR;
+  FS_TRY(LiveTree()->main()->Delete(path));
+  FS_TRY(LiveTree()->DeleteRecord(path));
+  if (int err = TouchDir(p.path)) return err;
+  Dirty(256);
+  inodes_.Remove(InodeTable::kLiveView, path);
+  return 0;
+}
+
+int BruceFs::Rmdir(fuse_ino_t parent, const char* name) {
+  Target p;
+  if (int err = Resolve(parent, &p)) return err;
+  if (p.view == InodeTable::kSnapDirView) return SnapshotRmdir(name);
+  if (p.view != InodeTable::kLiveView || opt_.read_only) return EROFS;
+  if (IsSnapDirName(p.path, name)) return EBUSY;
+  std::lock_guard<std::mutex> l(mu_);
+  auto comp = DecodeName(name);
+  if (!comp) return ENOENT;
+  std::string path = JoinPath(p.path, *comp);
+  Node n;
+  FS_TRY(LiveTree()->Stat(path, &n));
+  if (n.kind == Kind::kNone) return ENOENT;
+  if (n.kind != Kind::kDir) return ENOTDIR;
+  FS_ASSIGN(bool empty, LiveTree()->IsEmptyDir(path));
+  if (!empty) return ENOTEMPTY;
+  FS_TRY(LiveTree()->DeleteRecords(path));
+  if (int err = TouchDir(p.path)) return err;
+  Dirty(256);
+  inodes_.Remove(InodeTable::kLiveView, path);
+  return 0;
+}
+
+int BruceFs::Exchange(const std::string& a, const std::string& b) {
+  FsTree* t = LiveTree();
+  std::string tmp("\0\0brucefs-exchange", 19);
+  Node n;
+  for (int i = 0;; ++i) {
+    FS_TRY(t->Stat(tmp, &n));
+    if (n.kind == Kind::kNone) break;
+    tmp += static_cast<char>('0' + i % 10);
+  }
+  Status s = t->MoveSubtree(a, tmp);
+  if (!s.ok()) return s.code() == bruce::Code::kInvalidArgument ? ENAMETOOLONG : ToErrno(s);
+  s = t->MoveSubtree(b, a);
+  if (!s.ok()) {
+    FS_TRY(t->MoveSubtree(tmp, a));
+    return s.code() == bruce::Code::kInvalidArgument ? ENAMETOOLONG : ToErrno(s);
+  }
+  s = t->MoveSubtree(tmp, b);
+  if (!s.ok()) {
+    FS_TRY(t->MoveSubtree(a, b));
+    FS_TRY(t->MoveSubtree(tmp, a));
+    return s.code() == bruce::Code::kInvalidArgument ? ENAMETOOLONG : ToErrno(s);
+  }
+  inodes_.Rename(InodeTable::kLiveView, a, tmp);
+  inodes_.Rename(InodeTable::kLiveView, b, a);
+  inodes_.Rename(InodeTable::kLiveView, tmp, b);
+  return 0;
+}
+
+int BruceFs::Rename(fuse_ino_t parent, const char* name, fuse_ino_t newparent,
+                    const char* newname, unsigned flags) {
+  Target p, np;
+  if (int err = Resolve(parent, &p)) return err;
+  if (int err = Resolve(newparent, &np)) return err;
+  if (p.view != InodeTable::kLiveView || np.view != InodeTable::kLiveView || opt_.read_only) {
+    return EROFS;
+  }
+  if (flags & ~unsigned{RENAME_NOREPLACE | RENAME_EXCHANGE}) return EINVAL;
+  if ((flags & RENAME_NOREPLACE) && (flags & RENAME_EXCHANGE)) return EINVAL;
+  if (IsSnapDirName(p.path, name) || IsSnapDirName(np.path, newname)) return EBUSY;
+  std::lock_guard<std::mutex> l(mu_);
+  auto c1 = DecodeName(name);
+  if (!c1) return ENOENT;
+  auto c2 = DecodeName(newname);
+  if (!c2) return EINVAL;
+  const std::string from = JoinPath(p.path, *c1), to = JoinPath(np.path, *c2);
+  if (to.size() > bruce::kMaxKeySize) return ENAMETOOLONG;
+  FsTree* t = LiveTree();
+  Node src, dst;
+  FS_TRY(t->Stat(from, &src));
+  if (src.kind == Kind::kNone) return ENOENT;
+  FS_TRY(t->Stat(to, &dst));
+  if (from == to) return 0;
+  const int64_t now = NowNs();
+  if (flags & RENAME_EXCHANGE) {
+    if (dst.kind == Kind::kNone) return ENOENT;
+    if (Inside(to, from) || Inside(from, to)) return EINVAL;
+    if (int err = Exchange(from, to)) return err;
+    src.attr.ctime_ns = dst.attr.ctime_ns = now;
+    FS_TRY(t->PutRecord(to, src.attr));
+    FS_TRY(t->PutRecord(from, dst.attr));
+  } else {
+    if (dst.kind != Kind::kNone && (flags & RENAME_NOREPLACE)) return EEXIST;
+    if (src.kind == Kind::kDir) {
+      if (Inside(to, from)) return EINVAL;
+      if (dst.kind != Kind::kNone) {
+        if (dst.kind != Kind::kDir) return ENOTDIR;
+        FS_ASSIGN(bool empty, t->IsEmptyDir(to));
+        if (!empty) return ENOTEMPTY;
+        FS_TRY(t->DeleteRecords(to));
+      }
+    } else if (dst.kind == Kind::kDir) {
+      return EISDIR;
+    } else if (dst.kind != Kind::kNone) {
+      FS_TRY(t->DeleteRecord(to));
+    }
+    Status s = t->MoveSubtree(from, to);
+    if (!s.ok()) return s.code() == bruce::Code::kInvalidArgument ? ENAMETOOLONG : ToErrno(s);
+    src.attr.ctime_ns = now;
+    FS_TRY(t->PutRecord(to, src.attr));
+    if (dst.kind != Kind::kNone) inodes_.Remove(InodeTable::kLiveView, to);
+    inodes_.Rename(InodeTable::kLiveView, from, to);
+  }
+  if (int err = TouchDir(p.path)) return err;
+  if (np.path != p.path) {
+    if (int err = TouchDir(np.path)) return err;
+  }
+  Dirty(512);
+  return 0;
+}
+
+int BruceFs::SnapshotMkdir(const char* name, fuse_entry_param* e) {
+  if (opt_.read_only) return EROFS;
+  std::lock_guard<std::mutex> l(mu_);
+  if (view_by_name_.count(name)) return EEXIST;
+  Status s = wtxn_->CreateSnapshot(name);
+  if (!s.ok()) return ToErrno(s);
+  dirty_ = true;
+  FS_TRY(CommitLocked("snapshot"));
+  uint32_t view = 0;
+  if (int err = ViewOf(name, &view)) return err;
+  return StatEntry(view, "", 1, e);
+}
+
+int BruceFs::SnapshotRmdir(const char* name) {
+  if (opt_.read_only) return EROFS;
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = view_by_name_.find(name);
+  if (it != view_by_name_.end()) {
+    inodes_.DropView(it->second);
+    views_.erase(it->second);
+    view_by_name_.erase(it);
+  }
+  FS_TRY(wtxn_->DestroySnapshot(name));
+  dirty_ = true;
+  FS_TRY(CommitLocked("destroy snapshot"));
+  return 0;
+}
+
+}  // namespace brucefs

@@ -1,0 +1,39 @@
+// mount/options.h — the brucefs command line.
+//
+//   brucefs STORE MOUNTPOINT [-o OPT[,OPT...]]... [-f] [-d]
+//
+// Thread safety: plain values and pure functions.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "brucefs.h"
+
+namespace brucefs {
+
+struct MountConfig {
+  std::string store;
+  std::string mountpoint;
+  bool foreground = false;
+  bool debug = false;
+  bool help = false;
+  bool version = false;
+  bool create = false;
+  bool allow_other = false;
+  uint64_t cache_size = uint64_t{128} << 20;
+  FsOptions fs;
+  // Generic mount flags handed to the kernel as they are (nosuid, noexec, ...).
+  std::vector<std::string> kernel_flags;
+};
+
+// Parses argv; on a usage error returns its message (empty when fine).
+std::string ParseCommandLine(int argc, const char* const* argv, MountConfig* out);
+
+// "4096", "64K", "256M", "2G" (powers of 1024); false when malformed.
+bool ParseBytes(const std::string& s, uint64_t* out);
+
+extern const char kUsage[];
+
+}  // namespace brucefs
