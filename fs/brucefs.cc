@@ -273,6 +273,7 @@ int BruceFs::Lookup(fuse_ino_t parent, const char* name, fuse_entry_param* e) {
     e->attr_timeout = e->entry_timeout = opt_.timeout_s;
     return 0;
   }
+  if (nm.size() > kNameMax) return ENAMETOOLONG;
   auto comp = DecodeName(nm);
   if (!comp) return ENOENT;
   std::string path = JoinPath(p.path, *comp);

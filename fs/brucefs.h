@@ -28,6 +28,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "bruce/db.h"
@@ -124,7 +125,21 @@ class BruceFs {
     uint64_t ino = 0;
     uint64_t off = 0;  // the offset that resumes after this entry
   };
-  struct DirHandle;
+  struct DirHandle {
+    std::mutex mu;
+    uint32_t view = 0;
+    std::string dir;
+    uint64_t ino = 0;
+    uint64_t parent_ino = 0;
+    // Pinned mode: the view and where each offset handed out resumes.
+    std::unique_ptr<bruce::ReadTxn> txn;
+    std::unique_ptr<FsTree> tree;
+    std::map<uint64_t, std::string> resume;
+    // Listed mode: every entry, and the index after each offset.
+    bool listed = false;
+    std::vector<DirEnt> list;
+    std::unordered_map<uint64_t, size_t> next_index;
+  };
 
   // Resolves an inode; ENOENT for an unlinked one, ESTALE for a destroyed
   // snapshot's.

@@ -10,8 +10,6 @@
 // same offsets, from that state).
 #include <sys/stat.h>
 
-#include <unordered_map>
-
 #include "brucefs.h"
 #include "errno_map.h"
 #include "name_codec.h"
@@ -20,21 +18,6 @@ namespace brucefs {
 
 using bruce::Status;
 
-struct BruceFs::DirHandle {
-  std::mutex mu;
-  uint32_t view = 0;
-  std::string dir;
-  uint64_t ino = 0;
-  uint64_t parent_ino = 0;
-  // Pinned mode: the view and where each offset handed out resumes.
-  std::unique_ptr<bruce::ReadTxn> txn;
-  std::unique_ptr<FsTree> tree;
-  std::map<uint64_t, std::string> resume;
-  // Listed mode: every entry, and the index after each offset.
-  bool listed = false;
-  std::vector<DirEnt> list;
-  std::unordered_map<uint64_t, size_t> next_index;
-};
 
 namespace {
 

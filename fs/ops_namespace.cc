@@ -4,6 +4,8 @@
 #include <linux/fs.h>
 #include <sys/stat.h>
 
+#include <cstring>
+
 #include "brucefs.h"
 #include "errno_map.h"
 #include "name_codec.h"
@@ -27,6 +29,7 @@ bool Inside(const std::string& path, const std::string& ancestor) {
 
 int BruceFs::PrepareNew(const Target& p, const char* name, std::string* path, Node* pnode) {
   if (IsSnapDirName(p.path, name)) return EEXIST;
+  if (strlen(name) > kNameMax) return ENAMETOOLONG;
   auto comp = DecodeName(name);
   if (!comp) return EINVAL;
   *path = JoinPath(p.path, *comp);
@@ -216,6 +219,7 @@ int BruceFs::Rename(fuse_ino_t parent, const char* name, fuse_ino_t newparent,
   std::lock_guard<std::mutex> l(mu_);
   auto c1 = DecodeName(name);
   if (!c1) return ENOENT;
+  if (strlen(newname) > kNameMax) return ENAMETOOLONG;
   auto c2 = DecodeName(newname);
   if (!c2) return EINVAL;
   const std::string from = JoinPath(p.path, *c1), to = JoinPath(np.path, *c2);

@@ -40,25 +40,47 @@ TEST(Crash, PowerCutsAtRandomPoints) {
   Options opts;
   opts.create_if_missing = true;
   opts.cache_bytes = 256 << 10;
+  // What the last successful commit holds, and the commit in flight when
+  // the power went (it may or may not have landed).
+  struct State {
+    uint64_t txn = 0;
+    Model live;
+    std::map<std::string, Model> snaps;
+  };
+  State durable, in_flight;
   {
     auto db = Db::Open(store, opts);
     ASSERT_TRUE(db.ok()) << db.status().ToString();
+    durable.txn = (*(*db)->BeginRead())->id();
   }
   ASSERT_TRUE(store->Sync().ok());
   opts.create_if_missing = false;
 
-  Model durable;  // what the last successful commit holds
-  uint64_t cuts = Cuts(), in_flight_landed = 0, commits = 0;
+  uint64_t cuts = Cuts(), in_flight_landed = 0, commits = 0, snap_ops = 0, next_snap = 0;
   for (uint64_t cut = 0; cut < cuts; cut++) {
     auto db = Db::Open(store, opts);
     ASSERT_TRUE(db.ok()) << "cut " << cut << ": " << db.status().ToString();
     store->DieAfter(static_cast<int64_t>(rng() % 120));
-    Model in_flight;
     bool have_in_flight = false;
     while (true) {
       auto w = (*db)->BeginWrite();
       if (!w.ok()) break;  // poisoned by a failed meta write
-      Model next = durable;
+      State next = durable;
+      next.txn = (*w)->id();
+      // Snapshot operations mixed in: a snapshot keeps the last commit.
+      if (rng() % 6 == 0 && next.snaps.size() < 4) {
+        std::string name = "snap" + std::to_string(next_snap++);
+        ASSERT_TRUE((*w)->CreateSnapshot(name).ok());
+        next.snaps[name] = durable.live;
+        snap_ops++;
+      }
+      if (rng() % 6 == 0 && !next.snaps.empty()) {
+        auto it = std::next(next.snaps.begin(), static_cast<long>(rng() % next.snaps.size()));
+        ASSERT_TRUE((*w)->DestroySnapshot(it->first).ok());
+        next.snaps.erase(it);
+        snap_ops++;
+      }
+      Model& live = next.live;
       int ops = 1 + static_cast<int>(rng() % 40);
       bool died = false;  // large values write their chunks before commit
       for (int i = 0; i < ops && !died; i++) {
@@ -69,14 +91,14 @@ TEST(Crash, PowerCutsAtRandomPoints) {
           case 0:
             s = t->Delete(k);
             if (s.IsNotFound()) s = Status::OK();
-            if (s.ok()) next.erase(k);
+            if (s.ok()) live.erase(k);
             break;
           case 1: {  // a byte range of a value, often a large one
             uint64_t off = rng() % 20000, len = rng() % 9000;
             std::string data(len, static_cast<char>('A' + rng() % 26));
             s = t->WriteAt(k, off, data);
             if (s.ok()) {
-              std::string& v = next[k];
+              std::string& v = live[k];
               if (v.size() < off + len) v.resize(off + len, '\0');
               v.replace(off, len, data);
             }
@@ -85,14 +107,17 @@ TEST(Crash, PowerCutsAtRandomPoints) {
           case 2: {
             uint64_t size = rng() % 15000;
             s = t->Truncate(k, size);
-            if (s.IsNotFound()) s = Status::OK();
-            else if (s.ok()) next[k].resize(size, '\0');
+            if (s.IsNotFound()) {
+              s = Status::OK();
+            } else if (s.ok()) {
+              live[k].resize(size, '\0');
+            }
             break;
           }
           default: {
             std::string v(rng() % (rng() % 8 == 0 ? 12000 : 60), static_cast<char>('a' + rng() % 26));
             s = t->Put(k, v);
-            if (s.ok()) next[k] = v;
+            if (s.ok()) live[k] = v;
           }
         }
         if (!s.ok()) {
@@ -107,6 +132,8 @@ TEST(Crash, PowerCutsAtRandomPoints) {
         have_in_flight = true;
         break;
       }
+      // A transaction that changed nothing commits nothing: the id stays.
+      next.txn = (*(*db)->BeginRead())->id();
       durable = std::move(next);
       commits++;
     }
@@ -118,17 +145,33 @@ TEST(Crash, PowerCutsAtRandomPoints) {
     CheckReport rep;
     ASSERT_TRUE((*reopened)->Check(&rep).ok());
     ASSERT_TRUE(rep.ok()) << "cut " << cut << ": " << rep.problems[0];
-    Model got = ReadAll(reopened->get());
-    if (have_in_flight && got == in_flight && got != durable) {
-      durable = in_flight;
+    uint64_t txn = (*(*reopened)->BeginRead())->id();
+    if (have_in_flight && txn == in_flight.txn) {
+      durable = std::move(in_flight);
       in_flight_landed++;
     }
-    ASSERT_EQ(got.size(), durable.size()) << "cut " << cut;
-    ASSERT_TRUE(got == durable) << "cut " << cut << ": contents differ from the last commit";
+    ASSERT_EQ(txn, durable.txn) << "cut " << cut;
+    Model got = ReadAll(reopened->get());
+    ASSERT_EQ(got.size(), durable.live.size()) << "cut " << cut;
+    ASSERT_TRUE(got == durable.live) << "cut " << cut << ": contents differ from the last commit";
+    auto list = (*reopened)->ListSnapshots();
+    ASSERT_TRUE(list.ok());
+    ASSERT_EQ(list->size(), durable.snaps.size()) << "cut " << cut;
+    for (const auto& [name, model] : durable.snaps) {
+      auto r = (*reopened)->BeginRead(name);
+      ASSERT_TRUE(r.ok()) << "cut " << cut << ": " << r.status().ToString();
+      Model m;
+      auto c = (*r)->Main()->NewCursor();
+      for (c->First(); c->Valid(); c->Next()) m.emplace(c->key(), c->value());
+      ASSERT_TRUE(c->status().ok());
+      ASSERT_TRUE(m == model) << "cut " << cut << ": snapshot " << name << " differs";
+    }
   }
-  std::fprintf(stderr, "Crash: %llu cuts, %llu commits, %llu in-flight commits survived\n",
+  std::fprintf(stderr,
+               "Crash: %llu cuts, %llu commits, %llu in-flight commits survived, %llu snapshot "
+               "operations\n",
                (unsigned long long)cuts, (unsigned long long)commits,
-               (unsigned long long)in_flight_landed);
+               (unsigned long long)in_flight_landed, (unsigned long long)snap_ops);
 }
 
 // A full disk fails the commit with NoSpace and loses nothing: the store

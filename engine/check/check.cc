@@ -149,7 +149,9 @@ class Checker {
     if (d.ptr.birth > p.birth) Problem(p.page, where + " points to a younger block");
     std::string name(n.key(i));
     if (kind == Kind::kSnaps) {
-      snapshots_.push_back(d.ptr);  // walked once the live store is done
+      // The live store's records are the snapshots; the records a snapshot's
+      // own catalog kept from its day are history, and own nothing.
+      if (live_) snapshots_.push_back(d.ptr);  // walked once the live store is done
     } else if (kind == Kind::kCatalog) {
       Kind k = name == kDeadTree ? Kind::kDead
                : name == kSnapsTree ? Kind::kSnaps

@@ -246,6 +246,35 @@ Status WriteTxnImpl::FreeNewer(const BlockPtr& ptr, ValueType vt, uint64_t aux, 
   return Status::OK();
 }
 
+Status WriteTxnImpl::Revive(TreeRoot* dead, const BlockPtr& ptr, ValueType vt, uint64_t aux,
+                            uint64_t txn) {
+  if (ptr.null()) return Status::OK();
+  std::string raw;
+  Status st = btree::Get(this, *dead, DeadKey(ptr.birth, ptr.page), &raw, nullptr);
+  if (st.IsNotFound()) return Status::OK();  // still in use: so is all below
+  BRUCE_RETURN_IF_ERROR(st);
+  DeadEntry e;
+  if (!ParseDead(DeadKey(ptr.birth, ptr.page), raw, &e)) {
+    return Status::Corruption("malformed dead-list entry");
+  }
+  if (e.freed <= txn) return Status::OK();
+  BRUCE_RETURN_IF_ERROR(btree::Delete(this, dead, DeadKey(ptr.birth, ptr.page)));
+  dead_pages_ -= e.pages;
+  bool is_data = vt == ValueType::kData || (vt == ValueType::kExtents && (aux & format::kDirect));
+  if (is_data) return Status::OK();
+  BRUCE_ASSIGN_OR_RETURN(NodeRef n, Load(ptr));
+  for (size_t i = 0; i < n->size(); i++) {
+    if (!n->leaf()) {
+      BRUCE_RETURN_IF_ERROR(Revive(dead, n->child(i), ValueType::kInline, 0, txn));
+    } else if (n->vtype(i) != ValueType::kInline) {
+      PtrValue v;
+      if (!format::DecodePtrValue(n->value(i), &v)) return Status::Corruption("bad pointer value");
+      BRUCE_RETURN_IF_ERROR(Revive(dead, v.ptr, n->vtype(i), v.aux, txn));
+    }
+  }
+  return Status::OK();
+}
+
 Status WriteTxnImpl::RollbackTo(std::string_view name) {
   BRUCE_RETURN_IF_ERROR(finished_status());
   auto it = snaps_.find(name);
@@ -283,23 +312,14 @@ Status WriteTxnImpl::RollbackTo(std::string_view name) {
   for (const auto& [tree, raw] : then) {
     BRUCE_RETURN_IF_ERROR(btree::Put(this, &catalog_, tree, raw, ValueType::kTree, &added));
   }
-  // Pages the snapshot held that were freed since are live again: off the
-  // dead list with them (no snapshot is newer, so every entry freed after it
-  // is such a page).
+  // Pages of the snapshot's trees that were freed since are live again:
+  // off the dead list with them. A node that is not on it was still in use,
+  // and so is everything below it.
   BRUCE_ASSIGN_OR_RETURN(TreeRoot * dead, SystemTree(kDeadTree));
-  std::vector<DeadEntry> back;
-  {
-    TreeCursor c(this, dead, nullptr);
-    for (c.First(); c.Valid(); c.Next()) {
-      DeadEntry e;
-      if (!ParseDead(c.key(), c.value(), &e)) return Status::Corruption("malformed dead-list entry");
-      if (e.freed > rec.txn) back.push_back(e);
-    }
-    BRUCE_RETURN_IF_ERROR(c.status());
-  }
-  for (const DeadEntry& e : back) {
-    BRUCE_RETURN_IF_ERROR(btree::Delete(this, dead, DeadKey(e.birth, e.page)));
-    dead_pages_ -= e.pages;
+  for (const auto& [tree, raw] : then) {
+    PtrValue v;
+    if (!format::DecodePtrValue(raw, &v)) return Status::Corruption("bad catalog entry");
+    BRUCE_RETURN_IF_ERROR(Revive(dead, v.ptr, ValueType::kTree, 0, rec.txn));
   }
   Changed();
   return Status::OK();

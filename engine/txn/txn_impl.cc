@@ -198,7 +198,7 @@ Result<BlockPtr> WriteTxnImpl::WriteNode(std::unique_ptr<format::Node> node) {
   batch_.append(scratch_);
   batch_.resize(batch_.size() + pages * ps - scratch_.size(), '\0');
   if (batch_.size() >= kBatchBytes) BRUCE_RETURN_IF_ERROR(FlushBatch());
-  written_.push_back(Written{p.page, hash, NodeRef(std::move(node))});
+  written_[p.page] = Written{p.page, hash, NodeRef(std::move(node))};
   return p;
 }
 
@@ -262,7 +262,7 @@ Status WriteTxnImpl::DoCommit(bool* meta_started) {
   BRUCE_RETURN_IF_ERROR(
       db_->store()->Write((id_ % 2) * m.page_size, format::EncodeMeta(m)));
   if (sync) BRUCE_RETURN_IF_ERROR(db_->store()->Sync());
-  for (Written& w : written_) db_->cache().Insert(w.page, w.hash, std::move(w.node));
+  for (auto& [page, w] : written_) db_->cache().Insert(page, w.hash, std::move(w.node));
   written_.clear();
   return db_->Publish(m, std::move(snaps_));
 }

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <map>
+#include <unordered_map>
 #include <optional>
 #include <memory>
 #include <string>
@@ -183,7 +184,15 @@ class WriteTxnImpl final : public WriteTxn, public TxnBase, public WriteContext 
   WriteContext* writer() override { return this; }
 
   // WriteContext.
-  Result<NodeRef> Load(const format::BlockPtr& ptr) override { return db_->Load(ptr); }
+  // Nodes this commit wrote may still sit in the write batch: those come
+  // from written_, everything else through the store's cache.
+  Result<NodeRef> Load(const format::BlockPtr& ptr) override {
+    if (ptr.birth == id_) {
+      auto it = written_.find(ptr.page);
+      if (it != written_.end() && it->second.hash == ptr.hash) return it->second.node;
+    }
+    return db_->Load(ptr);
+  }
   Status ReadData(const format::BlockPtr& ptr, std::string* out) override {
     return db_->ReadData(ptr, out);
   }
@@ -203,6 +212,8 @@ class WriteTxnImpl final : public WriteTxn, public TxnBase, public WriteContext 
   Result<TreeRoot*> SystemTree(const std::string& name);
   Status ReleaseSnapshot(const std::string& name, const SnapRecord& rec);
   Status FreeNewer(const format::BlockPtr& ptr, format::ValueType vt, uint64_t aux, uint64_t txn);
+  Status Revive(TreeRoot* dead, const format::BlockPtr& ptr, format::ValueType vt, uint64_t aux,
+                uint64_t txn);
 
   // Pages of committed nodes this transaction stopped using, with their
   // birth transactions: free space or a dead list, decided at commit.
@@ -225,7 +236,7 @@ class WriteTxnImpl final : public WriteTxn, public TxnBase, public WriteContext 
     format::Hash128 hash;
     NodeRef node;
   };
-  std::vector<Written> written_;
+  std::unordered_map<uint64_t, Written> written_;  // by page
   std::vector<std::unique_ptr<TreeImpl>> dropped_;
   std::string scratch_;
   static constexpr size_t kBatchBytes = size_t{1} << 20;
