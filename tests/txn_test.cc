@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <filesystem>
 #include <thread>
 
 #include "bruce/db.h"
@@ -224,6 +225,54 @@ TEST(Txn, CursorSurvivesItsOwnTransactionsWrites) {
   c->Prev();
   ASSERT_TRUE(c->Valid());
   EXPECT_EQ(c->key(), "k1600x");
+}
+
+}  // namespace
+}  // namespace bruce
+
+namespace bruce {
+namespace {
+
+// The file grows as needed and gives a free tail back.
+TEST(Txn, FileShrinksWhenItsTailIsFree) {
+  testing::TempDir dir;
+  std::string path = dir.File("s.bruce");
+  Options o;
+  o.create_if_missing = true;
+  o.durability = Durability::kNoSync;
+  auto db = Db::Open(path, o);
+  ASSERT_TRUE(db.ok());
+  auto file_size = [&] { return std::filesystem::file_size(path); };
+  uint64_t empty = file_size();
+  {
+    auto w = (*db)->BeginWrite();
+    for (int i = 0; i < 20000; i++) {
+      ASSERT_TRUE((*w)->Main()->Put("key" + std::to_string(i), std::string(100, 'v')).ok());
+    }
+    ASSERT_TRUE((*w)->Commit().ok());
+  }
+  uint64_t full = file_size();
+  EXPECT_GT(full, empty + 2000000);
+  {
+    auto w = (*db)->BeginWrite();
+    for (int i = 0; i < 20000; i++) ASSERT_TRUE((*w)->Main()->Delete("key" + std::to_string(i)).ok());
+    ASSERT_TRUE((*w)->Commit().ok());
+  }
+  for (int i = 0; i < 3; i++) {  // the freed pages become reusable, then the tail goes
+    auto w = (*db)->BeginWrite();
+    ASSERT_TRUE((*w)->Main()->Put("k", std::to_string(i)).ok());
+    ASSERT_TRUE((*w)->Commit().ok());
+  }
+  EXPECT_LT(file_size(), full / 10);
+  CheckReport rep;
+  ASSERT_TRUE((*db)->Check(&rep).ok());
+  EXPECT_TRUE(rep.ok()) << rep.problems[0];
+  db = Result<std::unique_ptr<Db>>(Status::OK());
+  auto again = Db::Open(path, Options{});
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  std::string v;
+  EXPECT_TRUE((*(*again)->BeginRead())->Main()->Get("k", &v).ok());
+  EXPECT_EQ(v, "2");
 }
 
 }  // namespace

@@ -172,6 +172,7 @@ Status SpaceMap::Load(const format::Meta& meta) {
 
 void SpaceMap::Begin() {
   begin_total_ = total_;
+  shrink_start_ = UINT64_MAX;
   allocated_.clear();
   freed_.clear();
   begin_chain_ = chain_;
@@ -291,10 +292,25 @@ Status SpaceMap::Condense(uint64_t txn) {
 }
 
 Status SpaceMap::WriteLog(uint64_t txn, format::Meta* meta) {
+  // Give a free tail back to the file system (when this transaction did not
+  // grow the store: then the tail was free before it began).
+  if (total_ == begin_total_ && !free_.empty()) {
+    auto last = std::prev(free_.end());
+    if (last->first + last->second == total_) {
+      shrink_start_ = last->first;
+      total_ = last->first;
+      free_.erase(last);
+    }
+  }
   size_t extents = free_.size() + freed_.size();
   for (const auto& [txn, set] : pending_) extents += set.size();
   size_t base_estimate = 1 + extents * 12 / (page_size_ - kLogHeader - 8);
-  if (chain_.empty() || chain_.size() >= 16 + 2 * base_estimate) {
+  // A log page that holds the end of the file keeps it from shrinking:
+  // rewrite the log lower down when there is room below.
+  uint64_t top = chain_.empty() ? 0 : *std::max_element(chain_.begin(), chain_.end());
+  bool log_at_end = !chain_.empty() && top + 1 == total_ && total_ == begin_total_ &&
+                    !free_.empty() && free_.begin()->first < top;
+  if (chain_.empty() || log_at_end || chain_.size() >= 16 + 2 * base_estimate) {
     BRUCE_RETURN_IF_ERROR(Condense(txn));
   } else {
     std::vector<uint64_t> pages;
@@ -330,19 +346,22 @@ void SpaceMap::Committed(uint64_t txn) {
 }
 
 void SpaceMap::Rollback() {
+  // Below keep_end, what the transaction allocated is free again; from there
+  // to the old end (a tail it gave back), everything was free.
+  uint64_t keep_end = std::min(begin_total_, shrink_start_);
   for (const auto& [s, l] : allocated_) {
-    if (s < begin_total_) AddExtent(&free_, s, std::min(s + l, begin_total_) - s);
+    if (s < keep_end) AddExtent(&free_, s, std::min(s + l, keep_end) - s);
   }
-  // Pages past the old end (grown and given back within the transaction)
-  // are not part of the store any more.
   while (!free_.empty()) {
     auto last = std::prev(free_.end());
-    if (last->first + last->second <= begin_total_) break;
+    if (last->first + last->second <= keep_end) break;
     uint64_t start = last->first;
     free_.erase(last);
-    if (start < begin_total_) free_[start] = begin_total_ - start;
+    if (start < keep_end) free_[start] = keep_end - start;
   }
+  if (keep_end < begin_total_) AddExtent(&free_, keep_end, begin_total_ - keep_end);
   total_ = begin_total_;
+  shrink_start_ = UINT64_MAX;
   allocated_.clear();
   freed_.clear();
   chain_ = begin_chain_;

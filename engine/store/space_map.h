@@ -49,7 +49,8 @@ class SpaceMap {
   // the committed state until the transaction commits and readers move on.
   void Free(uint64_t page, uint64_t n);
   // Writes the open transaction's log pages; fills the meta's log fields,
-  // total_pages and free_pages.
+  // total_pages and free_pages. A free tail of the store is cut off first
+  // (the file is truncated once the commit is durable).
   Status WriteLog(uint64_t txn, format::Meta* meta);
   // The commit is durable: its frees wait until Release(txn or later).
   void Committed(uint64_t txn);
@@ -93,6 +94,7 @@ class SpaceMap {
 
   // The open transaction.
   uint64_t begin_total_ = format::kMetaPages;
+  uint64_t shrink_start_ = UINT64_MAX;  // where WriteLog cut a free tail off
   Extents allocated_;
   std::vector<std::pair<uint64_t, uint64_t>> freed_;
   std::vector<uint64_t> begin_chain_;

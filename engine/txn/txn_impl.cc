@@ -264,7 +264,13 @@ Status WriteTxnImpl::DoCommit(bool* meta_started) {
   if (sync) BRUCE_RETURN_IF_ERROR(db_->store()->Sync());
   for (auto& [page, w] : written_) db_->cache().Insert(page, w.hash, std::move(w.node));
   written_.clear();
-  return db_->Publish(m, std::move(snaps_));
+  BRUCE_RETURN_IF_ERROR(db_->Publish(m, std::move(snaps_)));
+  // The commit is durable: a tail it gave back can leave the file. (Failing
+  // to is harmless: pages past the end are unused.)
+  auto size = db_->store()->Size();
+  uint64_t end = m.total_pages * m.page_size;
+  if (size.ok() && size.value() > end) (void)db_->store()->Truncate(end);
+  return Status::OK();
 }
 
 Status WriteTxnImpl::Commit() {
