@@ -4,6 +4,8 @@
 
 #include <atomic>
 #include <filesystem>
+#include <map>
+#include <random>
 #include <thread>
 
 #include "bruce/db.h"
@@ -273,6 +275,81 @@ TEST(Txn, FileShrinksWhenItsTailIsFree) {
   std::string v;
   EXPECT_TRUE((*(*again)->BeginRead())->Main()->Get("k", &v).ok());
   EXPECT_EQ(v, "2");
+}
+
+}  // namespace
+}  // namespace bruce
+
+namespace bruce {
+namespace {
+
+// Compaction moves live pages down so the file shrinks; nothing is lost,
+// snapshots included.
+TEST(Txn, CompactShrinksTheFile) {
+  testing::TempDir dir;
+  std::string path = dir.File("s.bruce");
+  Options o;
+  o.create_if_missing = true;
+  o.durability = Durability::kNoSync;
+  auto db = Db::Open(path, o);
+  ASSERT_TRUE(db.ok());
+  std::mt19937_64 rng(5);
+  std::map<std::string, std::string> model;
+  {
+    auto w = (*db)->BeginWrite();
+    for (int i = 0; i < 30000; i++) {
+      std::string k = "key" + std::to_string(i);
+      std::string v(i % 50 == 5 || i == 10 ? 20000 : 100, static_cast<char>('a' + i % 26));
+      ASSERT_TRUE((*w)->Main()->Put(k, v).ok());
+      model[k] = v;
+    }
+    ASSERT_TRUE((*w)->Commit().ok());
+  }
+  {
+    // Keep every tenth key: the survivors are spread all over the file.
+    auto w = (*db)->BeginWrite();
+    for (int i = 0; i < 30000; i++) {
+      if (i % 10 == 0) continue;
+      std::string k = "key" + std::to_string(i);
+      ASSERT_TRUE((*w)->Main()->Delete(k).ok());
+      model.erase(k);
+    }
+    ASSERT_TRUE((*w)->Commit().ok());
+  }
+  uint64_t before = std::filesystem::file_size(path);
+  auto after = (*db)->Compact();
+  ASSERT_TRUE(after.ok()) << after.status().ToString();
+  EXPECT_EQ(after.value(), std::filesystem::file_size(path));
+  EXPECT_LT(after.value(), before / 3) << before;
+  // With a snapshot holding pages, compaction leaves those where they are
+  // and never grows the file.
+  ASSERT_TRUE((*db)->CreateSnapshot("kept").ok());
+  {
+    auto w = (*db)->BeginWrite();
+    ASSERT_TRUE((*w)->Main()->Put("after", "snapshot").ok());
+    ASSERT_TRUE((*w)->Commit().ok());
+  }
+  uint64_t with_snapshot = std::filesystem::file_size(path);
+  auto again = (*db)->Compact();
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_LE(again.value(), with_snapshot);
+  CheckReport rep;
+  ASSERT_TRUE((*db)->Check(&rep).ok());
+  ASSERT_TRUE(rep.ok()) << rep.problems[0];
+  auto check = [&](ReadTxn* r, bool with_after) {
+    auto c = r->Main()->NewCursor();
+    auto want = model;
+    if (with_after) want["after"] = "snapshot";
+    auto it = want.begin();
+    for (c->First(); c->Valid(); c->Next(), ++it) {
+      ASSERT_NE(it, want.end());
+      ASSERT_EQ(c->key(), it->first);
+      ASSERT_TRUE(c->value() == it->second);
+    }
+    ASSERT_EQ(it, want.end());
+  };
+  check((*db)->BeginRead()->get(), true);
+  check((*db)->BeginRead("kept")->get(), false);
 }
 
 }  // namespace

@@ -310,7 +310,9 @@ Status SpaceMap::WriteLog(uint64_t txn, format::Meta* meta) {
   uint64_t top = chain_.empty() ? 0 : *std::max_element(chain_.begin(), chain_.end());
   bool log_at_end = !chain_.empty() && top + 1 == total_ && total_ == begin_total_ &&
                     !free_.empty() && free_.begin()->first < top;
-  if (chain_.empty() || log_at_end || chain_.size() >= 16 + 2 * base_estimate) {
+  if (chain_.empty() || log_at_end || force_condense_ ||
+      chain_.size() >= 16 + 2 * base_estimate) {
+    force_condense_ = false;
     BRUCE_RETURN_IF_ERROR(Condense(txn));
   } else {
     std::vector<uint64_t> pages;

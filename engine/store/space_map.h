@@ -54,6 +54,8 @@ class SpaceMap {
   Status WriteLog(uint64_t txn, format::Meta* meta);
   // The commit is durable: its frees wait until Release(txn or later).
   void Committed(uint64_t txn);
+  // Makes the next WriteLog rewrite the log as a fresh base (compaction).
+  void ForceCondense() { force_condense_ = true; }
   // Undoes the open transaction (its commit failed or it was aborted).
   void Rollback();
   // Pages freed by transactions <= oldest_reader become reusable.
@@ -95,6 +97,7 @@ class SpaceMap {
   // The open transaction.
   uint64_t begin_total_ = format::kMetaPages;
   uint64_t shrink_start_ = UINT64_MAX;  // where WriteLog cut a free tail off
+  bool force_condense_ = false;
   Extents allocated_;
   std::vector<std::pair<uint64_t, uint64_t>> freed_;
   std::vector<uint64_t> begin_chain_;

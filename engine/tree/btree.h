@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -103,6 +104,20 @@ Status FreePtrValue(WriteContext* ctx, format::ValueType vtype, std::string_view
 // Frees every page a tree of this transaction owns, dirty or committed, and
 // empties it.
 Status FreeTree(WriteContext* ctx, TreeRoot* root);
+// Compaction: copies (so that commit writes them low in the file) every
+// node of the tree that sits at page `limit` or above, and the path to it.
+// In a chunk tree (`chunks`), data blocks at or above limit go to move_data,
+// which gets the dirty leaf and the entry.
+// Nothing born at or before `held` moves: a snapshot keeps it in place.
+struct RelocateLimits {
+  uint64_t limit;
+  uint64_t held;
+};
+Status Relocate(WriteContext* ctx, TreeRoot* root, RelocateLimits lim, bool chunks,
+                const std::function<Status(format::Node*, size_t)>& move_data);
+// Whether the committed subtree at ptr has anything Relocate would move.
+Result<bool> NeedsRelocation(WriteContext* ctx, const format::BlockPtr& ptr, RelocateLimits lim,
+                             bool chunks);
 // Writes every dirty node; afterwards root->dirty is null and root->ptr is
 // the new root (null for an empty tree).
 Status Flush(WriteContext* ctx, TreeRoot* root);

@@ -67,6 +67,7 @@ class DbImpl final : public Db, public NodeSource {
   Status Rollback(std::string_view snapshot) override;
   std::string RootHash() override;
   Result<DbStats> Stat() override;
+  Result<uint64_t> Compact() override;
   Status Check(CheckReport* report) override;
 
   // NodeSource: the verified read path, through the cache.

@@ -443,3 +443,51 @@ Result<std::vector<SnapshotInfo>> DbImpl::ListSnapshots() {
 }
 
 }  // namespace bruce
+
+// ---- Compaction (kept here with the other whole-store operations) ----
+
+namespace bruce {
+
+Status WriteTxnImpl::Relocate(uint64_t limit) {
+  BRUCE_RETURN_IF_ERROR(finished_status());
+  btree::RelocateLimits lim{limit, 0};
+  for (const auto& [name, r] : snaps_) lim.held = std::max(lim.held, r.txn);
+  BRUCE_ASSIGN_OR_RETURN(std::vector<std::string> names, Names());
+  for (const std::string& name : names) {
+    BRUCE_ASSIGN_OR_RETURN(Tree * t, Open(name));
+    BRUCE_RETURN_IF_ERROR(static_cast<TreeImpl*>(t)->Relocate(lim));
+  }
+  for (const std::string* name : {&kDeadTree, &kSnapsTree, &kSnapInfoTree}) {
+    BRUCE_ASSIGN_OR_RETURN(TreeRoot * root, SystemTree(*name));
+    BRUCE_RETURN_IF_ERROR(btree::Relocate(this, root, lim, false, nullptr));
+  }
+  BRUCE_RETURN_IF_ERROR(btree::Relocate(this, &catalog_, lim, false, nullptr));
+  db_->space().ForceCondense();
+  force_ = true;
+  Changed();
+  return Status::OK();
+}
+
+Result<uint64_t> DbImpl::Compact() {
+  // Each pass copies what lies above the size the store would have if it
+  // were packed; the copies land in the lowest free pages, and the old ones
+  // come free once the pass commits. Stop when the file stops shrinking.
+  uint64_t last = UINT64_MAX;
+  for (int pass = 0; pass < 8; pass++) {
+    BRUCE_ASSIGN_OR_RETURN(std::unique_ptr<WriteTxn> w, BeginWrite());
+    uint64_t total = space_.total_pages();
+    uint64_t limit = std::max<uint64_t>(format::kMetaPages, total - space_.free_pages());
+    BRUCE_RETURN_IF_ERROR(static_cast<WriteTxnImpl*>(w.get())->Relocate(limit));
+    BRUCE_RETURN_IF_ERROR(w->Commit());
+    uint64_t now;
+    {
+      std::lock_guard lock(state_mu_);
+      now = current_.total_pages;
+    }
+    if (now >= last && pass >= 2) break;
+    last = now;
+  }
+  return store_->Size();
+}
+
+}  // namespace bruce

@@ -484,6 +484,48 @@ Status TreeImpl::FreeAll() {
   return btree::FreeTree(w, &root_);
 }
 
+Status TreeImpl::Relocate(btree::RelocateLimits lim) {
+  WriteContext* w;
+  BRUCE_RETURN_IF_ERROR(Writable(&w));
+  BRUCE_RETURN_IF_ERROR(btree::Relocate(w, &root_, lim, false, nullptr));
+  // Large values with a block or a chunk-tree node up there.
+  std::vector<std::string> keys;
+  {
+    TreeCursor c(txn_->source(), &root_, nullptr);
+    for (c.First(); c.Valid(); c.Next()) {
+      if (c.vtype() != ValueType::kExtents || extents_.count(c.key())) continue;
+      PtrValue v;
+      if (!format::DecodePtrValue(c.value(), &v)) return Status::Corruption("malformed large value");
+      if (v.ptr.null()) continue;
+      bool move = v.ptr.page >= lim.limit && v.ptr.birth > lim.held;
+      if (!move && !(v.aux & format::kDirect)) {
+        BRUCE_ASSIGN_OR_RETURN(move, btree::NeedsRelocation(w, v.ptr, lim, true));
+      }
+      if (move) keys.emplace_back(c.key());
+    }
+    BRUCE_RETURN_IF_ERROR(c.status());
+  }
+  auto move_data = [&](format::Node* leaf, size_t i) -> Status {
+    PtrValue v;
+    format::DecodePtrValue(leaf->value(i), &v);
+    std::vector<std::string> block(1);
+    BRUCE_RETURN_IF_ERROR(txn_->source()->ReadData(v.ptr, &block[0]));
+    std::vector<BlockPtr> moved;
+    BRUCE_RETURN_IF_ERROR(w->WriteData(block, &moved));
+    w->FreeRun(v.ptr);
+    leaf->SetValue(i, format::EncodePtrValue({v.aux, moved[0]}), ValueType::kData);
+    return Status::OK();
+  };
+  for (const std::string& k : keys) {
+    ValueRef v;
+    BRUCE_RETURN_IF_ERROR(Lookup(k, &v));
+    BRUCE_ASSIGN_OR_RETURN(Extent * e, MutableExtent(k, &v));
+    BRUCE_RETURN_IF_ERROR(btree::Relocate(w, &e->chunks, lim, true, move_data));
+  }
+  changed_ = true;
+  return Status::OK();
+}
+
 // A cursor over a data tree: large values are read whole when asked for.
 class ValueCursor final : public Cursor {
  public:

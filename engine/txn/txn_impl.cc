@@ -277,7 +277,9 @@ Status WriteTxnImpl::Commit() {
   BRUCE_RETURN_IF_ERROR(finished_status());
   bool any = catalog_.dirty != nullptr;
   for (auto& [name, t] : trees_) any = any || t->changed() || t->root().dirty;
-  if (!dropped_.empty() || !created_.empty() || !destroyed_.empty() || !frees_.empty()) any = true;
+  if (!dropped_.empty() || !created_.empty() || !destroyed_.empty() || !frees_.empty() || force_) {
+    any = true;
+  }
   if (!any) {
     Abort();
     return Status::OK();

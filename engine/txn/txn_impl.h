@@ -66,6 +66,8 @@ class TreeImpl final : public Tree {
   Status FlushValues();
   // Frees every page this tree owns (DropTree).
   Status FreeAll();
+  // Compaction: copies every node and data block at page `limit` or above.
+  Status Relocate(btree::RelocateLimits lim);
 
  private:
   friend class ValueCursor;
@@ -177,6 +179,9 @@ class WriteTxnImpl final : public WriteTxn, public TxnBase, public WriteContext 
   Status DestroySnapshot(std::string_view name) override;
   // Makes the live trees those of snapshot `name` (a fresh transaction).
   Status RollbackTo(std::string_view name);
+  // Compaction: copies every live node and data block at page `limit` or
+  // above (and the log), so this commit writes them lower down.
+  Status Relocate(uint64_t limit);
   Status Commit() override;
   void Abort() override;
 
@@ -229,6 +234,7 @@ class WriteTxnImpl final : public WriteTxn, public TxnBase, public WriteContext 
   std::vector<std::pair<std::string, SnapRecord>> destroyed_;
   std::map<std::string, TreeRoot> system_;      // system trees opened here
   uint64_t dead_pages_ = 0;
+  bool force_ = false;  // commit even with no change (compaction)
   void Finish();
 
   struct Written {

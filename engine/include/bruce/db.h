@@ -226,6 +226,10 @@ class Db {
   // stays).
   virtual Status Rollback(std::string_view snapshot) = 0;
   virtual Result<DbStats> Stat() = 0;
+  // Moves live pages toward the start of the file so that it can shrink, in
+  // a few commits, and returns the file size afterwards. Pages that only
+  // snapshots hold stay where they are.
+  virtual Result<uint64_t> Compact() = 0;
   // Walks everything: every node's checksum and hash, key order, counts,
   // separators, and that every page is used exactly once or free.
   // Returns OK when the walk ran (problems go into report); an error Status
