@@ -272,6 +272,9 @@ int BruceFs::SnapshotMkdir(const char* name, fuse_entry_param* e) {
   if (opt_.read_only) return EROFS;
   std::lock_guard<std::mutex> l(mu_);
   if (view_by_name_.count(name)) return EEXIST;
+  // Commit the open group first, so the snapshot holds everything written
+  // before the mkdir, then take it in a commit of its own.
+  FS_TRY(CommitLocked("snapshot"));
   Status s = wtxn_->CreateSnapshot(name);
   if (!s.ok()) return ToErrno(s);
   dirty_ = true;

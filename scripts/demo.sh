@@ -1,12 +1,21 @@
 #!/usr/bin/env bash
-# Installs what is needed, builds, creates a demo store and takes a short
-# tour of the bruce CLI. The store is left in demo.bruce for you to explore.
+# Installs what is needed, builds, creates a demo store, takes a short tour
+# of the bruce CLI, then mounts the store with brucefs (in the background)
+# on demo-mnt/ and says how to use and unmount it.
+#   scripts/demo.sh [STORE [MOUNTPOINT]]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 scripts/build.sh build >/dev/null
 bruce=build/tools/bruce
 store=${1:-demo.bruce}
+mnt=${2:-demo-mnt}
+brucefs=build/mount/brucefs
+# A mount left by an earlier run holds the store: unmount it first.
+if mountpoint -q "$mnt" 2>/dev/null; then
+  fusermount3 -u "$mnt"
+  for _ in $(seq 1 100); do pgrep -f "^$brucefs $store " >/dev/null || break; sleep 0.1; done
+fi
 rm -f "$store"
 
 run() { echo "\$ bruce $*"; "$bruce" "$@"; echo; }
@@ -28,4 +37,25 @@ run dump "$store"
 run stat "$store"
 run check "$store"
 run root-hash "$store"
-echo "The store is in $store; try: $bruce --help"
+
+echo "== brucefs: the same store as a filesystem"
+mkdir -p "$mnt"
+echo "\$ brucefs $store $mnt"
+"$brucefs" "$store" "$mnt"
+echo "\$ ls -l $mnt $mnt/fruit"
+ls -l "$mnt" "$mnt/fruit"
+echo "\$ cat $mnt/greeting"
+cat "$mnt/greeting"; echo
+echo "\$ mkdir $mnt/.snapshots/first"
+mkdir "$mnt/.snapshots/first"
+echo
+cat <<EOF
+The store $store is mounted on $mnt: keys are files, '/' makes directories.
+  cp -a ~/somedir $mnt/        rsync -aX $mnt/ backup/
+  mkdir $mnt/.snapshots/NAME   take a snapshot (rmdir destroys it)
+  ls $mnt/.snapshots/first/    that snapshot, read-only
+  fsync a file or directory    commit now (otherwise every 5 s)
+Unmount (brucefs commits, then exits):
+  fusermount3 -u $mnt
+Then the CLI can open the store again: $bruce ls $store
+EOF

@@ -42,7 +42,8 @@ bfs_mount() {
   shift 2
   mkdir -p "$mnt"
   MOUNTS+=("$mnt")
-  "$BRUCEFS" "$store" "$mnt" -f "$@" 2>>"$WORK/daemon.log" &
+  # (background jobs of a script ignore SIGINT; the daemon must not)
+  env --default-signal=INT "$BRUCEFS" "$store" "$mnt" -f "$@" 2>>"$WORK/daemon.log" &
   BFS_PID=$!
   PIDS+=("$BFS_PID")
   wait_mounted "$mnt"
