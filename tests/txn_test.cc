@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <filesystem>
 #include <map>
 #include <random>
@@ -350,6 +352,99 @@ TEST(Txn, CompactShrinksTheFile) {
   };
   check((*db)->BeginRead()->get(), true);
   check((*db)->BeginRead("kept")->get(), false);
+}
+
+}  // namespace
+}  // namespace bruce
+
+namespace bruce {
+namespace {
+
+// A store whose Sync blocks until the test lets it go.
+class GatedStore final : public PageStore {
+ public:
+  GatedStore() : inner_(NewMemoryStore()) {}
+  Status Read(uint64_t o, size_t n, char* out) override { return inner_->Read(o, n, out); }
+  Status Write(uint64_t o, std::string_view d) override { return inner_->Write(o, d); }
+  Status Sync() override {
+    std::unique_lock lock(mu_);
+    syncing_ = true;
+    cv_.notify_all();
+    cv_.wait(lock, [&] { return open_; });
+    syncs_++;
+    return Status::OK();
+  }
+  Result<uint64_t> Size() override { return inner_->Size(); }
+  Status Truncate(uint64_t n) override { return inner_->Truncate(n); }
+  std::string Name() const override { return "gated memory"; }
+
+  void Close() {
+    std::lock_guard lock(mu_);
+    open_ = false;
+    syncing_ = false;
+  }
+  void Open() {
+    std::lock_guard lock(mu_);
+    open_ = true;
+    cv_.notify_all();
+  }
+  void WaitForSync() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return syncing_; });
+  }
+  int syncs() {
+    std::lock_guard lock(mu_);
+    return syncs_;
+  }
+
+ private:
+  std::unique_ptr<PageStore> inner_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool open_ = true, syncing_ = false;
+  int syncs_ = 0;
+};
+
+// Engine decision 11: while one commit waits for the disk, readers read and
+// the next writer writes and seals; waiting commits share one sync.
+TEST(Txn, NothingWaitsForAnotherCommitsSync) {
+  auto store = std::make_shared<GatedStore>();
+  Options o;
+  o.create_if_missing = true;
+  auto db = Db::Open(store, o);
+  ASSERT_TRUE(db.ok());
+  store->Close();
+  std::thread committer([&] {
+    auto w = (*db)->BeginWrite();
+    ASSERT_TRUE((*w)->Main()->Put("first", "1").ok());
+    EXPECT_TRUE((*w)->Commit().ok());
+  });
+  store->WaitForSync();  // the commit is now inside fdatasync
+  {
+    auto r = (*db)->BeginRead();
+    std::string v;
+    EXPECT_TRUE((*r)->Main()->Get("first", &v).ok());  // sealed: visible already
+    auto w = (*db)->BeginWrite();
+    ASSERT_TRUE(w.ok());
+    ASSERT_TRUE((*w)->Main()->Put("second", "2").ok());
+    auto id = (*w)->CommitNoWait();
+    ASSERT_TRUE(id.ok());
+    auto r2 = (*db)->BeginRead();
+    EXPECT_TRUE((*r2)->Main()->Get("second", &v).ok());
+    EXPECT_LT((*db)->Stat()->durable_txn, id.value());
+  }
+  int before = store->syncs();
+  store->Open();
+  committer.join();
+  auto last = (*(*db)->BeginRead())->id();
+  ASSERT_TRUE((*db)->WaitDurable(last).ok());
+  EXPECT_EQ((*db)->Stat()->durable_txn, last);
+  // The first commit's wait (2 syncs) and then one more group for the
+  // second: never a sync per sealed commit beyond that.
+  EXPECT_LE(store->syncs() - before, 4);
+  CheckReport rep;
+  ASSERT_TRUE((*db)->Check(&rep).ok());
+  EXPECT_TRUE(rep.ok()) << rep.problems[0];
 }
 
 }  // namespace

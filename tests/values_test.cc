@@ -111,6 +111,26 @@ TEST(Values, HolesCostNothingAndReadAsZeros) {
   EXPECT_TRUE(t->SeekData("sparse", kGiB + 4096, false).status().IsNotFound());
 }
 
+// Regression: reading a 16 TiB value whole threw std::bad_alloc through the
+// API; it is refused with a Status, and its bytes read fine in ranges.
+TEST(Values, HugeValuesAreReadInRanges) {
+  auto db = Open(std::shared_ptr<PageStore>(NewMemoryStore()));
+  auto w = db->BeginWrite();
+  Tree* t = (*w)->Main();
+  ASSERT_TRUE(t->WriteAt("huge", kMaxValueBytes - 2, "ab").ok());
+  EXPECT_EQ(t->WriteAt("huge", kMaxValueBytes - 1, "ab").code(), Code::kInvalidArgument);
+  std::string v;
+  EXPECT_EQ(t->Get("huge", &v).code(), Code::kInvalidArgument);
+  EXPECT_EQ(t->Select(0).status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(t->KeyAt(0).value(), "huge");
+  auto c = t->NewCursor();
+  c->First();
+  (void)c->value();
+  EXPECT_EQ(c->status().code(), Code::kInvalidArgument);
+  ASSERT_TRUE(t->ReadAt("huge", kMaxValueBytes - 4, 10, &v).ok());
+  EXPECT_EQ(v, std::string("\0\0ab", 4));
+}
+
 TEST(Values, TruncateShrinksAndGrowsWithZeros) {
   auto db = Open(std::shared_ptr<PageStore>(NewMemoryStore()));
   auto w = db->BeginWrite();

@@ -65,6 +65,7 @@ Result<Meta> DecodeMeta(std::string_view bytes, uint64_t slot) {
   m.log_pages = LoadU64(p + 104);
   m.free_pages = LoadU64(p + 112);
   m.dead_pages = LoadU64(p + 120);
+  m.slot = slot;
   if (m.total_pages < kMetaPages) return Status::Corruption("meta total pages too small", slot);
   return m;
 }

@@ -1,7 +1,9 @@
 // format/meta.h — the two meta pages at the start of the file.
 //
-// Page 0 and page 1 each hold a meta slot; transaction N writes slot N % 2.
-// Open reads both and takes the newest that verifies. Layout of a slot:
+// Page 0 and page 1 each hold a meta slot. Each meta write goes to the slot
+// that does not hold the newest durable meta, so the two alternate and a
+// torn write always leaves the previous one whole. Open reads both and takes
+// the newest that verifies. Layout of a slot:
 //
 //   off  size  field
 //     0     8  magic "bruceDB\n"
@@ -56,6 +58,7 @@ struct Meta {
   uint64_t log_pages = 0;
   uint64_t free_pages = 0;
   uint64_t dead_pages = 0;
+  uint64_t slot = 0;  // where it was read from (not stored)
 };
 
 // A full page: the slot, then zeros.

@@ -37,7 +37,47 @@ DbImpl::DbImpl(std::shared_ptr<PageStore> store, const Options& options)
       cache_(options.cache_bytes),
       space_(store_.get(), options.page_size) {}
 
-DbImpl::~DbImpl() = default;
+DbImpl::~DbImpl() {
+  if (options_.read_only) return;
+  uint64_t last;
+  {
+    std::lock_guard lock(state_mu_);
+    last = current_.txn;
+  }
+  (void)WaitDurable(last);  // what was sealed reaches the disk on close
+}
+
+Status DbImpl::WaitDurable(uint64_t txn) {
+  std::lock_guard sync(sync_mu_);
+  if (!sync_error_.ok()) return sync_error_;
+  if (durable_txn_.load() >= txn) return Status::OK();
+  Meta m;
+  {
+    std::lock_guard lock(state_mu_);
+    m = sealed_;
+  }
+  if (m.txn <= durable_txn_.load()) return Status::OK();
+  // Every page of every commit up to m was written before it was sealed:
+  // one sync covers them all (a group), then the meta page, then its sync.
+  bool full = options_.durability == Durability::kFull;
+  uint64_t slot = 1 - durable_slot_;
+  Status st;
+  if (full) st = store_->Sync();
+  if (st.ok()) st = store_->Write(slot * page_size_, format::EncodeMeta(m));
+  if (st.ok() && full) st = store_->Sync();
+  if (!st.ok()) {
+    sync_error_ = Status::IOError("a commit could not be made durable (" + st.ToString() +
+                                      "); reopen the store to continue",
+                                  st.err());
+    Poison(st);
+    return sync_error_;
+  }
+  durable_slot_ = slot;
+  durable_txn_.store(m.txn);
+  std::lock_guard lock(state_mu_);
+  recovery_note_.clear();  // the skipped commit's meta slot is overwritten now
+  return Status::OK();
+}
 
 Status DbImpl::Init() {
   BRUCE_ASSIGN_OR_RETURN(uint64_t size, store_->Size());
@@ -120,6 +160,9 @@ Status DbImpl::TryMeta(const Meta& m) {
   std::lock_guard lock(state_mu_);
   current_ = Version{m.txn, m.catalog, m.time_ns, m.total_pages, m.free_pages, m.dead_pages};
   snaps_ = std::move(snaps);
+  sealed_ = m;
+  durable_txn_.store(m.txn);
+  durable_slot_ = m.slot;
   return Status::OK();
 }
 
@@ -203,8 +246,17 @@ Result<std::unique_ptr<WriteTxn>> DbImpl::BeginWrite() {
     base = current_;
     oldest = readers_.empty() ? current_.txn : readers_.begin()->first;
   }
-  // Readers that ended since the last commit may have released pages.
-  space_.Release(oldest);
+  // Pages freed by a commit are reused once no reader and no meta page that
+  // a crash could fall back to still sees them.
+  uint64_t durable = durable_txn_.load();
+  space_.Release(std::min(oldest, durable));
+  if (durable == base.txn) {
+    // Everything is on disk: a tail given back by a commit can leave the
+    // file. (Failing to is harmless: pages past the end are unused.)
+    auto size = store_->Size();
+    uint64_t end = space_.total_pages() * page_size_;
+    if (size.ok() && size.value() > end) (void)store_->Truncate(end);
+  }
   return std::unique_ptr<WriteTxn>(new WriteTxnImpl(this, base));
 }
 
@@ -228,10 +280,10 @@ Status DbImpl::Publish(const Meta& m, SnapMap snaps) {
     current_ = Version{m.txn, m.catalog, m.time_ns, m.total_pages, m.free_pages, m.dead_pages};
     snaps_ = std::move(snaps);
     oldest = readers_.empty() ? m.txn : readers_.begin()->first;
-    recovery_note_.clear();  // the skipped commit's meta slot is now overwritten
+    sealed_ = m;
   }
   space_.Committed(m.txn);
-  space_.Release(oldest);
+  space_.Release(std::min(oldest, durable_txn_.load()));
   return Status::OK();
 }
 
@@ -249,6 +301,7 @@ Result<DbStats> DbImpl::Stat() {
     v = current_;
   }
   s.txn_id = r->id();
+  s.durable_txn = durable_txn_.load();
   s.page_size = page_size_;
   s.format_version = format::kFormatVersion;
   BRUCE_ASSIGN_OR_RETURN(s.file_bytes, store_->Size());

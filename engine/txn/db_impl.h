@@ -8,6 +8,7 @@
 // fsyncs never block them.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <map>
@@ -68,6 +69,7 @@ class DbImpl final : public Db, public NodeSource {
   std::string RootHash() override;
   Result<DbStats> Stat() override;
   Result<uint64_t> Compact() override;
+  Status WaitDurable(uint64_t txn) override;
   Status Check(CheckReport* report) override;
 
   // NodeSource: the verified read path, through the cache.
@@ -88,6 +90,8 @@ class DbImpl final : public Db, public NodeSource {
 
   // Used by the write transaction (under writer_mu_).
   SpaceMap& space() { return space_; }
+  // A commit is sealed: new transactions see it; its meta page is written
+  // by WaitDurable.
   Status Publish(const format::Meta& meta, SnapMap snaps);
   void Poison(const Status& why);
   const std::string& recovery_note() const { return recovery_note_; }
@@ -115,6 +119,14 @@ class DbImpl final : public Db, public NodeSource {
   std::map<uint64_t, int> readers_;  // txn -> open read transactions
   std::string recovery_note_;        // set at open when the newest meta was skipped
   SnapMap snaps_;
+  format::Meta sealed_;              // the meta of the last sealed commit
+
+  // Durability. sync_mu_ serializes meta writes; it is never held by
+  // readers or by the writer, so neither waits for an fsync.
+  std::mutex sync_mu_;
+  std::atomic<uint64_t> durable_txn_{0};
+  uint64_t durable_slot_ = 0;  // guarded by sync_mu_
+  Status sync_error_;          // guarded by sync_mu_
 };
 
 }  // namespace bruce

@@ -262,7 +262,10 @@ Status TreeImpl::Get(std::string_view key, std::string* value) {
     *value = std::move(v.inline_bytes);
     return Status::OK();
   }
-  if (v.size > value->max_size()) return TooLarge(v.size);
+  if (v.size > kMaxGetBytes) {
+    return Status::InvalidArgument("the value is " + std::to_string(v.size) +
+                                   " bytes: read it in ranges with ReadAt");
+  }
   return ReadRange(v, 0, v.size, value);
 }
 
@@ -313,6 +316,13 @@ Result<Entry> TreeImpl::Select(uint64_t i) {
   BRUCE_RETURN_IF_ERROR(btree::Select(txn_->source(), root_, i, &e.key, &e.value, &vt));
   if (vt != ValueType::kInline) BRUCE_RETURN_IF_ERROR(Get(e.key, &e.value));
   return e;
+}
+
+Result<std::string> TreeImpl::KeyAt(uint64_t i) {
+  BRUCE_RETURN_IF_ERROR(Usable());
+  std::string key;
+  BRUCE_RETURN_IF_ERROR(btree::Select(txn_->source(), root_, i, &key, nullptr, nullptr));
+  return key;
 }
 
 Result<uint64_t> TreeImpl::ValueSize(std::string_view key) {

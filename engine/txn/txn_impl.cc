@@ -233,7 +233,7 @@ Status WriteTxnImpl::FlushBatch() {
   return st;
 }
 
-Status WriteTxnImpl::DoCommit(bool* meta_started) {
+Status WriteTxnImpl::DoCommit() {
   for (auto& [name, t] : trees_) {
     if (!t->changed() && !t->root().dirty) continue;
     BRUCE_RETURN_IF_ERROR(t->FlushValues());
@@ -256,24 +256,18 @@ Status WriteTxnImpl::DoCommit(bool* meta_started) {
   m.catalog = catalog_.ptr;
   m.dead_pages = dead_pages_;
   BRUCE_RETURN_IF_ERROR(db_->space().WriteLog(id_, &m));
-  bool sync = db_->options().durability == Durability::kFull;
-  if (sync) BRUCE_RETURN_IF_ERROR(db_->store()->Sync());
-  *meta_started = true;
-  BRUCE_RETURN_IF_ERROR(
-      db_->store()->Write((id_ % 2) * m.page_size, format::EncodeMeta(m)));
-  if (sync) BRUCE_RETURN_IF_ERROR(db_->store()->Sync());
+  // Sealed: every page is written. The meta page comes with WaitDurable.
   for (auto& [page, w] : written_) db_->cache().Insert(page, w.hash, std::move(w.node));
   written_.clear();
-  BRUCE_RETURN_IF_ERROR(db_->Publish(m, std::move(snaps_)));
-  // The commit is durable: a tail it gave back can leave the file. (Failing
-  // to is harmless: pages past the end are unused.)
-  auto size = db_->store()->Size();
-  uint64_t end = m.total_pages * m.page_size;
-  if (size.ok() && size.value() > end) (void)db_->store()->Truncate(end);
-  return Status::OK();
+  return db_->Publish(m, std::move(snaps_));
 }
 
 Status WriteTxnImpl::Commit() {
+  BRUCE_ASSIGN_OR_RETURN(uint64_t txn, CommitNoWait());
+  return db_->WaitDurable(txn);
+}
+
+Result<uint64_t> WriteTxnImpl::CommitNoWait() {
   BRUCE_RETURN_IF_ERROR(finished_status());
   bool any = catalog_.dirty != nullptr;
   for (auto& [name, t] : trees_) any = any || t->changed() || t->root().dirty;
@@ -282,22 +276,18 @@ Status WriteTxnImpl::Commit() {
   }
   if (!any) {
     Abort();
-    return Status::OK();
+    return id_ - 1;
   }
-  bool meta_started = false;
-  Status st = DoCommit(&meta_started);
+  Status st = DoCommit();
   if (!st.ok()) {
     written_.clear();
     batch_.clear();
-    if (meta_started) {
-      db_->Poison(st);
-    } else {
-      db_->space().Rollback();
-    }
+    db_->space().Rollback();
   }
   finished_ = true;
   db_->EndWrite();
-  return st;
+  if (!st.ok()) return st;
+  return id_;
 }
 
 void WriteTxnImpl::Abort() {

@@ -47,6 +47,7 @@ class TreeImpl final : public Tree {
   Result<uint64_t> CountPrefix(std::string_view prefix) override;
   Result<uint64_t> Rank(std::string_view key) override;
   Result<Entry> Select(uint64_t i) override;
+  Result<std::string> KeyAt(uint64_t i) override;
   std::unique_ptr<Cursor> NewCursor() override;
   Result<std::string> RootHashHex() override;
   Result<uint32_t> Depth() override;
@@ -183,6 +184,7 @@ class WriteTxnImpl final : public WriteTxn, public TxnBase, public WriteContext 
   // above (and the log), so this commit writes them lower down.
   Status Relocate(uint64_t limit);
   Status Commit() override;
+  Result<uint64_t> CommitNoWait() override;
   void Abort() override;
 
   NodeSource* source() override { return this; }
@@ -208,7 +210,7 @@ class WriteTxnImpl final : public WriteTxn, public TxnBase, public WriteContext 
   Result<format::BlockPtr> WriteNode(std::unique_ptr<format::Node> node) override;
 
  private:
-  Status DoCommit(bool* meta_started);
+  Status DoCommit();
   Status FlushBatch();
   // Snapshot and dead-list work at commit: records created and destroyed
   // snapshots, sorts this transaction's frees into free space or dead

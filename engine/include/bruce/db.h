@@ -64,6 +64,8 @@ class Tree {
   virtual ~Tree() = default;
   virtual const std::string& name() const = 0;
 
+  // The whole value; values over kMaxGetBytes get kInvalidArgument (read
+  // them with ReadAt).
   virtual Status Get(std::string_view key, std::string* value) = 0;
   // kReadOnly in a read transaction. Keys are 0..kMaxKeySize bytes, values
   // 0..kMaxValueSize bytes; longer ones get kInvalidArgument.
@@ -81,6 +83,8 @@ class Tree {
   virtual Result<uint64_t> Rank(std::string_view key) = 0;
   // The i-th entry in key order, from 0; kNotFound when i >= Count().
   virtual Result<Entry> Select(uint64_t i) = 0;
+  // The i-th key alone (its value is not read).
+  virtual Result<std::string> KeyAt(uint64_t i) = 0;
 
   virtual std::unique_ptr<Cursor> NewCursor() = 0;
   // Merkle hash of the tree's content, 32 hex digits (as of the last commit
@@ -148,7 +152,9 @@ class WriteTxn : public Txn {
   virtual Result<Tree*> CreateTree(std::string_view name) = 0;
   // Removes a tree and frees its pages ("main" cannot be dropped).
   virtual Status DropTree(std::string_view name) = 0;
-  // Takes a snapshot named `name` of the state this transaction commits.
+  // Takes a snapshot named `name` of the last commit: the state this
+  // transaction started from, without its own changes (commit those first
+  // to include them). It is recorded when this transaction commits.
   // Names: 1 to 255 bytes of [A-Za-z0-9._:+@-], not starting with '.';
   // others get kInvalidArgument; a taken name gets kExists.
   virtual Status CreateSnapshot(std::string_view name) = 0;
@@ -156,14 +162,22 @@ class WriteTxn : public Txn {
   virtual Status DestroySnapshot(std::string_view name) = 0;
   // Makes every change durable (as Options::durability says) and visible.
   // The transaction is finished afterwards, whatever the result.
+  // Commit() is CommitNoWait() followed by Db::WaitDurable(id).
   virtual Status Commit() = 0;
+  // Seals the transaction: its changes are what new transactions see and
+  // the next write transaction may begin at once, without waiting for the
+  // disk. Returns the commit's transaction id (the current one, unchanged,
+  // when nothing changed); Db::WaitDurable(id) makes it durable. A crash
+  // before that loses it, never consistency.
+  virtual Result<uint64_t> CommitNoWait() = 0;
   // Discards every change. Also what the destructor does when neither
   // Commit nor Abort was called.
   virtual void Abort() = 0;
 };
 
 struct DbStats {
-  uint64_t txn_id = 0;
+  uint64_t txn_id = 0;        // the last commit (sealed)
+  uint64_t durable_txn = 0;   // the last commit on stable storage
   uint32_t page_size = 0;
   uint32_t format_version = 0;
   uint64_t file_bytes = 0;
@@ -204,6 +218,11 @@ class Db {
                                           const Options& options);
 
   virtual Result<std::unique_ptr<ReadTxn>> BeginRead() = 0;
+  // Waits until commit `txn` and every one before it are on stable storage
+  // (with Durability::kNoSync: written, not synced). Callers that wait
+  // together share one sync (group commit); readers and the next writer
+  // never wait for it.
+  virtual Status WaitDurable(uint64_t txn) = 0;
   // A read transaction on a snapshot; kNotFound when there is none.
   virtual Result<std::unique_ptr<ReadTxn>> BeginRead(std::string_view snapshot) = 0;
   // kReadOnly for a store opened read-only.

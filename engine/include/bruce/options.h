@@ -31,6 +31,9 @@ constexpr size_t kMaxKeySize = 1024;
 // up to kMaxValueBytes.
 constexpr size_t kMaxValueSize = size_t{16} << 20;
 constexpr uint64_t kMaxValueBytes = uint64_t{1} << 44;
+// The largest value Get, Select and Cursor::value hand out whole; larger
+// ones are read in ranges with ReadAt.
+constexpr uint64_t kMaxGetBytes = uint64_t{1} << 30;
 constexpr size_t kMaxTreeNameSize = 255;
 
 }  // namespace bruce
