@@ -50,14 +50,21 @@ int RunStat(const Invocation& inv) {
   if (!depth.ok()) return Fail(inv, depth.status());
   auto tree_hash = s.tree->RootHashHex();
   if (!tree_hash.ok()) return Fail(inv, tree_hash.status());
+  auto snapshots = s.db->ListSnapshots();
+  if (!snapshots.ok()) return Fail(inv, snapshots.status());
   const DbStats& d = st.value();
-  std::vector<Field> fields = {
+  // With --snapshot the tree fields (and txn id) are the snapshot's; the
+  // store fields are always the live store's.
+  std::vector<Field> fields;
+  if (!s.txn->snapshot().empty()) fields.push_back(Text("snapshot", s.txn->snapshot()));
+  std::vector<Field> rest = {
       Text("tree", s.tree->name()),
       Number("txn id", s.txn->id()),
       Number("keys", keys.value()),
       Number("depth", depth.value()),
       Text("tree hash", tree_hash.value()),
       Number("trees", d.trees),
+      Number("snapshots", snapshots.value().size()),
       Number("pages used", d.used_pages),
       Number("pages free", d.free_pages),
       Number("pages total", d.total_pages),
@@ -69,6 +76,7 @@ int RunStat(const Invocation& inv) {
       Number("cache misses", d.cache_misses),
       Number("cache bytes", d.cache_bytes),
   };
+  fields.insert(fields.end(), rest.begin(), rest.end());
   if (!d.recovery_note.empty()) fields.push_back(Text("recovery note", d.recovery_note));
   std::string out;
   if (inv.Has("--json")) {
@@ -89,25 +97,79 @@ int RunStat(const Invocation& inv) {
   return FinishOutput(inv);
 }
 
+namespace {
+
+std::string CheckJson(const CheckReport& r) {
+  std::string out = "{\n  \"ok\": ";
+  out += r.ok() ? "true" : "false";
+  out += ",\n  \"nodes\": " + std::to_string(r.nodes_checked);
+  out += ",\n  \"pages\": " + std::to_string(r.pages_checked);
+  out += ",\n  \"keys\": " + std::to_string(r.keys_checked);
+  out += ",\n  \"trees\": " + std::to_string(r.trees_checked);
+  out += ",\n  \"problems\": [";
+  for (size_t i = 0; i < r.problems.size(); ++i) {
+    out += i == 0 ? "\n    " : ",\n    ";
+    out += JsonString(r.problems[i]);
+  }
+  out += r.problems.empty() ? "]\n}\n" : "\n  ]\n}\n";
+  return out;
+}
+
+}  // namespace
+
+// With --json, a report is printed even when the walk could not run at all
+// (the store does not open): "ok": false, the error as the one problem, and
+// the usual error line on stderr.
 int RunCheck(const Invocation& inv) {
-  ReadSession s;
-  if (int rc = OpenRead(inv, /*open_tree=*/false, &s)) return rc;
+  const bool json = inv.Has("--json");
   CheckReport report;
-  if (Status st = s.db->Check(&report); !st.ok()) return Fail(inv, st);
+  auto could_not_run = [&](int rc, const std::string& why) {
+    if (!json) return rc;
+    report.problems.push_back(why);
+    Out(CheckJson(report));
+    if (int out_rc = FinishOutput(inv)) return out_rc;
+    return rc;
+  };
+  Options o;
+  o.read_only = true;
+  auto db = Db::Open(inv.args[0], o);
+  if (!db.ok()) return could_not_run(Fail(inv, db.status()), db.status().ToString());
+  if (Status st = db.value()->Check(&report); !st.ok()) {
+    return could_not_run(Fail(inv, st), st.ToString());
+  }
   std::string out;
-  for (const std::string& p : report.problems) out += p + "\n";
-  out += report.ok() ? "ok: " : std::to_string(report.problems.size()) + " problems: ";
-  out += std::to_string(report.pages_checked) + " pages, " +
-         std::to_string(report.keys_checked) + " keys, " +
-         std::to_string(report.trees_checked) + " trees checked\n";
+  if (json) {
+    out = CheckJson(report);
+  } else {
+    for (const std::string& p : report.problems) out += p + "\n";
+    out += report.ok() ? "ok: " : std::to_string(report.problems.size()) + " problems: ";
+    out += std::to_string(report.pages_checked) + " pages, " +
+           std::to_string(report.keys_checked) + " keys, " +
+           std::to_string(report.trees_checked) + " trees checked\n";
+  }
   Out(out);
   if (int rc = FinishOutput(inv)) return rc;
   return report.ok() ? kExitOk : kExitError;
 }
 
+int RunCompact(const Invocation& inv) {
+  Options o;
+  auto db = Db::Open(inv.args[0], o);
+  if (!db.ok()) return Fail(inv, db.status());
+  auto before = db.value()->Stat();
+  if (!before.ok()) return Fail(inv, before.status());
+  auto after = db.value()->Compact();
+  if (!after.ok()) return Fail(inv, after.status());
+  Out("compacted: " + std::to_string(before->file_bytes) + " -> " + std::to_string(after.value()) +
+      " bytes\n");
+  return FinishOutput(inv);
+}
+
 int RunRootHash(const Invocation& inv) {
   ReadSession s;
-  const bool per_tree = inv.Value("--tree") != nullptr;
+  // A snapshot has no store-wide root hash in the API: with --snapshot the
+  // hash is that of its main tree (or of --tree).
+  const bool per_tree = inv.Value("--tree") != nullptr || inv.Value("--snapshot") != nullptr;
   if (int rc = OpenRead(inv, /*open_tree=*/per_tree, &s)) return rc;
   std::string hash;
   if (per_tree) {

@@ -1,4 +1,5 @@
-// The commands that read one tree: get, dump, ls, count, rank, nth.
+// The commands that read one tree: get, dump, ls, count, rank, nth. All take
+// --snapshot NAME to read a snapshot instead of the live store (OpenRead).
 
 #include <cstdint>
 #include <string>
@@ -16,13 +17,16 @@ bool HasPrefix(std::string_view s, std::string_view prefix) {
 }
 
 // Walks the keys from the cursor's position while they start with prefix,
-// at most limit of them, handing each to emit. Reports a failed read.
+// at most limit of them, handing the cursor at each to emit (which reads
+// value() only if it needs it: a large value is read whole). Reports a
+// failed read.
 template <typename Emit>
 int Walk(const Invocation& inv, Cursor* c, std::string_view prefix, uint64_t limit, Emit emit) {
   std::string buf;
   for (uint64_t n = 0; n < limit && c->Valid() && HasPrefix(c->key(), prefix); ++n) {
     buf.clear();
-    emit(c->key(), c->value(), &buf);
+    emit(*c, &buf);
+    if (!c->status().ok()) break;
     Out(buf);
     c->Next();
   }
@@ -32,17 +36,14 @@ int Walk(const Invocation& inv, Cursor* c, std::string_view prefix, uint64_t lim
 
 }  // namespace
 
+// Streamed piece by piece (ReadAt), so a value of any size prints in
+// bounded memory; a small value still costs a single lookup.
 int RunGet(const Invocation& inv) {
-  std::string key, value;
+  std::string key;
   if (int rc = DecodeArg(inv, "KEY", inv.args[1], &key)) return rc;
   ReadSession s;
   if (int rc = OpenRead(inv, /*open_tree=*/true, &s)) return rc;
-  if (Status st = s.tree->Get(key, &value); !st.ok()) {
-    if (st.IsNotFound()) return NotFound(inv, "key not found: " + Escape(key));
-    return Fail(inv, st);
-  }
-  Out(value);
-  return FinishOutput(inv);
+  return StreamValue(inv, s.tree, key, 0, UINT64_MAX);
 }
 
 int RunDump(const Invocation& inv) {
@@ -53,16 +54,16 @@ int RunDump(const Invocation& inv) {
   auto c = s.tree->NewCursor();
   c->Seek(prefix);
   return Walk(inv, c.get(), prefix, UINT64_MAX,
-              [](std::string_view k, std::string_view v, std::string* out) {
-                AppendEscaped(k, out);
+              [](const Cursor& c, std::string* out) {
+                AppendEscaped(c.key(), out);
                 out->push_back('\t');
-                AppendEscaped(v, out);
+                AppendEscaped(c.value(), out);
                 out->push_back('\n');
               });
 }
 
 // --offset N is answered with Rank/Select in O(log n): the prefix range starts
-// at rank Rank(prefix), so its N-th key is Select(Rank(prefix) + N), where a
+// at rank Rank(prefix), so its N-th key is KeyAt(Rank(prefix) + N), where a
 // cursor then starts.
 int RunLs(const Invocation& inv) {
   std::string prefix;
@@ -85,13 +86,13 @@ int RunLs(const Invocation& inv) {
     auto in_range = prefix.empty() ? s.tree->Count() : s.tree->CountPrefix(prefix);
     if (!in_range.ok()) return Fail(inv, in_range.status());
     if (offset >= in_range.value()) return FinishOutput(inv);
-    auto e = s.tree->Select(first.value() + offset);
-    if (!e.ok()) return Fail(inv, e.status());
-    c->Seek(e.value().key);
+    auto key = s.tree->KeyAt(first.value() + offset);  // the key alone, not its value
+    if (!key.ok()) return Fail(inv, key.status());
+    c->Seek(key.value());
   }
   return Walk(inv, c.get(), prefix, limit,
-              [](std::string_view k, std::string_view, std::string* out) {
-                AppendEscaped(k, out);
+              [](const Cursor& c, std::string* out) {
+                AppendEscaped(c.key(), out);
                 out->push_back('\n');
               });
 }

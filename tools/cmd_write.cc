@@ -1,5 +1,6 @@
 // The commands that change a store: create, put, del, load.
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -30,17 +31,32 @@ int RunCreate(const Invocation& inv) {
   return kExitOk;
 }
 
+// A value from stdin is read one piece (kPieceBytes) at a time: one that
+// fits in the first piece is a single Put; a larger one is Put with its
+// first piece (replacing any old value) and grown with WriteAt, all in one
+// transaction, so it never sits in memory whole and may be larger than
+// kMaxValueSize.
 int RunPut(const Invocation& inv) {
   std::string key, value;
   if (int rc = DecodeArg(inv, "KEY", inv.args[1], &key)) return rc;
+  bool eof = true;
   if (inv.args.size() > 2) {
     if (int rc = DecodeArg(inv, "VALUE", inv.args[2], &value)) return rc;
-  } else if (!ReadAllStdin(&value)) {
+  } else if (!ReadStdinPiece(kPieceBytes, &value, &eof)) {
     return Error(inv, std::string("reading stdin: ") + std::strerror(errno));
   }
   WriteSession s;
   if (int rc = OpenWrite(inv, /*create_tree=*/true, &s)) return rc;
-  if (Status st = s.tree->Put(key, value); !st.ok()) return Fail(inv, st);
+  if (Status st = s.tree->Put(key, value); !st.ok()) return FailOp(inv, st);
+  uint64_t offset = value.size();
+  while (!eof) {
+    if (!ReadStdinPiece(kPieceBytes, &value, &eof)) {
+      return Error(inv, std::string("reading stdin: ") + std::strerror(errno));
+    }
+    if (value.empty()) break;
+    if (Status st = s.tree->WriteAt(key, offset, value); !st.ok()) return FailOp(inv, st);
+    offset += value.size();
+  }
   if (Status st = s.txn->Commit(); !st.ok()) return Fail(inv, st);
   return kExitOk;
 }

@@ -23,9 +23,21 @@ int RunCount(const Invocation& inv);
 int RunRank(const Invocation& inv);
 int RunNth(const Invocation& inv);
 
+// cmd_value.cc
+int RunCat(const Invocation& inv);
+int RunWrite(const Invocation& inv);
+int RunTruncate(const Invocation& inv);
+
+// cmd_snapshot.cc
+int RunSnapshotCreate(const Invocation& inv);
+int RunSnapshotDestroy(const Invocation& inv);
+int RunSnapshotRollback(const Invocation& inv);
+int RunSnapshotList(const Invocation& inv);
+
 // cmd_admin.cc
 int RunStat(const Invocation& inv);
 int RunCheck(const Invocation& inv);
+int RunCompact(const Invocation& inv);
 int RunRootHash(const Invocation& inv);
 int RunTrees(const Invocation& inv);
 

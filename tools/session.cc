@@ -1,5 +1,6 @@
 #include "session.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
@@ -57,6 +58,12 @@ int BadInput(const Invocation& inv, const std::string& msg) {
   return kExitUsage;
 }
 
+int FailOp(const Invocation& inv, const Status& s) {
+  if (s.code() == Code::kInvalidArgument) return BadInput(inv, s.ToString());
+  if (s.IsNotFound()) return NotFound(inv, s.ToString());
+  return Fail(inv, s);
+}
+
 std::string TreeName(const Invocation& inv) {
   const std::string* t = inv.Value("--tree");
   return t ? *t : std::string("main");
@@ -67,8 +74,14 @@ int OpenRead(const Invocation& inv, bool open_tree, ReadSession* s) {
   if (!db.ok()) return Fail(inv, db.status());
   s->db = std::move(db).value();
   if (!open_tree) return kExitOk;
-  auto txn = s->db->BeginRead();
-  if (!txn.ok()) return Fail(inv, txn.status());
+  const std::string* snapshot = inv.Value("--snapshot");
+  auto txn = snapshot ? s->db->BeginRead(*snapshot) : s->db->BeginRead();
+  if (!txn.ok()) {
+    if (snapshot && txn.status().IsNotFound()) {
+      return NotFound(inv, "no such snapshot: " + Escape(*snapshot));
+    }
+    return Fail(inv, txn.status());
+  }
   s->txn = std::move(txn).value();
   if (inv.Value("--tree") == nullptr) {
     s->tree = s->txn->Main();
@@ -140,14 +153,33 @@ int FinishOutput(const Invocation& inv) {
   return kExitOk;
 }
 
-bool ReadAllStdin(std::string* out) {
-  out->clear();
-  char buf[1 << 16];
+int StreamValue(const Invocation& inv, Tree* tree, const std::string& key, uint64_t offset,
+                uint64_t length) {
+  std::string piece;
+  // One ReadAt per piece: a short piece means the end of the value, so a
+  // small value costs one lookup, as Get would.
   for (;;) {
-    const size_t n = std::fread(buf, 1, sizeof buf, stdin);
-    out->append(buf, n);
-    if (n < sizeof buf) return !std::ferror(stdin);
+    const size_t want = static_cast<size_t>(std::min<uint64_t>(kPieceBytes, length));
+    if (want == 0) break;
+    if (Status st = tree->ReadAt(key, offset, want, &piece); !st.ok()) {
+      if (st.IsNotFound()) return NotFound(inv, "key not found: " + Escape(key));
+      return Fail(inv, st);
+    }
+    Out(piece);
+    if (std::ferror(stdout)) break;  // FinishOutput reports it
+    offset += piece.size();
+    length -= piece.size();
+    if (piece.size() < want) break;
   }
+  return FinishOutput(inv);
+}
+
+bool ReadStdinPiece(size_t max, std::string* out, bool* eof) {
+  out->resize(max);
+  const size_t n = std::fread(out->data(), 1, max, stdin);
+  out->resize(n);
+  *eof = n < max;  // fread stops short only at the end of input or on an error
+  return !std::ferror(stdin);
 }
 
 std::string JsonString(std::string_view bytes) {

@@ -24,6 +24,11 @@ int Error(const Invocation& inv, const std::string& msg);     // kExitError
 int UsageError(const Invocation& inv, const std::string& msg);
 // Malformed input data (not the command line): the error line only, kExitUsage.
 int BadInput(const Invocation& inv, const std::string& msg);
+// For the result of an operation on data the user named (a key too long, a
+// size past the limit, a bad snapshot name): kInvalidArgument is reported
+// like BadInput (kExitUsage), kNotFound as NotFound, anything else as Fail.
+// Not for Db::Open, whose kInvalidArgument means "not a bruce store".
+int FailOp(const Invocation& inv, const Status& s);
 
 // A store opened for one command, with its transaction and selected tree.
 // Members are destroyed txn first, then the store.
@@ -38,8 +43,10 @@ struct WriteSession {
   Tree* tree = nullptr;
 };
 
-// Opens args[0] read-only. With open_tree, also begins a read transaction and
-// selects the --tree tree (default main); a missing tree is kExitNotFound.
+// Opens args[0] read-only. With open_tree, also begins a read transaction --
+// on the --snapshot snapshot when that option is given, else on the live
+// store -- and selects the --tree tree (default main); a missing tree or
+// snapshot is kExitNotFound.
 // Returns kExitOk or the exit code after reporting the error.
 int OpenRead(const Invocation& inv, bool open_tree, ReadSession* s);
 // Opens args[0] for writing (Durability::kFull) and begins a write
@@ -60,13 +67,24 @@ int DecodePrefix(const Invocation& inv, std::string* prefix);
 int ParseCount(const Invocation& inv, const std::string& what, const std::string& text,
                uint64_t* out);
 
+// Values are streamed in pieces of this size (Tree::ReadAt / WriteAt), so a
+// value far larger than memory never sits in it whole.
+inline constexpr size_t kPieceBytes = size_t{1} << 20;
+
+// Writes `length` bytes (UINT64_MAX: to the end) of KEY's value from offset
+// to stdout, one piece at a time. A missing key is kExitNotFound; a range
+// past the end prints nothing.
+int StreamValue(const Invocation& inv, Tree* tree, const std::string& key, uint64_t offset,
+                uint64_t length);
+
+// Reads up to max bytes of stdin into *out (less only at the end of input;
+// *eof tells whether it was reached). False on a read error (errno set).
+bool ReadStdinPiece(size_t max, std::string* out, bool* eof);
+
 // Writes bytes to stdout as they are (binary safe).
 void Out(std::string_view bytes);
 // Flushes stdout; a write error is reported and returns kExitError.
 int FinishOutput(const Invocation& inv);
-
-// Reads all of stdin (binary safe). False on a read error (errno set).
-bool ReadAllStdin(std::string* out);
 
 // A JSON string literal for arbitrary bytes: printable ASCII as is, `"` and
 // `\` escaped, every other byte as \u00XX.

@@ -42,12 +42,22 @@ eq() {  # eq GOT WANT WHAT
 step "help"
 for h in --help help; do
   expect 0 b $h
-  for c in create put get del load dump ls count rank nth stat check root-hash; do
+  for c in create put get cat write truncate del load dump ls count rank nth stat check \
+           root-hash trees 'snapshot create' 'snapshot destroy' 'snapshot rollback' \
+           'snapshot list'; do
     grep -q "^  $c " out || fail "bruce $h does not list command $c"
   done
 done
 expect 0 b get --help
 grep -q 'usage: bruce get STORE KEY' out || fail "bruce get --help: $(cat out)"
+for h in 'snapshot --help' 'help snapshot'; do
+  expect 0 b $h
+  for c in create destroy rollback list; do
+    grep -q "usage: bruce snapshot $c STORE" out || fail "bruce $h: no usage of $c: $(cat out)"
+  done
+done
+expect 0 b snapshot list --help
+grep -q 'usage: bruce snapshot list STORE \[--json\]' out || fail "snapshot list --help: $(cat out)"
 
 step "usage errors exit 2"
 expect 2 b
@@ -65,6 +75,23 @@ expect 2 b stat s --json=yes
 expect 2 b create s --page-size 1000
 expect 2 b create s --page-size 131072
 expect 2 b get --escaped s 'bad\q'
+expect 2 b get s k --snapshot
+expect 2 b cat s k --offset x
+expect 2 b cat s k --length -1
+expect 2 b write s k --offset -1
+expect 2 b write s k --offset $(( (1 << 44) + 1 ))
+expect 2 b write s k --snapshot a
+expect 2 b truncate s k
+expect 2 b truncate s k ten
+expect 2 b truncate s k $(( (1 << 44) + 1 ))
+expect 2 b check s --json=1
+expect 2 b snapshot
+grep -q 'missing subcommand' err || fail "snapshot without subcommand: $(cat err)"
+expect 2 b snapshot frob s
+grep -q "unknown command 'snapshot frob'" err || fail "unknown snapshot subcommand: $(cat err)"
+expect 2 b snapshot create s
+expect 2 b snapshot create s a b
+expect 2 b snapshot list s --tree x
 [[ ! -e s ]] || fail "a usage error created the store"
 
 step "create"
@@ -345,6 +372,266 @@ if [[ $(id -u) != 0 ]]; then
   expect_one_error_line "put on a read-only file"
 fi
 
+step "snapshot create / list / get --snapshot / rollback / destroy"
+expect 0 b create sn
+expect 0 b put sn a old-a
+expect 0 b put sn b old-b
+expect 0 b put sn x in-T --tree T
+head -c 300000 /dev/urandom >snapbig
+expect 0 b put sn big <snapbig
+expect 0 b dump sn
+cp out sn_dump_then
+hash_then=$(b root-hash sn --tree main)
+expect 0 b snapshot create sn s1
+expect 0 b snapshot list sn
+grep -qE '^name +txn +created +referenced +unique$' out || fail "snapshot list header: $(cat out)"
+grep -qE '^s1 +[0-9]+ +[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z +[0-9]+ +[0-9]+$' out ||
+  fail "snapshot list row of s1: $(cat out)"
+# Change everything after the snapshot: overwrite, delete, add, a new tree,
+# a write into the large value.
+expect 0 b put sn a new-a
+expect 0 b del sn b
+expect 0 b put sn c new-c
+expect 0 b put sn y in-U --tree U
+printf 'CHANGED' | { expect 0 b write sn big --offset 1000; }
+expect 0 b get sn a
+eq "$(cat out)" new-a "live value after the snapshot"
+expect 0 b get sn a --snapshot s1
+eq "$(cat out)" old-a "get --snapshot s1 returns the old bytes"
+expect 0 b get sn b --snapshot s1
+eq "$(cat out)" old-b "get --snapshot s1 of a key deleted since"
+expect 1 b get sn c --snapshot s1
+expect_one_error_line "get --snapshot of a key added since"
+expect 0 b get sn big --snapshot s1
+same out snapbig "large value in the snapshot"
+expect 0 b cat sn big --snapshot s1 --offset 999 --length 9
+head -c 1008 snapbig | tail -c 9 >want
+same out want "cat --snapshot"
+expect 0 b dump sn --snapshot s1
+same out sn_dump_then "dump --snapshot s1"
+expect 0 b ls sn --snapshot s1
+eq "$(cat out)" $'a\nb\nbig' "ls --snapshot s1"
+expect 0 b count sn --snapshot s1
+eq "$(cat out)" 3 "count --snapshot s1"
+expect 0 b rank sn c --snapshot s1
+eq "$(cat out)" 3 "rank --snapshot s1"
+expect 0 b nth sn 1 --snapshot s1
+eq "$(cat out)" $'b\told-b' "nth --snapshot s1"
+expect 0 b trees sn --snapshot s1
+eq "$(cat out)" $'T\nmain' "trees --snapshot s1"
+expect 0 b get sn x --snapshot s1 --tree T
+eq "$(cat out)" in-T "get --snapshot --tree"
+expect 1 b get sn y --snapshot s1 --tree U
+grep -q 'no such tree' err || fail "tree made after the snapshot: $(cat err)"
+expect 0 b root-hash sn --snapshot s1
+eq "$(cat out)" "$hash_then" "root-hash --snapshot is the snapshot's main tree hash"
+[[ $hash_then != "$(b root-hash sn --tree main)" ]] || fail "main tree hash did not change"
+expect 0 b stat sn --snapshot s1 --json
+python3 - <<'PY' || fail "stat --snapshot --json: $(cat out)"
+import json
+s = json.load(open('out'))
+assert s["snapshot"] == "s1" and s["keys"] == 3 and s["snapshots"] == 1, s
+PY
+expect 0 b snapshot create sn s2
+expect 3 b snapshot create sn s2
+expect_one_error_line "snapshot create of a taken name"
+grep -q 'already exists' err || fail "snapshot exists message: $(cat err)"
+for bad in .hidden 'a b' 'a/b' "$(printf 'x%.0s' {1..256})"; do
+  expect 2 b snapshot create sn "$bad"
+  expect_one_error_line "snapshot create of a bad name"
+  grep -q 'InvalidArgument: snapshot names' err || fail "bad snapshot name message: $(cat err)"
+done
+expect 2 b snapshot create sn ''
+expect 0 b snapshot list sn --json
+python3 -m json.tool <out >/dev/null || fail "snapshot list --json is not JSON: $(cat out)"
+python3 - <<'PY' || fail "snapshot list --json fields: $(cat out)"
+import json, re
+l = json.load(open('out'))
+assert [x["name"] for x in l] == ["s1", "s2"], l
+for x in l:
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", x["created"]), x
+    assert x["txn"] >= 1 and x["time_ns"] > 0 and x["referenced_bytes"] > 0, x
+    assert 0 <= x["unique_bytes"] <= x["referenced_bytes"], x
+assert l[0]["txn"] < l[1]["txn"], l
+# s1 alone holds the old value chunks that were overwritten, and b.
+assert l[0]["unique_bytes"] > 0, l
+PY
+expect 0 b stat sn --json
+python3 -c 'import json; assert json.load(open("out"))["snapshots"] == 2' ||
+  fail "stat snapshots count: $(cat out)"
+# Rollback refuses while a newer snapshot exists (a conflict: exit 3).
+expect 3 b snapshot rollback sn s1
+expect_one_error_line "rollback past a newer snapshot"
+grep -q 'newer' err || fail "rollback past s2 message: $(cat err)"
+expect 0 b snapshot destroy sn s2
+expect 0 b snapshot rollback sn s1
+expect 0 b dump sn
+same out sn_dump_then "dump after rollback to s1"
+expect 0 b get sn a
+eq "$(cat out)" old-a "get after rollback"
+expect 1 b get sn y --tree U
+expect 0 b root-hash sn --tree main
+eq "$(cat out)" "$hash_then" "main tree hash after rollback"
+expect 0 b check sn
+expect 0 b snapshot list sn
+grep -q '^s1 ' out || fail "rollback keeps the snapshot: $(cat out)"
+expect 0 b snapshot destroy sn s1
+expect 1 b get sn a --snapshot s1
+expect_one_error_line "get --snapshot of a destroyed snapshot"
+grep -q 'no such snapshot: s1' err || fail "destroyed snapshot message: $(cat err)"
+expect 1 b snapshot destroy sn s1
+expect_one_error_line "destroy of a missing snapshot"
+expect 1 b snapshot rollback sn s1
+expect 1 b ls sn --snapshot nope
+expect 0 b snapshot list sn --json
+eq "$(python3 -c 'import json; print(len(json.load(open("out"))))')" 0 "snapshots left"
+expect 0 b get sn a
+eq "$(cat out)" old-a "live store after destroying the snapshot"
+expect 0 b check sn
+
+step "write --offset / cat --offset --length"
+expect 0 b create v
+head -c 100000 /dev/urandom >val
+expect 0 b put v k <val
+printf 'MIDDLE of the value' >patch
+expect 0 b write v k --offset 40000 <patch
+python3 - <<'PY'
+d = bytearray(open('val', 'rb').read())
+p = open('patch', 'rb').read()
+d[40000:40000 + len(p)] = p
+open('val2', 'wb').write(d)
+PY
+expect 0 b get v k
+same out val2 "value after write --offset into the middle"
+cat_case() {  # cat_case OFFSET LENGTH: against dd on val2
+  expect 0 b cat v k --offset "$1" --length "$2"
+  dd if=val2 bs=1 skip="$1" count="$2" status=none >want 2>/dev/null ||
+    python3 -c "import sys; d=open('val2','rb').read(); sys.stdout.buffer.write(d[$1:$1+$2])" >want
+  same out want "cat --offset $1 --length $2"
+}
+cat_case 39990 40
+cat_case 0 1
+cat_case 99990 100
+cat_case 100000 10
+cat_case 250000 10
+cat_case 4095 4098
+expect 0 b cat v k --offset 99000
+tail -c 1000 val2 >want
+same out want "cat --offset without --length"
+expect 0 b cat v k
+same out val2 "cat without a range"
+expect 0 b cat v k --length 0
+[[ ! -s out ]] || fail "cat --length 0 printed bytes"
+expect 1 b cat v nokey
+expect_one_error_line "cat of a missing key"
+# Appending at the end, and writing into a new key at an offset.
+printf 'tail' | { expect 0 b write v k --offset 100000; }
+expect 0 b cat v k --offset 99998
+eq "$(od -An -c out | tr -s ' ')" "$(printf '%s' "$(tail -c 2 val2)tail" | od -An -c | tr -s ' ')" \
+  "append with write --offset SIZE"
+printf 'xyz' | { expect 0 b write v fresh --offset 3; }
+expect 0 b get v fresh
+printf '\0\0\0xyz' >want
+same out want "write into a new key past offset 0"
+printf 'abc' | { expect 0 b write v --escaped 'e\x00k' --tree W; }
+long=$(printf 'k%.0s' {1..1025})
+expect 2 b put v "$long" value
+expect_one_error_line "put of a key past 1024 bytes"
+grep -q 'InvalidArgument' err || fail "long key message: $(cat err)"
+printf 'x' | { expect 2 b write v "$long"; }
+expect_one_error_line "write of a key past 1024 bytes"
+printf 'ab' | { expect 0 b write v edge --offset $(( (1 << 44) - 2 )); }
+expect 0 b cat v edge --offset $(( (1 << 44) - 3 ))
+printf '\0ab' >want
+same out want "write ending at the largest value size"
+expect 0 b ls v  # lists keys without reading the 16 TiB value
+grep -qx edge out || fail "ls with a 16 TiB value: $(cat out)"
+printf 'abc' | { expect 2 b write v edge --offset $(( (1 << 44) - 2 )); }
+expect_one_error_line "write past the largest value size"
+expect 0 b del v edge
+expect 0 b get v --escaped 'e\x00k' --tree W
+eq "$(cat out)" abc "write --escaped --tree"
+
+step "sparse write 1 GiB out stays small"
+used_before=$(b stat v --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["pages_used"])')
+G=$((1 << 30))
+printf 'DATA' | { expect 0 b write v sparse --offset "$G"; }
+expect 0 b cat v sparse --offset $((G - 2)) --length 4
+printf '\0\0DA' >want
+same out want "cat across the hole's end"
+expect 0 b cat v sparse --offset $((G + 2))
+eq "$(cat out)" TA "cat of the sparse tail"
+expect 0 b cat v sparse --offset 123456789 --length 5
+printf '\0\0\0\0\0' >want
+same out want "cat inside the hole"
+expect 0 b stat v --json
+python3 - "$used_before" <<'PY' || fail "a 1 GiB sparse value took space: $(cat out)"
+import json, sys
+s = json.load(open('out'))
+assert s["pages_used"] - int(sys.argv[1]) < 64, s
+assert s["file_bytes"] < 16 << 20, s
+PY
+[[ $(du -k v | cut -f1) -lt 16384 ]] || fail "store file is $(du -k v | cut -f1) KiB on disk"
+
+step "truncate shrink / grow"
+expect 0 b truncate v k 50000
+expect 0 b get v k
+head -c 50000 val2 >want
+same out want "truncate to 50000"
+expect 0 b truncate v k 60000
+{ head -c 50000 val2; head -c 10000 /dev/zero; } >want
+expect 0 b get v k
+same out want "truncate grows with zeros"
+expect 0 b truncate v k 3
+expect 0 b get v k
+head -c 3 val2 >want
+same out want "truncate to an inline size"
+expect 0 b truncate v k 0
+expect 0 b get v k
+[[ ! -s out ]] || fail "truncate 0 left bytes"
+expect 0 b truncate v sparse 2
+expect 0 b get v sparse
+printf '\0\0' >want
+same out want "truncate of the sparse value"
+expect 1 b truncate v nokey 5
+expect_one_error_line "truncate of a missing key"
+expect 1 b truncate v k 5 --tree nope
+expect 0 b check v
+
+step "50 MiB value streamed through put / get"
+head -c $((50 << 20)) /dev/urandom >huge
+# Peak memory of a child, in KiB: a streamed value never sits in memory whole.
+maxrss() {  # maxrss IN OUT CMD...: runs CMD <IN >OUT, prints its peak RSS
+  python3 - "$@" <<'PY'
+import resource, subprocess, sys
+with open(sys.argv[1], 'rb') as i, open(sys.argv[2], 'wb') as o:
+    rc = subprocess.run(sys.argv[3:], stdin=i, stdout=o).returncode
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss if rc == 0 else -rc)
+PY
+}
+expect 0 b create h
+rss=$(maxrss huge /dev/null "$BRUCE" put h huge)
+(( rss > 0 )) || fail "put of 50 MiB failed ($rss)"
+(( rss < 40000 )) || fail "put of 50 MiB used $rss KiB: not streamed"
+rss=$(maxrss /dev/null out "$BRUCE" get h huge)
+(( rss > 0 )) || fail "get of 50 MiB failed ($rss)"
+(( rss < 40000 )) || fail "get of 50 MiB used $rss KiB: not streamed"
+same out huge "50 MiB value read back"
+expect 0 b cat h huge --offset $((30 << 20)) --length 3000000
+tail -c +$(( (30 << 20) + 1 )) huge | head -c 3000000 >want || true
+same out want "cat inside the 50 MiB value"
+expect 0 b put h huge small
+expect 0 b get h huge
+eq "$(cat out)" small "put replaces a large value"
+expect 0 b check h --json
+python3 -m json.tool <out >/dev/null || fail "check --json is not JSON: $(cat out)"
+python3 - <<'PY' || fail "check --json on a good store: $(cat out)"
+import json
+r = json.load(open('out'))
+assert r["ok"] is True and r["problems"] == [], r
+assert r["keys"] == 1 and r["trees"] >= 1 and r["nodes"] >= 1 and r["pages"] >= r["nodes"], r
+PY
+
 # Damage. Two meta pages come first, then nodes: overwriting everything past
 # the meta pages destroys every node both metas can point at, so whatever the
 # layout, no read of data may succeed and check must fail.
@@ -369,6 +656,13 @@ with open(path, 'r+b') as f:
     f.write(bytes(rnd.randrange(256) for _ in range(size - 2 * page)))
 EOF
 check_fails c
+expect 3 b check c --json
+python3 - <<'EOF' || fail "check --json on a damaged store: $(cat out)"
+import json
+r = json.load(open('out'))
+assert r["ok"] is False and len(r["problems"]) >= 1, r
+assert all(isinstance(p, str) and p for p in r["problems"]), r
+EOF
 key=$(sed -n 1500p keys)
 expect 3 b get c --escaped -- "$key"
 expect_one_error_line "get from a damaged store"
@@ -412,5 +706,19 @@ dd if=/dev/urandom of=c2 bs="$page" count=2 conv=notrunc status=none
 check_fails c2
 expect 3 b get c2 --escaped -- "$key"
 expect_one_error_line "get from a store without meta pages"
+
+step "compact moves live pages down and the file shrinks"
+b create cs
+for i in $(seq 1 20); do head -c 1000000 /dev/urandom | b put cs "big$i"; done
+b get cs big20 >big20.want
+for i in $(seq 1 19); do b del cs "big$i"; done
+before=$(stat -c %s cs)
+expect 0 b compact cs
+grep -q '^compacted: ' out || fail "compact printed: $(cat out)"
+after=$(stat -c %s cs)
+(( after * 4 < before )) || fail "compact left the file at $after bytes (from $before)"
+b check cs >/dev/null || fail "check after compact"
+b get cs big20 >big20.got
+cmp -s big20.want big20.got || fail "big20 changed by compact"
 
 echo "PASS: all CLI tests"
