@@ -41,6 +41,8 @@ std::unique_ptr<Node> Node::Clone() const {
   n->kids_ = kids_;
   n->bytes_ = bytes_;
   n->garbage_ = garbage_;
+  n->ratio_ = ratio_;
+  n->measured_ = measured_;
   if (!leaf()) n->dirty_.resize(kids_.size());
   n->MaybeCompactArena();
   return n;

@@ -54,7 +54,7 @@ enum class ValueType : uint8_t {
   kData = 3,     // in a chunk tree: a data block (ptr.count = its length)
 };
 constexpr uint64_t kDirect = uint64_t{1} << 63;
-enum class Compression : uint8_t { kNone = 0 };
+enum class Compression : uint8_t { kNone = 0, kZstd = 1 };
 
 // A pointer to a node: where it is, how it was stored, and what it holds.
 struct BlockPtr {
@@ -152,6 +152,16 @@ class Node {
 
   // The Merkle hash, set by Decode and by Encode (clean nodes only).
   const Hash128& hash() const { return hash_; }
+  // Stored bytes per encoded byte when last written or read (1 when stored
+  // raw): lets a compressed tree grow nodes until they fill a page
+  // compressed.
+  float ratio() const { return ratio_; }
+  // measured: the encoded size the ratio was measured at (0: not measured).
+  void set_ratio(float r, size_t measured) {
+    ratio_ = r;
+    measured_ = measured;
+  }
+  size_t measured() const { return measured_; }
 
   // Bytes of memory it holds (for the cache's budget).
   size_t MemoryBytes() const;
@@ -169,6 +179,8 @@ class Node {
   size_t bytes_ = kNodeHeaderSize + kNodeTrailerSize;
   size_t garbage_ = 0;
   Hash128 hash_;
+  float ratio_ = 1.0f;
+  size_t measured_ = 0;
 };
 
 // Pages a run of `stored_len` bytes occupies.

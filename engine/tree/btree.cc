@@ -21,11 +21,39 @@ Status CheckChild(const Node& parent, const BlockPtr& p, const Node& child) {
   return Status::OK();
 }
 
-bool TooBig(const Node& n, size_t limit) {
-  return n.size() > 1 && n.EncodedSizeBound() > limit && n.TightSize() > limit;
+// How big a tree's nodes may grow: a page, or with compression, as much as
+// fits a page compressed (at most kMaxLogicalPages pages raw).
+struct Fit {
+  WriteContext* ctx;
+  size_t page;
+  int level;  // zstd level, 0: no compression
+};
+constexpr size_t kMaxLogicalPages = 4;
+
+Fit FitOf(WriteContext* ctx, const TreeRoot& root) {
+  return Fit{ctx, ctx->node_limit(), root.zstd_level};
 }
 
-bool Underfull(const Node& n, size_t limit) { return n.size() == 0 || n.TightSize() < limit / 4; }
+size_t Estimated(const Node& n, const Fit& fit) {
+  size_t raw = n.TightSize();
+  return fit.level > 0 ? static_cast<size_t>(static_cast<double>(raw) * n.ratio()) : raw;
+}
+
+bool TooBig(Node& n, const Fit& fit) {
+  if (n.size() <= 1 || n.EncodedSizeBound() <= fit.page) return false;
+  size_t raw = n.TightSize();
+  if (raw <= fit.page) return false;
+  if (fit.level == 0 || raw > fit.page * kMaxLogicalPages) return true;
+  // Measure how the node compresses when it has grown by a page since the
+  // last look (a bulk load learns it here, before anything is written).
+  if (n.measured() == 0 || raw > n.measured() + fit.page) fit.ctx->MeasureRatio(&n, fit.level);
+  // A little slack below the page, as the estimate lags the real ratio.
+  return Estimated(n, fit) > fit.page * 15 / 16;
+}
+
+bool Underfull(const Node& n, const Fit& fit) {
+  return n.size() == 0 || Estimated(n, fit) < fit.page / 4;
+}
 
 // The shortest key s with a < s <= b (a < b).
 std::string ShortSeparator(std::string_view a, std::string_view b) {
@@ -53,6 +81,7 @@ Split SplitNode(Node* n, bool append) {
   }
   Split s;
   s.right = std::make_unique<Node>(n->level());
+  s.right->set_ratio(n->ratio(), n->measured() / 2);
   if (n->leaf()) {
     s.sep = ShortSeparator(n->key(m - 1), n->key(m));
     n->MoveTail(m, s.right.get());
@@ -98,9 +127,9 @@ void InsertChild(Node* n, size_t i, Split* s) {
   n->dirty_kids()[i] = std::move(s->right);
 }
 
-Status InsertRec(WriteContext* ctx, Node* n, std::string_view key, std::string_view value,
-                 ValueType vt, bool* added, OldValue* old, std::optional<Split>* split) {
-  size_t limit = ctx->node_limit();
+Status InsertRec(WriteContext* ctx, const Fit& limit, Node* n, std::string_view key,
+                 std::string_view value, ValueType vt, bool* added, OldValue* old,
+                 std::optional<Split>* split) {
   if (n->leaf()) {
     bool found;
     size_t i = n->LowerBound(key, &found);
@@ -121,7 +150,7 @@ Status InsertRec(WriteContext* ctx, Node* n, std::string_view key, std::string_v
   size_t i = n->ChildIndex(key);
   BRUCE_ASSIGN_OR_RETURN(Node * c, MutableChild(ctx, n, i));
   std::optional<Split> cs;
-  BRUCE_RETURN_IF_ERROR(InsertRec(ctx, c, key, value, vt, added, old, &cs));
+  BRUCE_RETURN_IF_ERROR(InsertRec(ctx, limit, c, key, value, vt, added, old, &cs));
   if (*added) n->child(i).count++;
   if (cs) {
     InsertChild(n, i + 1, &*cs);
@@ -145,7 +174,7 @@ Status DropChild(WriteContext* ctx, Node* n, size_t i) {
 
 // Child i of n is underfull: merge it with a neighbour, and split the result
 // again if it is too big (which evens the two out).
-Status Rebalance(WriteContext* ctx, Node* n, size_t i) {
+Status Rebalance(WriteContext* ctx, const Fit& fit, Node* n, size_t i) {
   if (n->size() < 2) return Status::OK();
   size_t l = i + 1 < n->size() ? i : i - 1;
   size_t r = l + 1;
@@ -155,14 +184,14 @@ Status Rebalance(WriteContext* ctx, Node* n, size_t i) {
   left->AppendAll(right);
   n->child(l).count += n->child(r).count;
   n->Erase(r);
-  if (TooBig(*left, ctx->node_limit())) {
+  if (TooBig(*left, fit)) {
     Split s = SplitNode(left, false);
     InsertChild(n, l + 1, &s);
   }
   return Status::OK();
 }
 
-Status DeleteRec(WriteContext* ctx, Node* n, std::string_view key) {
+Status DeleteRec(WriteContext* ctx, const Fit& fit, Node* n, std::string_view key) {
   if (n->leaf()) {
     bool found;
     size_t i = n->LowerBound(key, &found);
@@ -172,10 +201,10 @@ Status DeleteRec(WriteContext* ctx, Node* n, std::string_view key) {
   }
   size_t i = n->ChildIndex(key);
   BRUCE_ASSIGN_OR_RETURN(Node * c, MutableChild(ctx, n, i));
-  BRUCE_RETURN_IF_ERROR(DeleteRec(ctx, c, key));
+  BRUCE_RETURN_IF_ERROR(DeleteRec(ctx, fit, c, key));
   n->child(i).count--;
   if (n->child(i).count == 0 && n->size() > 1) return DropChild(ctx, n, i);
-  if (Underfull(*c, ctx->node_limit())) return Rebalance(ctx, n, i);
+  if (Underfull(*c, fit)) return Rebalance(ctx, fit, n, i);
   return Status::OK();
 }
 
@@ -219,9 +248,10 @@ Status Put(WriteContext* ctx, TreeRoot* root, std::string_view key, std::string_
   if (old) old->existed = false;
   BRUCE_ASSIGN_OR_RETURN(Node * r, MutableRoot(ctx, root));
   std::optional<Split> s;
-  BRUCE_RETURN_IF_ERROR(InsertRec(ctx, r, key, value, vtype, added, old, &s));
+  BRUCE_RETURN_IF_ERROR(InsertRec(ctx, FitOf(ctx, *root), r, key, value, vtype, added, old, &s));
   if (s) {
     auto top = std::make_unique<Node>(r->level() + 1);
+    top->set_ratio(r->ratio(), 0);
     BlockPtr p;
     p.count = root->dirty->Count() + s->right->Count();
     top->InsertBranch(0, "", p);
@@ -240,7 +270,7 @@ Status Delete(WriteContext* ctx, TreeRoot* root, std::string_view key, OldValue*
   BRUCE_RETURN_IF_ERROR(Get(ctx, *root, key, &old->value, &old->vtype));
   old->existed = true;
   BRUCE_ASSIGN_OR_RETURN(Node * r, MutableRoot(ctx, root));
-  BRUCE_RETURN_IF_ERROR(DeleteRec(ctx, r, key));
+  BRUCE_RETURN_IF_ERROR(DeleteRec(ctx, FitOf(ctx, *root), r, key));
   // A branch root with one child gives way to that child.
   while (!root->dirty->leaf() && root->dirty->size() == 1) {
     if (root->dirty->dirty_kid(0)) {
@@ -413,17 +443,17 @@ Status Relocate(WriteContext* ctx, TreeRoot* root, RelocateLimits lim, bool chun
 
 namespace {
 
-Result<BlockPtr> FlushNode(WriteContext* ctx, std::unique_ptr<Node> n) {
+Result<BlockPtr> FlushNode(WriteContext* ctx, std::unique_ptr<Node> n, int level) {
   if (!n->leaf()) {
     for (size_t i = 0; i < n->size(); i++) {
       if (!n->dirty_kid(i)) continue;
       uint64_t count = n->child(i).count;
-      BRUCE_ASSIGN_OR_RETURN(n->child(i), FlushNode(ctx, std::move(n->dirty_kids()[i])));
+      BRUCE_ASSIGN_OR_RETURN(n->child(i), FlushNode(ctx, std::move(n->dirty_kids()[i]), level));
       if (n->child(i).count != count) return Status::Corruption("dirty subtree count drifted");
     }
     n->dirty_kids().clear();
   }
-  return ctx->WriteNode(std::move(n));
+  return ctx->WriteNode(std::move(n), level);
 }
 
 }  // namespace
@@ -435,7 +465,7 @@ Status Flush(WriteContext* ctx, TreeRoot* root) {
     root->ptr = BlockPtr{};
     return Status::OK();
   }
-  BRUCE_ASSIGN_OR_RETURN(root->ptr, FlushNode(ctx, std::move(r)));
+  BRUCE_ASSIGN_OR_RETURN(root->ptr, FlushNode(ctx, std::move(r), root->zstd_level));
   return Status::OK();
 }
 

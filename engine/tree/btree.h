@@ -46,9 +46,14 @@ class WriteContext : public NodeSource {
   virtual void FreeRun(const format::BlockPtr& ptr) = 0;
   // Nodes split above this many encoded bytes (the page size).
   virtual size_t node_limit() const = 0;
-  // Writes a clean node at commit and returns its pointer (birth, hash,
+  // How well the node compresses at zstd_level (stored bytes per encoded
+  // byte); records it in the node.
+  virtual float MeasureRatio(format::Node* node, int zstd_level) = 0;
+  // Writes a clean node at commit, compressed with zstd at zstd_level when
+  // that saves pages (0: never), and returns its pointer (birth, hash,
   // count and location filled in).
-  virtual Result<format::BlockPtr> WriteNode(std::unique_ptr<format::Node> node) = 0;
+  virtual Result<format::BlockPtr> WriteNode(std::unique_ptr<format::Node> node,
+                                             int zstd_level) = 0;
   // Writes data blocks now, in one run of pages where it can, and returns
   // their pointers.
   virtual Status WriteData(const std::vector<std::string>& blocks,
@@ -61,6 +66,9 @@ struct TreeRoot {
   // The committed root node, kept after its first use so that point reads
   // skip a cache lookup (a transaction is used by one thread at a time).
   mutable NodeRef pinned;
+  // Nodes of a tree with compression on are written with zstd, and grow
+  // past a page for as long as they fit one compressed.
+  int zstd_level = 0;
   uint64_t Count() const { return dirty ? dirty->Count() : ptr.count; }
 };
 

@@ -1,5 +1,7 @@
 #include "txn/db_impl.h"
 
+#include <zstd.h>
+
 #include <algorithm>
 
 #include "format/hash.h"
@@ -168,7 +170,7 @@ Status DbImpl::TryMeta(const Meta& m) {
 
 Result<NodeRef> DbImpl::LoadUncached(const BlockPtr& p) {
   if (p.page < format::kMetaPages) return Status::Corruption("pointer to a meta page", p.page);
-  if (p.comp != format::Compression::kNone) {
+  if (p.comp != format::Compression::kNone && p.comp != format::Compression::kZstd) {
     return Status::Corruption("unknown compression " + std::to_string(static_cast<int>(p.comp)),
                               p.page);
   }
@@ -177,7 +179,30 @@ Result<NodeRef> DbImpl::LoadUncached(const BlockPtr& p) {
   }
   std::string buf(p.stored_len, '\0');
   BRUCE_RETURN_IF_ERROR(store_->Read(p.page * page_size_, p.stored_len, buf.data()));
+  float ratio = 1.0f;
+  if (p.comp == format::Compression::kZstd) {
+    unsigned long long raw = ZSTD_getFrameContentSize(buf.data(), buf.size());
+    if (raw == ZSTD_CONTENTSIZE_ERROR || raw == ZSTD_CONTENTSIZE_UNKNOWN || raw > kMaxNodeBytes) {
+      return Status::Corruption("compressed node has no valid size", p.page);
+    }
+    std::string out(raw, '\0');
+    // One decompression context per thread, reused.
+    struct DCtx {
+      ZSTD_DCtx* ctx = ZSTD_createDCtx();
+      ~DCtx() { ZSTD_freeDCtx(ctx); }
+    };
+    thread_local DCtx dctx;
+    size_t n = ZSTD_decompressDCtx(dctx.ctx, out.data(), out.size(), buf.data(), buf.size());
+    if (ZSTD_isError(n) || n != raw) {
+      return Status::Corruption(std::string("compressed node does not decompress: ") +
+                                    (ZSTD_isError(n) ? ZSTD_getErrorName(n) : "short"),
+                                p.page);
+    }
+    ratio = static_cast<float>(buf.size()) / static_cast<float>(raw);
+    buf = std::move(out);
+  }
   BRUCE_ASSIGN_OR_RETURN(std::unique_ptr<format::Node> n, format::Node::Decode(std::move(buf), p.page));
+  n->set_ratio(ratio, ratio < 1.0f ? n->TightSize() : 0);
   if (!(n->hash() == p.hash)) return Status::Corruption("node hash mismatch", p.page);
   if (n->Count() != p.count) {
     return Status::Corruption("node key count does not match its parent's pointer", p.page);

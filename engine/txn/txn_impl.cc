@@ -1,5 +1,8 @@
 #include "txn/txn_impl.h"
 
+#include <zstd.h>
+
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 
@@ -141,13 +144,18 @@ WriteTxnImpl::WriteTxnImpl(DbImpl* db, const Version& base)
   db_->space().Begin();
 }
 
-WriteTxnImpl::~WriteTxnImpl() { Abort(); }
+WriteTxnImpl::~WriteTxnImpl() {
+  Abort();
+  ZSTD_freeCCtx(cctx_);
+}
 
 Result<Tree*> WriteTxnImpl::CreateTree(std::string_view name) {
   BRUCE_RETURN_IF_ERROR(CheckTreeName(name));
   auto t = Open(name);
   if (t.ok() || !t.status().IsNotFound()) return t;
-  auto fresh = std::make_unique<TreeImpl>(this, std::string(name), 0, BlockPtr{});
+  // A new tree takes the store's compression setting (kept in its flags).
+  uint64_t flags = static_cast<uint64_t>(std::clamp(db_->options().compression_level, 0, 19));
+  auto fresh = std::make_unique<TreeImpl>(this, std::string(name), flags, BlockPtr{});
   fresh->root().dirty = std::make_unique<format::Node>(0);  // committed even if left empty
   Tree* raw = fresh.get();
   trees_.emplace(std::string(name), std::move(fresh));
@@ -180,12 +188,25 @@ void WriteTxnImpl::FreeRun(const BlockPtr& ptr) {
   frees_.push_back(Freed{ptr.page, pages, ptr.birth});
 }
 
-Result<BlockPtr> WriteTxnImpl::WriteNode(std::unique_ptr<format::Node> node) {
+Result<BlockPtr> WriteTxnImpl::WriteNode(std::unique_ptr<format::Node> node, int zstd_level) {
   uint32_t ps = db_->page_size();
   format::Hash128 hash = node->Encode(&scratch_);
   BlockPtr p;
-  p.stored_len = static_cast<uint32_t>(scratch_.size());
-  uint64_t pages = format::PagesFor(scratch_.size(), ps);
+  const std::string* body = &scratch_;
+  if (zstd_level > 0) {
+    // Stored compressed only when that takes fewer pages.
+    size_t n = Compress(scratch_, zstd_level);
+    if (!ZSTD_isError(n)) {
+      node->set_ratio(static_cast<float>(n) / static_cast<float>(scratch_.size()), scratch_.size());
+      if (format::PagesFor(n, ps) < format::PagesFor(scratch_.size(), ps)) {
+        packed_.resize(n);
+        body = &packed_;
+        p.comp = format::Compression::kZstd;
+      }
+    }
+  }
+  p.stored_len = static_cast<uint32_t>(body->size());
+  uint64_t pages = format::PagesFor(body->size(), ps);
   p.page = db_->space().Allocate(pages);
   p.birth = id_;
   p.hash = hash;
@@ -195,11 +216,28 @@ Result<BlockPtr> WriteTxnImpl::WriteNode(std::unique_ptr<format::Node> node) {
     BRUCE_RETURN_IF_ERROR(FlushBatch());
   }
   if (batch_.empty()) batch_page_ = p.page;
-  batch_.append(scratch_);
-  batch_.resize(batch_.size() + pages * ps - scratch_.size(), '\0');
+  batch_.append(*body);
+  batch_.resize(batch_.size() + pages * ps - body->size(), '\0');
   if (batch_.size() >= kBatchBytes) BRUCE_RETURN_IF_ERROR(FlushBatch());
   written_[p.page] = Written{p.page, hash, NodeRef(std::move(node))};
   return p;
+}
+
+size_t WriteTxnImpl::Compress(const std::string& in, int level) {
+  if (!cctx_) cctx_ = ZSTD_createCCtx();
+  packed_.resize(ZSTD_compressBound(in.size()));
+  size_t n = ZSTD_compressCCtx(cctx_, packed_.data(), packed_.size(), in.data(), in.size(), level);
+  if (!ZSTD_isError(n)) packed_.resize(n);
+  return n;
+}
+
+float WriteTxnImpl::MeasureRatio(format::Node* node, int level) {
+  std::string encoded;
+  node->Encode(&encoded);
+  size_t n = Compress(encoded, level);
+  float ratio = ZSTD_isError(n) ? 1.0f : static_cast<float>(n) / static_cast<float>(encoded.size());
+  node->set_ratio(ratio, encoded.size());
+  return ratio;
 }
 
 Status WriteTxnImpl::WriteData(const std::vector<std::string>& blocks, std::vector<BlockPtr>* out) {

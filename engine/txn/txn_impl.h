@@ -12,6 +12,8 @@
 // time.
 #pragma once
 
+#include <zstd.h>
+
 #include <map>
 #include <unordered_map>
 #include <optional>
@@ -28,11 +30,16 @@ namespace bruce {
 
 class TxnBase;
 
+// Tree flags (the catalog entry's aux): bits 0-7 are the zstd level its
+// nodes are written with (0: no compression).
+constexpr uint64_t kTreeZstdLevelMask = 0xff;
+
 class TreeImpl final : public Tree {
  public:
   TreeImpl(TxnBase* txn, std::string name, uint64_t flags, format::BlockPtr root)
       : txn_(txn), name_(std::move(name)), flags_(flags) {
     root_.ptr = root;
+    root_.zstd_level = static_cast<int>(flags & kTreeZstdLevelMask);
   }
   // A tree whose every call fails with `broken`.
   TreeImpl(TxnBase* txn, std::string name, Status broken)
@@ -207,7 +214,8 @@ class WriteTxnImpl final : public WriteTxn, public TxnBase, public WriteContext 
                    std::vector<format::BlockPtr>* out) override;
   void FreeRun(const format::BlockPtr& ptr) override;
   size_t node_limit() const override { return db_->page_size(); }
-  Result<format::BlockPtr> WriteNode(std::unique_ptr<format::Node> node) override;
+  Result<format::BlockPtr> WriteNode(std::unique_ptr<format::Node> node, int zstd_level) override;
+  float MeasureRatio(format::Node* node, int zstd_level) override;
 
  private:
   Status DoCommit();
@@ -247,6 +255,10 @@ class WriteTxnImpl final : public WriteTxn, public TxnBase, public WriteContext 
   std::unordered_map<uint64_t, Written> written_;  // by page
   std::vector<std::unique_ptr<TreeImpl>> dropped_;
   std::string scratch_;
+  std::string packed_;  // the last Compress output
+  ZSTD_CCtx* cctx_ = nullptr;
+  // zstd-compresses `in` into packed_; a zstd error code on failure.
+  size_t Compress(const std::string& in, int level);
   static constexpr size_t kBatchBytes = size_t{1} << 20;
   std::string batch_;        // encoded nodes for adjacent pages, not yet written
   uint64_t batch_page_ = 0;  // the first page of batch_

@@ -23,6 +23,12 @@ struct Options {
   Durability durability = Durability::kFull;
   // Byte budget of the cache of verified, decoded nodes.
   size_t cache_bytes = size_t{128} << 20;
+  // zstd level (1 to 19) the nodes of trees created from now on are
+  // compressed with; 0 turns compression off for them. A compressed tree's
+  // nodes grow past a page while they still fit one compressed, and a node
+  // is stored compressed only when that saves pages. Large values' data
+  // blocks are stored raw.
+  int compression_level = 1;
 };
 
 // Limits, documented in docs/FORMAT.md.
