@@ -4,6 +4,7 @@
 // and the store closed and reopened every few hundred steps.
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <map>
 #include <memory>
 #include <random>
@@ -271,6 +272,140 @@ void RunModel(uint32_t page_size, uint64_t steps, const char* name) {
 TEST(Model, RandomOpsAgainstStdMap) { RunModel(4096, testing::Steps(100000), "Model.RandomOps"); }
 
 TEST(Model, RandomOpsLargePages) { RunModel(16384, testing::Steps(100000) / 4, "Model.LargePages"); }
+
+}  // namespace
+}  // namespace bruce
+
+namespace bruce {
+namespace {
+
+// Cursor moves and writes, put flags and Reserve, against std::map.
+TEST(Model, CursorsAndPutFlagsAgainstStdMap) {
+  Rng r(testing::Seed("Model.CursorsAndFlags"));
+  auto store = std::shared_ptr<PageStore>(NewMemoryStore());
+  Options opts;
+  opts.create_if_missing = true;
+  opts.cache_bytes = 1 << 20;
+  auto db = Db::Open(store, opts);
+  ASSERT_TRUE(db.ok());
+  Model m;
+  auto w = std::move((*db)->BeginWrite()).value();
+  Tree* t = w->Main();
+  auto c = t->NewCursor();
+  auto it = m.end();  // where the cursor should be
+  uint64_t steps = testing::Steps(100000) / 5;
+  for (uint64_t step = 0; step < steps; step++) {
+    std::string k = RandomKey(r);
+    switch (r.Below(12)) {
+      case 0: {  // put that must not overwrite
+        std::string v = RandomValue(r), existing;
+        Status s = t->Put(k, v, kNoOverwrite, &existing);
+        if (m.count(k)) {
+          ASSERT_EQ(s.code(), Code::kExists);
+          ASSERT_EQ(existing, m[k]);
+        } else {
+          ASSERT_TRUE(s.ok()) << s.ToString();
+          m[k] = v;
+        }
+        break;
+      }
+      case 1: {  // append: only past the last key
+        std::string last = m.empty() ? "" : m.rbegin()->first;
+        std::string bigger = last + "\x01";
+        if (bigger.size() <= kMaxKeySize) {
+          ASSERT_TRUE(t->Put(bigger, "appended", kAppend).ok());
+          m[bigger] = "appended";
+        }
+        if (!m.empty()) {
+          ASSERT_EQ(t->Put(m.begin()->first, "x", kAppend).code(), Code::kInvalidArgument);
+        }
+        break;
+      }
+      case 2: {  // reserve, fill, read back
+        size_t n = r.Below(3000);
+        auto buf = t->Reserve(k, n);
+        ASSERT_TRUE(buf.ok()) << buf.status().ToString();
+        std::string v(n, static_cast<char>('a' + r.Below(26)));
+        std::memcpy(buf.value(), v.data(), n);
+        m[k] = v;
+        std::string got;
+        ASSERT_TRUE(t->Get(k, &got).ok());
+        ASSERT_EQ(got, v);
+        break;
+      }
+      case 3: {
+        bool found = c->SeekExact(k);
+        ASSERT_EQ(found, m.count(k) == 1);
+        it = found ? m.find(k) : m.end();
+        break;
+      }
+      case 4: {
+        std::string p = k.substr(0, r.Below(k.size() + 1));
+        bool found = c->SeekPrefix(p);
+        auto lb = m.lower_bound(p);
+        bool want = lb != m.end() && lb->first.compare(0, p.size(), p) == 0;
+        ASSERT_EQ(found, want) << "prefix";
+        it = want ? lb : m.end();
+        break;
+      }
+      case 5:
+        c->Seek(k);
+        it = m.lower_bound(k);
+        break;
+      case 6:
+        if (it != m.end()) {
+          c->Next();
+          ++it;
+        }
+        break;
+      case 7:
+        if (it != m.end()) {
+          c->Prev();
+          it = it == m.begin() ? m.end() : std::prev(it);
+        }
+        break;
+      case 8:
+        if (it != m.end()) {  // write at the cursor
+          std::string v = RandomValue(r);
+          ASSERT_TRUE(c->Put(v).ok());
+          it->second = v;
+        }
+        break;
+      case 9:
+        if (it != m.end()) {  // delete at the cursor: it moves on to the next key
+          ASSERT_TRUE(c->Delete().ok());
+          it = m.erase(it);
+        }
+        break;
+      case 10: {
+        std::string v = RandomValue(r);
+        ASSERT_TRUE(t->Put(k, v).ok());  // a change behind the cursor's back
+        m[k] = v;
+        break;
+      }
+      case 11:
+        if (r.OneIn(20)) {
+          ASSERT_TRUE(w->Commit().ok());
+          w = std::move((*db)->BeginWrite()).value();
+          t = w->Main();
+          c = t->NewCursor();
+          it = m.end();
+        }
+        break;
+    }
+    ASSERT_EQ(c->Valid(), it != m.end()) << "step " << step;
+    if (it != m.end()) {
+      ASSERT_EQ(c->key(), it->first) << "step " << step;
+      ASSERT_EQ(c->value(), it->second) << "step " << step;
+    }
+  }
+  ASSERT_TRUE(w->Commit().ok());
+  auto rd = (*db)->BeginRead();
+  ExpectSame((*rd)->Main(), m, r, "at the end");
+  auto rc = (*rd)->Main()->NewCursor();
+  rc->First();
+  EXPECT_EQ(rc->Put("x").code(), Code::kReadOnly);
+}
 
 }  // namespace
 }  // namespace bruce

@@ -17,21 +17,21 @@
 
 namespace bruce {
 
-class TreeCursor final : public Cursor {
+class TreeCursor final {
  public:
   // generation may be null (a read transaction: nothing changes).
   TreeCursor(NodeSource* src, const TreeRoot* root, const uint64_t* generation)
       : src_(src), root_(root), gen_(generation) {}
 
-  void First() override;
-  void Last() override;
-  void Seek(std::string_view key) override;
-  void Next() override;
-  void Prev() override;
-  bool Valid() const override;
-  std::string_view key() const override;
-  std::string_view value() const override;
-  Status status() const override { return status_; }
+  void First();
+  void Last();
+  void Seek(std::string_view key);
+  void Next();
+  void Prev();
+  bool Valid() const;
+  std::string_view key() const;
+  std::string_view value() const;
+  Status status() const { return status_; }
 
   format::ValueType vtype() const;
 

@@ -299,6 +299,42 @@ Status TreeImpl::Put(std::string_view key, std::string_view value) {
   return Status::OK();
 }
 
+Status TreeImpl::Put(std::string_view key, std::string_view value, uint32_t flags,
+                     std::string* existing) {
+  BRUCE_RETURN_IF_ERROR(Usable());
+  if (flags & ~uint32_t{kNoOverwrite | kAppend}) return Status::InvalidArgument("unknown put flags");
+  if (flags & kNoOverwrite) {
+    ValueRef v;
+    BRUCE_RETURN_IF_ERROR(Lookup(key, &v));
+    if (v.exists) {
+      if (existing) BRUCE_RETURN_IF_ERROR(Get(key, existing));
+      return Status::Exists("key exists");
+    }
+  }
+  if (flags & kAppend) {
+    TreeCursor c(txn_->source(), &root_, nullptr);
+    c.Last();
+    BRUCE_RETURN_IF_ERROR(c.status());
+    if (c.Valid() && key <= c.key()) {
+      return Status::InvalidArgument("append: key is not greater than the last key");
+    }
+  }
+  return Put(key, value);
+}
+
+Result<char*> TreeImpl::Reserve(std::string_view key, size_t size) {
+  WriteContext* w;
+  BRUCE_RETURN_IF_ERROR(Writable(&w));
+  if (size > kMaxValueSize) {
+    return Status::InvalidArgument("reserve of " + std::to_string(size) + " bytes; the limit is " +
+                                   std::to_string(kMaxValueSize));
+  }
+  // The key exists (zeros) at once; the bytes go in at the next call.
+  BRUCE_RETURN_IF_ERROR(Put(key, std::string_view()));
+  reserved_.emplace(std::string(key), std::string(size, '\0'));
+  return reserved_->second.data();
+}
+
 Status TreeImpl::Delete(std::string_view key) {
   WriteContext* w;
   BRUCE_RETURN_IF_ERROR(Writable(&w));
@@ -445,6 +481,7 @@ Result<uint64_t> TreeImpl::SeekData(std::string_view key, uint64_t offset, bool 
 }
 
 Status TreeImpl::FlushValues() {
+  BRUCE_RETURN_IF_ERROR(Usable());  // a pending Reserve
   WriteContext* w = txn_->writer();
   for (auto& [key, e] : extents_) {
     btree::OldValue old;
@@ -541,12 +578,12 @@ class ValueCursor final : public Cursor {
  public:
   ValueCursor(TreeImpl* tree, std::unique_ptr<TreeCursor> inner)
       : tree_(tree), inner_(std::move(inner)) {}
-  void First() override { inner_->First(); }
-  void Last() override { inner_->Last(); }
-  void Seek(std::string_view key) override { inner_->Seek(key); }
-  void Next() override { inner_->Next(); }
-  void Prev() override { inner_->Prev(); }
-  bool Valid() const override { return status_.ok() && inner_->Valid(); }
+  void First() override { Move([&] { inner_->First(); }); }
+  void Last() override { Move([&] { inner_->Last(); }); }
+  void Seek(std::string_view key) override { Move([&] { inner_->Seek(key); }); }
+  void Next() override { Move([&] { inner_->Next(); }); }
+  void Prev() override { Move([&] { inner_->Prev(); }); }
+  bool Valid() const override { return !parked_ && status_.ok() && inner_->Valid(); }
   std::string_view key() const override { return inner_->key(); }
   std::string_view value() const override {
     if (inner_->vtype() == ValueType::kInline) return inner_->value();
@@ -560,9 +597,40 @@ class ValueCursor final : public Cursor {
   }
   Status status() const override { return status_.ok() ? inner_->status() : status_; }
 
+  bool SeekExact(std::string_view key) override {
+    std::string k(key);
+    Seek(k);
+    parked_ = !inner_->Valid() || inner_->key() != k;
+    return !parked_;
+  }
+  bool SeekPrefix(std::string_view prefix) override {
+    std::string p(prefix);
+    Seek(p);
+    parked_ = !inner_->Valid() || inner_->key().substr(0, p.size()) != p;
+    return !parked_;
+  }
+  Status Put(std::string_view value) override {
+    if (!Valid()) return Status::InvalidArgument("the cursor is not on a key");
+    std::string k(inner_->key());
+    return tree_->Put(k, value);
+  }
+  Status Delete() override {
+    if (!Valid()) return Status::InvalidArgument("the cursor is not on a key");
+    std::string k(inner_->key());
+    // The cursor sees the change and moves to the key that followed.
+    return tree_->Delete(k);
+  }
+
  private:
+  template <typename F>
+  void Move(F f) {
+    parked_ = false;
+    f();
+  }
+
   TreeImpl* tree_;
   std::unique_ptr<TreeCursor> inner_;
+  bool parked_ = false;
   mutable std::string buf_;
   mutable Status status_;
 };

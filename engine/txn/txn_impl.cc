@@ -40,9 +40,15 @@ bool PrefixSuccessor(std::string_view prefix, std::string* out) {
 
 // ---- TreeImpl ----
 
-Status TreeImpl::Usable() const {
+Status TreeImpl::Usable() {
   if (!broken_.ok()) return broken_;
-  return txn_->finished_status();
+  BRUCE_RETURN_IF_ERROR(txn_->finished_status());
+  if (reserved_) {
+    auto r = std::move(*reserved_);
+    reserved_.reset();
+    BRUCE_RETURN_IF_ERROR(Put(r.first, r.second));
+  }
+  return Status::OK();
 }
 
 Result<uint64_t> TreeImpl::Count() {

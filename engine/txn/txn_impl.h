@@ -48,6 +48,9 @@ class TreeImpl final : public Tree {
   const std::string& name() const override { return name_; }
   Status Get(std::string_view key, std::string* value) override;
   Status Put(std::string_view key, std::string_view value) override;
+  Status Put(std::string_view key, std::string_view value, uint32_t flags,
+             std::string* existing) override;
+  Result<char*> Reserve(std::string_view key, size_t size) override;
   Status Delete(std::string_view key) override;
   Result<uint64_t> Count() override;
   Result<uint64_t> Count(std::string_view lo, std::string_view hi) override;
@@ -96,7 +99,8 @@ class TreeImpl final : public Tree {
     uint64_t size = 0;
   };
 
-  Status Usable() const;
+  // Every call checks this first; it also writes a pending Reserve buffer.
+  Status Usable();
   Status Writable(WriteContext** w);
   uint64_t chunk_size() const;
   size_t inline_max() const;
@@ -110,6 +114,8 @@ class TreeImpl final : public Tree {
   Status DropValue(std::string_view key, const btree::OldValue& old);
 
   std::map<std::string, Extent, std::less<>> extents_;
+  // The last Reserve: its key and the buffer the caller fills.
+  std::optional<std::pair<std::string, std::string>> reserved_;
 
   TxnBase* txn_;
   std::string name_;

@@ -51,6 +51,29 @@ class Cursor {
   virtual std::string_view value() const = 0;
   // Not OK when a page read failed; the cursor is then not Valid().
   virtual Status status() const = 0;
+
+  // Positions at key itself; false (and not Valid()) when it is absent.
+  virtual bool SeekExact(std::string_view key) = 0;
+  // Positions at the first key that starts with prefix; false (and not
+  // Valid()) when there is none.
+  virtual bool SeekPrefix(std::string_view prefix) = 0;
+  // Write transactions only (kReadOnly otherwise); Valid() only. Put sets
+  // the value at the cursor's key. Delete removes it and leaves the cursor
+  // on the key that followed (not Valid() if none), so Next() is not needed
+  // to go on.
+  virtual Status Put(std::string_view value) = 0;
+  virtual Status Delete() = 0;
+};
+
+// Flags for Tree::Put.
+enum PutFlags : uint32_t {
+  kPutDefault = 0,
+  // Leave an existing value alone and return kExists (and, if asked, the
+  // value that is there).
+  kNoOverwrite = 1,
+  // The key must be greater than every key in the tree (kInvalidArgument
+  // otherwise): ascending loads fill each node before starting the next.
+  kAppend = 2,
 };
 
 struct Entry {
@@ -70,6 +93,14 @@ class Tree {
   // kReadOnly in a read transaction. Keys are 0..kMaxKeySize bytes, values
   // 0..kMaxValueSize bytes; longer ones get kInvalidArgument.
   virtual Status Put(std::string_view key, std::string_view value) = 0;
+  // With flags (PutFlags): kNoOverwrite and kAppend; `existing` gets the
+  // current value when kNoOverwrite finds one.
+  virtual Status Put(std::string_view key, std::string_view value, uint32_t flags,
+                     std::string* existing = nullptr) = 0;
+  // Sets key to a value of `size` bytes and returns a buffer to fill them
+  // in, valid until the next call on this tree or its transaction. Sizes up
+  // to kMaxValueSize.
+  virtual Result<char*> Reserve(std::string_view key, size_t size) = 0;
   // kNotFound when the key is absent.
   virtual Status Delete(std::string_view key) = 0;
 
