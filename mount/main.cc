@@ -84,16 +84,19 @@ int Run(brucefs::MountConfig& c) {
       fuse_session_new(&args, brucefs::Operations(), sizeof(fuse_lowlevel_ops), &fs);
   if (se == nullptr) {
     fprintf(stderr, "brucefs: cannot start a FUSE session\n");
+    fuse_opt_free_args(&args);
     return 1;
   }
   if (fuse_set_signal_handlers(se) != 0 || fuse_session_mount(se, c.mountpoint.c_str()) != 0) {
     fprintf(stderr, "brucefs: cannot mount on %s\n", c.mountpoint.c_str());
     fuse_session_destroy(se);
+    fuse_opt_free_args(&args);
     return 1;
   }
   if (fuse_daemonize(c.foreground ? 1 : 0) != 0) {
     fuse_session_unmount(se);
     fuse_session_destroy(se);
+    fuse_opt_free_args(&args);
     return 1;
   }
   if (!c.foreground) {
@@ -121,6 +124,7 @@ int Run(brucefs::MountConfig& c) {
   fuse_session_unmount(se);
   fuse_remove_signal_handlers(se);
   fuse_session_destroy(se);
+  fuse_opt_free_args(&args);  // fuse_session_new may have added to them
   return ret;
 }
 
