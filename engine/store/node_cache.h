@@ -3,9 +3,14 @@
 // Entries are immutable shared nodes: a reader holding one keeps it alive
 // after eviction. The cache is split into shards by page number, each under
 // its own mutex with its share of the byte budget. A shard finds an entry by
-// indexing an array with the page number (pages are dense), and evicts with
-// CLOCK (second chance) over a Boost.Intrusive list: a hit only sets a flag,
-// and eviction passes over a flagged entry once, clearing the flag.
+// indexing an array with the page number (pages are dense).
+//
+// Replacement is ARC (Megiddo and Modha), by bytes: T1 holds nodes seen once
+// recently, T2 nodes seen at least twice; B1 and B2 remember (without the
+// node) what was evicted from each. A hit in B1 says recency was short of
+// room and grows T1's target p; a hit in B2 shrinks it. A long scan passes
+// through T1 without pushing the frequently used nodes of T2 out. The lists
+// are Boost.Intrusive lists threaded through the entries.
 //
 // A page's entry is replaced when the page is rewritten; lookups also
 // compare the node's hash with the pointer's, so a stale entry is never
@@ -43,24 +48,33 @@ class NodeCache {
   size_t bytes() const;
 
  private:
+  enum class Where : uint8_t { kT1, kT2, kB1, kB2 };
   struct Item : boost::intrusive::list_base_hook<> {
     uint64_t page;
     format::Hash128 hash;
-    NodeRef node;
+    NodeRef node;  // null in a ghost list
     size_t bytes;
-    bool referenced = false;
+    Where where;
   };
   using List = boost::intrusive::list<Item>;
   struct Shard {
     std::mutex mu;
-    List clock;                 // newest first; the hand works from the back
-    std::vector<Item*> index;   // by page / kShards
-    size_t bytes = 0;
+    List t1, t2, b1, b2;  // most recent at the front
+    size_t t1_bytes = 0, t2_bytes = 0, b1_bytes = 0, b2_bytes = 0;
+    size_t p = 0;  // target bytes for T1
+    std::vector<Item*> index;  // by page / kShards
   };
   static constexpr size_t kShards = 16;
   Shard& ShardFor(uint64_t page) { return shards_[page % kShards]; }
   static Item*& Slot(Shard& s, uint64_t page);
-  void Remove(Shard& s, Item* item);
+  static List& ListOf(Shard& s, Where w);
+  static size_t& BytesOf(Shard& s, Where w);
+  static void Unlink(Shard& s, Item* item);
+  static void Link(Shard& s, Item* item, Where w);
+  // Evicts from T1 or T2 (ARC's REPLACE) until the cached bytes fit.
+  void Replace(Shard& s, bool hit_in_b2);
+  void TrimGhosts(Shard& s);
+  void Destroy(Shard& s, Item* item);
 
   size_t shard_budget_;
   std::vector<Shard> shards_;

@@ -199,8 +199,10 @@ Result<BlockPtr> WriteTxnImpl::WriteNode(std::unique_ptr<format::Node> node, int
   format::Hash128 hash = node->Encode(&scratch_);
   BlockPtr p;
   const std::string* body = &scratch_;
-  if (zstd_level > 0) {
-    // Stored compressed only when that takes fewer pages.
+  if (zstd_level > 0 && scratch_.size() > ps) {
+    // Stored compressed only when that takes fewer pages (so a node of one
+    // page never is; how well it would compress is measured when it grows
+    // past a page, in the tree's split decision).
     size_t n = Compress(scratch_, zstd_level);
     if (!ZSTD_isError(n)) {
       node->set_ratio(static_cast<float>(n) / static_cast<float>(scratch_.size()), scratch_.size());
