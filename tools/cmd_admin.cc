@@ -74,6 +74,7 @@ int RunStat(const Invocation& inv) {
       Text("root hash", d.root_hash),
       Number("cache hits", d.cache_hits),
       Number("cache misses", d.cache_misses),
+      Number("cache evictions", d.cache_evictions),
       Number("cache bytes", d.cache_bytes),
   };
   fields.insert(fields.end(), rest.begin(), rest.end());

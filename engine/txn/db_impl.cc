@@ -344,6 +344,11 @@ Result<DbStats> DbImpl::Stat() {
   }
   s.cache_hits = cache_.hits();
   s.cache_misses = cache_.misses();
+  s.cache_evictions = cache_.evictions();
+  {
+    std::lock_guard lock(state_mu_);
+    s.snapshots = snaps_.size();
+  }
   s.cache_bytes = cache_.bytes();
   return s;
 }

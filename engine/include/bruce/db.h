@@ -225,7 +225,9 @@ struct DbStats {
   std::string recovery_note;
   uint64_t cache_hits = 0;
   uint64_t cache_misses = 0;
+  uint64_t cache_evictions = 0;
   uint64_t cache_bytes = 0;
+  uint64_t snapshots = 0;
 };
 
 struct CheckReport {
