@@ -13,6 +13,14 @@ echo "== tests"
 ctest --test-dir build --output-on-failure -j "$(nproc)"
 
 if [ "${1:-}" != "--quick" ]; then
+  echo "== build (ThreadSanitizer: the engine and its concurrency tests)"
+  cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBRUCE_TSAN=ON -DBRUCE_BENCH=OFF >/dev/null
+  cmake --build build-tsan -j "$(nproc)" --target txn_test node_cache_test
+  echo "== concurrency tests under ThreadSanitizer"
+  BRUCE_STEPS=30000 TSAN_OPTIONS=halt_on_error=1 build-tsan/tests/txn_test \
+    --gtest_filter='Txn.ConcurrentReadersSeeConsistentSnapshots:Txn.NothingWaitsForAnotherCommitsSync:Txn.ReaderKeepsItsSnapshotAcrossManyCommits'
+  TSAN_OPTIONS=halt_on_error=1 build-tsan/tests/node_cache_test
+
   echo "== build (ASan + UBSan)"
   scripts/build.sh build-asan -DBRUCE_SANITIZE=ON -DBRUCE_BENCH=OFF
   echo "== tests under ASan + UBSan"
