@@ -125,6 +125,29 @@ TEST(Node, PtrValueRoundTrip) {
   EXPECT_EQ((*back)->vtype(0), ValueType::kExtents);
 }
 
+// Keys that share a prefix store it once; decoding gives back whole keys.
+TEST(Node, SharedKeyPrefixIsStoredOnce) {
+  Node n(0);
+  std::string prefix(200, 'p');
+  for (int i = 0; i < 10; i++) n.InsertLeaf(i, prefix + std::to_string(i), "v", ValueType::kInline);
+  std::string buf;
+  n.Encode(&buf);
+  EXPECT_LT(buf.size(), 2 * prefix.size());  // not 10 copies
+  EXPECT_LE(buf.size(), n.TightSize());
+  auto d = Node::Decode(buf, 1);
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  for (int i = 0; i < 10; i++) EXPECT_EQ((*d)->key(i), prefix + std::to_string(i));
+  // A branch's first separator (empty) stays out of the prefix.
+  auto b = SampleBranch(3);
+  std::string bb;
+  b->Encode(&bb);
+  auto db = Node::Decode(bb, 1);
+  ASSERT_TRUE(db.ok());
+  EXPECT_EQ((*db)->key(0), "");
+  EXPECT_EQ((*db)->key(1), "sep1");
+  EXPECT_EQ((*db)->key(2), "sep2");
+}
+
 TEST(Meta, RoundTripAndExactFieldOffsets) {
   Meta m;
   m.page_size = 8192;

@@ -72,9 +72,24 @@ size_t Node::TightEntrySize(size_t i) const {
   return n + 1 + kMaxVarint64 + kHashBytes + kMaxVarint64 + kMaxLocatorSize;
 }
 
+size_t Node::SharedPrefix() const {
+  // Keys are sorted, so what the first and last share, all share. A
+  // branch's first key is empty and is left out.
+  size_t first = leaf() ? 0 : 1;
+  if (slots_.size() < first + 2) return 0;
+  std::string_view a = key(first), b = key(slots_.size() - 1);
+  size_t n = 0;
+  while (n < a.size() && n < b.size() && a[n] == b[n]) n++;
+  return n;
+}
+
 size_t Node::TightSize() const {
-  size_t n = kNodeHeaderSize + kNodeTrailerSize;
-  for (size_t i = 0; i < slots_.size(); i++) n += TightEntrySize(i);
+  size_t p = SharedPrefix();
+  size_t n = kNodeHeaderSize + kNodeTrailerSize + VarintLength(p) + p;
+  for (size_t i = 0; i < slots_.size(); i++) {
+    n += TightEntrySize(i);
+    if (p > 0 && (leaf() || i > 0)) n -= p;  // the key's shared part is stored once
+  }
   return n;
 }
 
@@ -229,16 +244,22 @@ bool GetLocator(Reader* r, BlockPtr* p) {
 }  // namespace
 
 Hash128 Node::Encode(std::string* out) {
-  out->resize(bytes_);  // an upper bound of the encoding
+  size_t prefix = SharedPrefix();
+  // bytes_ bounds the encoding with whole keys; the shared prefix, stored
+  // once, adds at most its length's varint.
+  out->resize(bytes_ + kMaxVarint64);
   Writer w(out->data());
   w.U8(static_cast<uint8_t>(leaf() ? PageKind::kLeaf : PageKind::kBranch));
   w.U8(level_);
   w.U16(0);
   w.U32(static_cast<uint32_t>(slots_.size()));
   w.U32(0);  // logical_len, patched below
+  std::string_view shared = slots_.empty() ? std::string_view() : key(slots_.size() - 1).substr(0, prefix);
+  w.LengthPrefixed(shared);
   char h[kHashBytes];
   for (size_t i = 0; i < slots_.size(); i++) {
-    w.LengthPrefixed(key(i));
+    bool prefixed = leaf() || i > 0;
+    w.LengthPrefixed(prefixed ? key(i).substr(prefix) : key(i));
     if (!leaf()) {
       StoreHash(h, kids_[i].hash);
       w.Raw(std::string_view(h, kHashBytes));
@@ -306,6 +327,9 @@ Result<std::unique_ptr<Node>> Node::Decode(std::string buf, uint64_t page) {
   if (!is_leaf) {
     node->kids_.reserve(n);
   }
+  std::string_view shared;
+  if (!r.LengthPrefixed(&shared)) return bad("truncated key prefix");
+  uint32_t shared_off = static_cast<uint32_t>(shared.data() - base);
   std::vector<size_t> tree_values;  // slots whose value is a pointer value
   std::vector<PtrValue> descs;
   for (uint32_t i = 0; i < n; i++) {
@@ -350,6 +374,24 @@ Result<std::unique_ptr<Node>> Node::Decode(std::string buf, uint64_t page) {
   }
   if (r.remaining() != 0) return bad("bytes after the last entry");
   if (loc.remaining() != 0) return bad("bytes after the last locator");
+  // With a shared prefix, whole keys are kept at the arena's end (reserved
+  // first, so nothing moves while they are copied).
+  if (!shared.empty()) {
+    size_t extra = 0;
+    for (size_t i = 0; i < node->slots_.size(); i++) {
+      if (is_leaf || i > 0) extra += shared.size() + node->slots_[i].klen;
+    }
+    node->arena_.reserve(node->arena_.size() + extra + tree_values.size() * kPtrValueSize);
+    for (size_t i = 0; i < node->slots_.size(); i++) {
+      if (!is_leaf && i == 0) continue;
+      Slot& sl = node->slots_[i];
+      uint32_t off = static_cast<uint32_t>(node->arena_.size());
+      node->arena_.append(node->arena_.data() + shared_off, shared.size());
+      node->arena_.append(node->arena_.data() + sl.koff, sl.klen);
+      sl.koff = off;
+      sl.klen += static_cast<uint32_t>(shared.size());
+    }
+  }
   // Pointer values are kept in their in-memory form at the arena's end.
   for (size_t j = 0; j < tree_values.size(); j++) {
     Slot& s = node->slots_[tree_values[j]];
@@ -361,7 +403,7 @@ Result<std::unique_ptr<Node>> Node::Decode(std::string buf, uint64_t page) {
     if (n == 0) return bad("branch without children");
     if (node->slots_[0].klen != 0) return bad("first separator not empty");
   }
-  size_t bytes = kNodeHeaderSize + kNodeTrailerSize;
+  size_t bytes = kNodeHeaderSize + kNodeTrailerSize + 1;
   for (size_t i = 0; i < node->slots_.size(); i++) bytes += node->EntryBound(i);
   node->bytes_ = bytes;
   // Everything but keys and values in the arena counts as garbage for a

@@ -12,6 +12,8 @@
 //   +--------+--------+--------+-----------+--------------+
 //   | kind   | level  | flags  | nentries  | logical_len  |   header
 //   +--------+--------+--------+-----------+--------------+
+//   | varint plen, prefix: the bytes every key starts with (a branch's
+//   |   first key aside), stored once; each key below is its remainder
 //   | entries ...                 (logical section ends at logical_len)
 //   | leaf entry:   varint klen, key, u8 vtype, value:
 //   |                 vtype 0 (inline):  varint vlen, bytes
@@ -121,6 +123,9 @@ class Node {
   // the locators (written at commit) are still taken at their largest.
   size_t TightSize() const;
   size_t TightEntrySize(size_t i) const;
+  // Bytes every key shares at its start (a branch's first key aside):
+  // stored once in the encoding.
+  size_t SharedPrefix() const;
 
   // First index whose key is >= key (leaf), and whether it is equal.
   size_t LowerBound(std::string_view key, bool* found) const;
@@ -176,7 +181,7 @@ class Node {
   std::vector<Slot> slots_;
   std::vector<BlockPtr> kids_;
   std::vector<std::unique_ptr<Node>> dirty_;
-  size_t bytes_ = kNodeHeaderSize + kNodeTrailerSize;
+  size_t bytes_ = kNodeHeaderSize + kNodeTrailerSize + 1;  // + an empty prefix's length
   size_t garbage_ = 0;
   Hash128 hash_;
   float ratio_ = 1.0f;
