@@ -15,23 +15,7 @@ namespace {
 
 using Model = std::map<std::string, std::string>;
 
-class CountingStore final : public PageStore {
- public:
-  CountingStore() : inner_(NewMemoryStore()) {}
-  Status Read(uint64_t o, size_t n, char* out) override { return inner_->Read(o, n, out); }
-  Status Write(uint64_t o, std::string_view d) override {
-    written_ += d.size();
-    return inner_->Write(o, d);
-  }
-  Status Sync() override { return inner_->Sync(); }
-  Result<uint64_t> Size() override { return inner_->Size(); }
-  Status Truncate(uint64_t n) override { return inner_->Truncate(n); }
-  std::string Name() const override { return "counting memory"; }
-  uint64_t written() const { return written_; }
-
- private:
-  std::unique_ptr<PageStore> inner_;
-  std::atomic<uint64_t> written_{0};
+using testing::CountingStore;
 };
 
 std::unique_ptr<Db> Open(std::shared_ptr<PageStore> store, bool create = true) {

@@ -2,8 +2,12 @@
 // comparison.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <memory>
 #include <string>
+
+#include "bruce/page_store.h"
 
 namespace bruce::testing {
 
@@ -23,6 +27,26 @@ class TempDir {
 
  private:
   std::string path_;
+};
+
+// A memory store that counts the bytes written through it.
+class CountingStore final : public PageStore {
+ public:
+  CountingStore() : inner_(NewMemoryStore()) {}
+  Status Read(uint64_t o, size_t n, char* out) override { return inner_->Read(o, n, out); }
+  Status Write(uint64_t o, std::string_view d) override {
+    written_ += d.size();
+    return inner_->Write(o, d);
+  }
+  Status Sync() override { return inner_->Sync(); }
+  Result<uint64_t> Size() override { return inner_->Size(); }
+  Status Truncate(uint64_t n) override { return inner_->Truncate(n); }
+  std::string Name() const override { return "counting memory"; }
+  uint64_t written() const { return written_; }
+
+ private:
+  std::unique_ptr<PageStore> inner_;
+  std::atomic<uint64_t> written_{0};
 };
 
 }  // namespace bruce::testing

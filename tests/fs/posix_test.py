@@ -273,6 +273,25 @@ it.close()
 check(len(seen) == len(set(seen)), "no entry twice while the dir changes")
 check(set(names) - removed <= set(seen), "no untouched entry skipped")
 check(len(os.listdir(P("many"))) == 3000, "listing after changes")
+# again with uncommitted changes: opendir seals them into its view
+names = os.listdir(P("many"))
+for i in range(500):
+    write(P("many", f"late-{i}"), b"")
+    names.append(f"late-{i}")
+it = os.scandir(P("many"))
+seen = [next(it).name for _ in range(1200)]
+removed = set(rng.sample(names, 300))
+for n in removed:
+    os.unlink(P("many", n))
+for i in range(300):
+    write(P("many", f"newer-{i}"), b"")
+seen += [e.name for e in it]
+it.close()
+check(len(seen) == len(set(seen)), "no entry twice (uncommitted changes at opendir)")
+check(set(names) - removed <= set(seen), "no untouched entry skipped (uncommitted changes)")
+check(sorted(os.listdir(P("many"))) == sorted((set(names) - removed) |
+                                              {f"newer-{i}" for i in range(300)}),
+      "listing after changes (uncommitted)")
 
 # ---- odd names ----
 odd = ["sp ace", "new\nline", "tab\t", "ünïcödé ☃", "50% off", "a%20b", "-dash", "x" * 255]
