@@ -16,7 +16,6 @@ namespace {
 using Model = std::map<std::string, std::string>;
 
 using testing::CountingStore;
-};
 
 std::unique_ptr<Db> Open(std::shared_ptr<PageStore> store, bool create = true) {
   Options o;

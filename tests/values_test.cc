@@ -14,7 +14,6 @@ namespace {
 
 // Counts the bytes written through it.
 using testing::CountingStore;
-};
 
 std::unique_ptr<Db> Open(std::shared_ptr<PageStore> store, bool create = true) {
   Options o;
