@@ -3,16 +3,10 @@
 //
 //   bruce_bench [--quick] [--keys N] [--dir D] [--json FILE] [--cache-mb M]
 //               [--seed S] [--only bruce|lmdb] [--keep]
-#include <sys/statfs.h>
-#include <sys/utsname.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
-#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -20,6 +14,7 @@
 #include <vector>
 
 #include "engine.h"
+#include "report.h"
 #include "workloads.h"
 
 #ifndef BRUCE_BENCH_BUILD_TYPE
@@ -55,17 +50,6 @@ struct Config {
   std::exit(code);
 }
 
-uint64_t ParseU64(const char* flag, const char* s) {
-  char* end = nullptr;
-  errno = 0;
-  unsigned long long v = std::strtoull(s, &end, 0);
-  if (errno != 0 || end == s || *end != '\0') {
-    std::fprintf(stderr, "bruce_bench: bad number for %s: '%s'\n", flag, s);
-    Usage(2);
-  }
-  return v;
-}
-
 Config ParseArgs(int argc, char** argv) {
   Config c;
   for (int i = 1; i < argc; ++i) {
@@ -78,11 +62,14 @@ Config ParseArgs(int argc, char** argv) {
       return argv[++i];
     };
     if (a == "--quick") c.quick = true;
-    else if (a == "--keys") c.params.keys = ParseU64("--keys", value()), c.keys_given = true;
+    else if (a == "--keys") {
+      c.params.keys = ParseU64("bruce_bench", "--keys", value());
+      c.keys_given = true;
+    }
     else if (a == "--dir") c.parent_dir = value();
     else if (a == "--json") c.json_path = value();
-    else if (a == "--cache-mb") c.cache_mb = ParseU64("--cache-mb", value());
-    else if (a == "--seed") c.params.seed = ParseU64("--seed", value());
+    else if (a == "--cache-mb") c.cache_mb = ParseU64("bruce_bench", "--cache-mb", value());
+    else if (a == "--seed") c.params.seed = ParseU64("bruce_bench", "--seed", value());
     else if (a == "--keep") c.keep = true;
     else if (a == "--only") {
       std::string e = value();
@@ -106,69 +93,7 @@ Config ParseArgs(int argc, char** argv) {
   return c;
 }
 
-// ---- machine facts ----
-
-struct Machine {
-  long nproc = 0;
-  std::string cpu = "unknown", mem = "unknown", kernel = "unknown", date, fs = "unknown";
-};
-
-std::string ProcField(const char* file, const std::string& field) {
-  std::ifstream in(file);
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind(field, 0) != 0) continue;
-    size_t colon = line.find(':');
-    if (colon == std::string::npos) continue;
-    size_t b = line.find_first_not_of(" \t", colon + 1);
-    return b == std::string::npos ? "" : line.substr(b);
-  }
-  return "unknown";
-}
-
-std::string FsType(const std::string& dir) {
-  struct statfs s;
-  if (statfs(dir.c_str(), &s) != 0) return "unknown";
-  switch (static_cast<unsigned long>(s.f_type)) {
-    case 0xEF53: return "ext4";
-    case 0x58465342: return "xfs";
-    case 0x9123683E: return "btrfs";
-    case 0x01021994: return "tmpfs (fsync is free: durable numbers are meaningless)";
-    case 0x794C7630: return "overlayfs";
-    case 0x2FC12FC1: return "zfs";
-    default: {
-      char buf[32];
-      std::snprintf(buf, sizeof buf, "0x%lx", static_cast<unsigned long>(s.f_type));
-      return buf;
-    }
-  }
-}
-
-Machine GetMachine(const std::string& dir) {
-  Machine m;
-  m.nproc = sysconf(_SC_NPROCESSORS_ONLN);
-  m.cpu = ProcField("/proc/cpuinfo", "model name");
-  m.mem = ProcField("/proc/meminfo", "MemTotal");
-  struct utsname u;
-  if (uname(&u) == 0) m.kernel = std::string(u.sysname) + " " + u.release + " " + u.machine;
-  std::time_t now = std::time(nullptr);
-  char buf[64];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S %z", std::localtime(&now));
-  m.date = buf;
-  m.fs = FsType(dir);
-  return m;
-}
-
 // ---- output ----
-
-std::string Thousands(double x) {
-  std::string digits = std::to_string(static_cast<uint64_t>(x + 0.5));
-  std::string out;
-  for (size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
-    out += digits[i];
-  }
-  return out;
-}
 
 std::string Ratio(const Measure& b, const Measure& l) {
   if (!b.ran || !l.ran || l.ops_per_sec() <= 0) return "-";
@@ -231,19 +156,6 @@ void PrintStores(const std::vector<EngineRun>& runs) {
       std::printf("         at close:    %s\n", f->describe.c_str());
     }
   }
-}
-
-std::string JsonStr(const std::string& s) {
-  std::string o = "\"";
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') o += '\\', o += static_cast<char>(c);
-    else if (c < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      o += buf;
-    } else o += static_cast<char>(c);
-  }
-  return o + "\"";
 }
 
 void WriteJson(const std::string& path, const Config& c, const Machine& m,

@@ -1,6 +1,7 @@
 // bench/bruce_engine.cc — the benchmark Engine over the bruce public API.
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "bruce/db.h"
 #include "engine.h"
@@ -20,6 +21,8 @@ T Take(bruce::Result<T> r, const char* what) {
 
 class BruceEngine final : public Engine {
  public:
+  static constexpr std::string_view kFileKey = "file";
+
   explicit BruceEngine(size_t cache_bytes) : cache_bytes_(cache_bytes) {}
   ~BruceEngine() override { Close(); }
 
@@ -107,6 +110,21 @@ class BruceEngine final : public Engine {
   }
 
   uint64_t Count() override { return Take(tree_->Count(), "count"); }
+
+  uint64_t Compact(const std::string&) override { return Take(db_->Compact(), "compact"); }
+
+  void WriteBlocks(uint64_t first, std::string_view data) override {
+    Check(tree_->WriteAt(kFileKey, first * kBlockSize, data), "write at");
+  }
+
+  bool ReadBlock(uint64_t block, std::string_view* data) override {
+    bruce::Status s = tree_->ReadAt(kFileKey, block * kBlockSize, kBlockSize, &buf_);
+    if (s.IsNotFound()) return false;
+    Check(s, "read at");
+    if (buf_.size() != kBlockSize) return false;  // past the end of the value
+    *data = buf_;
+    return true;
+  }
 
  private:
   size_t cache_bytes_;

@@ -1,6 +1,5 @@
 // bench/engine.h — the one interface both benchmarked engines implement, so
-// every workload in bench_lmdb.cc is written once and runs identically on
-// bruce and on LMDB.
+// every workload is written once and runs identically on bruce and on LMDB.
 //
 // Every method either succeeds or throws BenchError: an engine error in a
 // benchmark is a bug to report, never something to skip over.
@@ -74,6 +73,27 @@ class Engine {
   // rank, so it walks a cursor i steps from the first key.
   virtual void Select(uint64_t i, std::string_view* key, std::string_view* value) = 0;
   virtual uint64_t Count() = 0;
+
+  // ---- Used by bruce_bench_space only ----
+
+  // Shrinks the store each engine's own way and returns the resulting data
+  // file's size. bruce: Db::Compact() in place (the store stays open). LMDB
+  // cannot shrink its file in place: a compacting copy (mdb_env_copy2 with
+  // MDB_CP_COMPACT) into dir/compact, whose data.mdb size is returned.
+  // Outside any transaction.
+  virtual uint64_t Compact(const std::string& dir) = 0;
+
+  // One large byte array ("a file") made of kBlockSize blocks. bruce keeps
+  // it as the single value of key "file", written and read by byte range
+  // (Tree::WriteAt / ReadAt). LMDB cannot write part of a value, so it keeps
+  // one kBlockSize value per block keyed by the block index (8 bytes,
+  // big-endian: key order is file order), the natural LMDB layout.
+  static constexpr size_t kBlockSize = 4096;
+  // In a write transaction: data (a whole number of blocks) at block `first`.
+  virtual void WriteBlocks(uint64_t first, std::string_view data) = 0;
+  // In a read transaction: one block; false when it was never written.
+  // *data stays valid until the next call on the engine.
+  virtual bool ReadBlock(uint64_t block, std::string_view* data) = 0;
 };
 
 std::unique_ptr<Engine> NewBruceEngine(size_t cache_bytes);

@@ -14,43 +14,13 @@
 namespace bench {
 namespace {
 
-// splitmix64: a tiny, fully specified generator, so the data set and the
-// orders are the same on every platform and standard library for a seed.
-struct Rng {
-  uint64_t s;
-  uint64_t Next() {
-    uint64_t z = (s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
-  uint64_t Below(uint64_t n) { return Next() % n; }  // bias is negligible for n << 2^64
-};
-
 constexpr size_t kPoolBytes = size_t{1} << 20;
-
-std::vector<uint64_t> Shuffled(uint64_t first, uint64_t n, Rng& rng) {
-  std::vector<uint64_t> v(n);
-  for (uint64_t i = 0; i < n; ++i) v[i] = first + i;
-  for (uint64_t i = n; i > 1; --i) std::swap(v[i - 1], v[rng.Below(i)]);  // Fisher-Yates
-  return v;
-}
 
 std::vector<uint64_t> Uniform(uint64_t count, uint64_t below, Rng& rng) {
   std::vector<uint64_t> v(count);
   for (auto& x : v) x = rng.Below(below);
   return v;
 }
-
-class Timer {
- public:
-  double Seconds() const {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-  }
-
- private:
-  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
-};
 
 void Expect(bool ok, const Engine& e, const std::string& what) {
   if (!ok) throw BenchError(std::string(e.name()) + " returned a wrong answer: " + what);
@@ -83,6 +53,13 @@ void Report(const Engine& e, Workload w, const Measure& m) {
 }
 
 }  // namespace
+
+std::vector<uint64_t> Shuffled(uint64_t first, uint64_t n, Rng& rng) {
+  std::vector<uint64_t> v(n);
+  for (uint64_t i = 0; i < n; ++i) v[i] = first + i;
+  for (uint64_t i = n; i > 1; --i) std::swap(v[i - 1], v[rng.Below(i)]);  // Fisher-Yates
+  return v;
+}
 
 Dataset::Dataset(const Params& p) : p_(p) {
   keys_.resize(p.keys * kKeySize + 1);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -11,6 +12,32 @@
 #include "engine.h"
 
 namespace bench {
+
+// splitmix64: a tiny, fully specified generator, so the data set and the
+// orders are the same on every platform and standard library for a seed.
+struct Rng {
+  uint64_t s;
+  uint64_t Next() {
+    uint64_t z = (s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  }
+  uint64_t Below(uint64_t n) { return Next() % n; }  // bias is negligible for n << 2^64
+};
+
+// A permutation of [first, first + n) (Fisher-Yates).
+std::vector<uint64_t> Shuffled(uint64_t first, uint64_t n, Rng& rng);
+
+class Timer {
+ public:
+  double Seconds() const {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  }
+
+ private:
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+};
 
 constexpr size_t kKeySize = 16;
 constexpr size_t kValueSize = 100;
