@@ -50,6 +50,7 @@ DbImpl::~DbImpl() {
 }
 
 Status DbImpl::WaitDurable(uint64_t txn) {
+  if (durable_txn_.load() >= txn) return Status::OK();  // no need to queue behind a sync
   std::lock_guard sync(sync_mu_);
   if (!sync_error_.ok()) return sync_error_;
   if (durable_txn_.load() >= txn) return Status::OK();

@@ -9,9 +9,11 @@
 // survives a crash. A write not yet synced may survive whole, in part (torn),
 // or not at all.
 //
-// Thread safety: Read may be called from many threads at once and alongside
-// one thread calling Write, Sync, Truncate and Size. Implementations must
-// allow that.
+// Thread safety: every call may come from several threads at once: reads
+// from any reader, writes from the writer, and a Sync (with a meta-page
+// Write) from a commit waiting for durability while the next writer writes
+// other pages. Calls never touch the same bytes at once. Implementations
+// must allow that.
 #pragma once
 
 #include <cstdint>
