@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "errno_map.h"
@@ -80,8 +81,7 @@ Status BruceFs::Start() {
     wtxn_ = std::move(*w);
     live_ = std::make_unique<FsTree>(wtxn_.get(), wtxn_.get(),
                                      Defaults{opt_.uid, opt_.gid, opt_.default_time_ns});
-    last_commit_ns_ = SteadyNs();
-    if (opt_.txg_timeout_s > 0) timer_ = std::thread([this] { TimerLoop(); });
+    txg_ = std::thread([this] { TxgLoop(); });
   }
   started_ = true;
   return Status::OK();
@@ -89,48 +89,70 @@ Status BruceFs::Start() {
 
 Status BruceFs::Shutdown() {
   Status s;
+  uint64_t txn = 0;
   {
     std::lock_guard<std::mutex> l(mu_);
     if (!started_ || stopped_) return Status::OK();
     stopped_ = true;
-    s = CommitLocked("unmount");
+    s = Seal("unmount");
+    txn = sealed_txn_;
     live_.reset();
     wtxn_.reset();
     rtxn_.reset();
     views_.clear();
   }
-  timer_cv_.notify_all();
-  if (timer_.joinable()) timer_.join();
+  txg_cv_.notify_all();
+  if (txg_.joinable()) txg_.join();
   {
     std::lock_guard<std::mutex> l(dir_mu_);
     dirs_.clear();
   }
-  return s;
+  Status d = Durable(txn, "unmount");
+  return s.ok() ? d : s;
 }
 
 Status BruceFs::Commit(const char* why) {
-  std::lock_guard<std::mutex> l(mu_);
-  return CommitLocked(why);
+  uint64_t txn = 0;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    BRUCE_RETURN_IF_ERROR(Seal(why));
+    txn = sealed_txn_;
+  }
+  return Durable(txn, why);
 }
 
-Status BruceFs::CommitLocked(const char* why) {
+Status BruceFs::Seal(const char* why) {
   if (opt_.read_only || !wtxn_ || !dirty_) return Status::OK();
   live_.reset();
-  Status s = wtxn_->Commit();
+  auto r = wtxn_->CommitNoWait();
   wtxn_.reset();
   commits_++;
   dirty_ = false;
   dirty_bytes_ = 0;
-  last_commit_ns_ = SteadyNs();
-  if (!s.ok()) {
+  dirty_dirs_.clear();
+  dirty_all_dirs_ = false;
+  Status s = r.status();
+  if (s.ok()) {
+    sealed_txn_ = std::max(sealed_txn_, *r);
+  } else {
     fuse_log(FUSE_LOG_ERR, "brucefs: commit (%s) failed, its changes are lost: %s\n", why,
              s.ToString().c_str());
   }
   if (!stopped_) {
     auto w = db_->BeginWrite();
     if (!w.ok()) {
-      fuse_log(FUSE_LOG_ERR, "brucefs: cannot open a transaction group: %s\n",
+      // The engine refuses writes (a failed sync poisons it until the store
+      // is reopened): go on read-only, as a disk filesystem remounts itself
+      // read-only on errors. Reads see the last commit; changes get EROFS.
+      fuse_log(FUSE_LOG_ERR,
+               "brucefs: cannot open a transaction group, changes get EROFS from now on: %s\n",
                w.status().ToString().c_str());
+      auto r = db_->BeginRead();
+      if (r.ok()) {
+        rtxn_ = std::move(*r);
+        live_ = std::make_unique<FsTree>(rtxn_.get(), nullptr,
+                                         Defaults{opt_.uid, opt_.gid, opt_.default_time_ns});
+      }
       return s.ok() ? w.status() : s;
     }
     wtxn_ = std::move(*w);
@@ -140,29 +162,81 @@ Status BruceFs::CommitLocked(const char* why) {
   return s;
 }
 
-void BruceFs::Dirty(uint64_t bytes) {
-  dirty_ = true;
-  dirty_bytes_ += bytes;
-  if (dirty_bytes_ >= opt_.dirty_max) {
-    Status s = CommitLocked("dirty_max");
-    (void)s;  // logged by CommitLocked
+Status BruceFs::Durable(uint64_t txn, const char* why) {
+  if (durable_.load() >= txn) return Status::OK();
+  Status s = db_->WaitDurable(txn);
+  if (!s.ok()) {
+    if (!sync_failed_.exchange(true)) {
+      fuse_log(FUSE_LOG_ERR, "brucefs: commit %llu (%s) could not be made durable: %s\n",
+               static_cast<unsigned long long>(txn), why, s.ToString().c_str());
+    }
+    return s;
+  }
+  uint64_t d = durable_.load();
+  while (d < txn && !durable_.compare_exchange_weak(d, txn)) {
+  }
+  return s;
+}
+
+namespace {
+// The commit a thread's operation must see durable once it releases the
+// group's mutex (set by Dirty, taken by ~GroupLock).
+thread_local uint64_t tl_throttle_txn = 0;
+}  // namespace
+
+BruceFs::GroupLock::GroupLock(BruceFs* fs) : fs_(fs), l_(fs->mu_) {}
+
+BruceFs::GroupLock::~GroupLock() {
+  l_.unlock();
+  const uint64_t txn = tl_throttle_txn;
+  tl_throttle_txn = 0;
+  if (txn != 0) {
+    Status s = fs_->Durable(txn, "dirty_max");
+    (void)s;  // logged; every later fsync reports it
   }
 }
 
-void BruceFs::TimerLoop() {
+void BruceFs::Dirty(uint64_t bytes) {
+  dirty_ = true;
+  dirty_bytes_ += bytes;
+  if (dirty_bytes_ < opt_.dirty_max) return;
+  // Seal now and let the txg thread sync it while writes go on into the
+  // next group; the writer that hit the limit waits only for the group
+  // sealed before (normally durable by now), so at most two groups of
+  // writes are ever waiting for the disk.
+  const uint64_t before = sealed_txn_;
+  Status s = Seal("dirty_max");
+  (void)s;  // logged by Seal
+  sync_wanted_ = std::max(sync_wanted_, sealed_txn_);
+  txg_cv_.notify_all();
+  tl_throttle_txn = std::max(tl_throttle_txn, before);
+}
+
+void BruceFs::TxgLoop() {
   const int64_t period = int64_t{opt_.txg_timeout_s} * 1000000000;
   std::unique_lock<std::mutex> l(mu_);
+  int64_t tick = SteadyNs() + period;
   while (!stopped_) {
-    int64_t wait = last_commit_ns_ + period - SteadyNs();
-    if (wait > 0) {
-      timer_cv_.wait_for(l, std::chrono::nanoseconds(wait));
+    if (period > 0 && SteadyNs() >= tick) {
+      tick = SteadyNs() + period;
+      if (dirty_) {
+        Status s = Seal("txg_timeout");
+        (void)s;  // logged by Seal
+      }
+      sync_wanted_ = std::max(sync_wanted_, sealed_txn_);
+    }
+    if (sync_wanted_ > durable_.load() && !sync_failed_.load()) {
+      const uint64_t txn = sync_wanted_;
+      l.unlock();
+      Status s = Durable(txn, "txg");
+      (void)s;  // logged by Durable
+      l.lock();
       continue;
     }
-    if (dirty_) {
-      Status s = CommitLocked("txg_timeout");
-      (void)s;
+    if (period > 0) {
+      txg_cv_.wait_for(l, std::chrono::nanoseconds(std::max<int64_t>(tick - SteadyNs(), 0)));
     } else {
-      last_commit_ns_ = SteadyNs();
+      txg_cv_.wait(l);
     }
   }
 }
@@ -254,11 +328,24 @@ int BruceFs::StatEntry(uint32_t view, const std::string& path, uint64_t lookups,
   return 0;
 }
 
+void BruceFs::NewEntry(const std::string& path, const Attr& a, uint64_t size,
+                       fuse_entry_param* e) {
+  Node n;
+  n.kind = a.kind;
+  n.attr = a;
+  n.size = size;
+  n.has_record = true;
+  *e = {};
+  e->ino = inodes_.Get(InodeTable::kLiveView, path, 1);
+  FillStat(InodeTable::kLiveView, e->ino, n, &e->attr);
+  e->attr_timeout = e->entry_timeout = opt_.timeout_s;
+}
+
 int BruceFs::Lookup(fuse_ino_t parent, const char* name, fuse_entry_param* e) {
   Target p;
   if (int err = Resolve(parent, &p)) return err;
   std::string_view nm(name);
-  std::lock_guard<std::mutex> l(mu_);
+  GroupLock l(this);
   if (p.view == InodeTable::kSnapDirView) {
     uint32_t view = 0;
     if (int err = ViewOf(std::string(nm), &view)) return err;
@@ -290,7 +377,7 @@ int BruceFs::GetAttr(fuse_ino_t ino, struct stat* st) {
     FillSpecial(ino, st);
     return 0;
   }
-  std::lock_guard<std::mutex> l(mu_);
+  GroupLock l(this);
   FsTree* tree = Tree(t.view);
   if (tree == nullptr) return ESTALE;
   Node n;
@@ -302,7 +389,10 @@ int BruceFs::GetAttr(fuse_ino_t ino, struct stat* st) {
 
 int BruceFs::Fsync() {
   Status s = Commit("fsync");
-  return s.ok() ? 0 : ToErrno(s);
+  if (s.ok()) return 0;
+  // Whatever the engine says, a failed fsync is an I/O error to the caller.
+  int err = ToErrno(s);
+  return err == ENOSPC || err == EDQUOT ? err : EIO;
 }
 
 int BruceFs::Link() { return EPERM; }

@@ -3,15 +3,24 @@
 // Every operation is a method returning 0 or an errno (fuse_ops.cc wraps
 // each in a handler that sends exactly one reply). Changes accumulate in one
 // open write transaction, the transaction group; every operation, reads
-// included, goes through it, so a reader sees every write at once. The group
-// commits in Commit() only: on fsync/fsyncdir, every txg_timeout seconds
-// (a timer thread), past dirty_max bytes, before a snapshot, and at unmount.
+// included, goes through it, so a reader sees every write at once.
+//
+// A commit has two halves (engine decision 11). Seal() runs under mu_: the
+// group becomes the store's last commit (pages written, no fsync) and the
+// next group opens at once. Durable() runs with mu_ released: it waits for
+// a sealed commit to reach the disk (Db::WaitDurable), so an fsync waiting
+// for its group never holds up other operations. Seals happen on
+// fsync/fsyncdir, on opendir of a directory the group changed (to pin a
+// view holding its entries), every txg_timeout seconds, past dirty_max
+// bytes, for snapshots and at unmount; the txg thread makes sealed commits
+// durable in the background.
 //
 // Views: the live tree (InodeTable::kLiveView), the `.snapshots` directory,
 // and one read transaction per snapshot looked at, all read-only.
 //
 // Thread safety: every public method may be called from any thread.
-// Lock order: mu_, then DirHandle::mu, then InodeTable's own lock.
+// Lock order: mu_, then DirHandle::mu, then InodeTable's own lock. No lock
+// of this class is held while waiting for the disk.
 #pragma once
 
 #define FUSE_USE_VERSION 314
@@ -29,6 +38,7 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "bruce/db.h"
@@ -62,15 +72,19 @@ class BruceFs {
   BruceFs(const BruceFs&) = delete;
   BruceFs& operator=(const BruceFs&) = delete;
 
-  // Opens the first transaction group and starts the timer.
+  // Opens the first transaction group and starts the txg thread.
   bruce::Status Start();
-  // Commits the open group and stops the timer; idempotent.
+  // Commits the open group, stops the txg thread and waits until every
+  // commit is durable; idempotent.
   bruce::Status Shutdown();
-  // Commits the open group now (the one place a group is committed).
+  // Seals the open group and waits (without holding any lock) until it and
+  // every commit before it are durable.
   bruce::Status Commit(const char* why);
 
   const FsOptions& options() const { return opt_; }
   uint64_t commits() const { return commits_.load(); }
+  // The last commit known to be on stable storage.
+  uint64_t durable_txn() const { return durable_.load(); }
 
   // ---- operations: 0 or an errno ----
   int Lookup(fuse_ino_t parent, const char* name, fuse_entry_param* e);
@@ -131,11 +145,12 @@ class BruceFs {
     std::string dir;
     uint64_t ino = 0;
     uint64_t parent_ino = 0;
-    // Pinned mode: the view and where each offset handed out resumes.
+    // A directory of the live tree or of a snapshot: the pinned view, and
+    // where each offset handed out resumes.
     std::unique_ptr<bruce::ReadTxn> txn;
     std::unique_ptr<FsTree> tree;
     std::map<uint64_t, std::string> resume;
-    // Listed mode: every entry, and the index after each offset.
+    // `.snapshots`: every entry, and the index after each offset.
     bool listed = false;
     std::vector<DirEnt> list;
     std::unordered_map<uint64_t, size_t> next_index;
@@ -146,8 +161,29 @@ class BruceFs {
   int Resolve(fuse_ino_t ino, Target* t);
   FsTree* Tree(uint32_t view);                    // requires mu_
   FsTree* LiveTree();                             // requires mu_
-  int BeginGroup();                               // requires mu_
-  bruce::Status CommitLocked(const char* why);    // requires mu_
+  // Holds mu_ for one operation. An operation that sealed a group past
+  // dirty_max waits, once mu_ is released, for the group sealed before it
+  // to be durable: the dirty limit's back-pressure on the writer that hit
+  // it, and on no one else.
+  class GroupLock {
+   public:
+    explicit GroupLock(BruceFs* fs);
+    ~GroupLock();
+    GroupLock(const GroupLock&) = delete;
+    GroupLock& operator=(const GroupLock&) = delete;
+
+   private:
+    BruceFs* fs_;
+    std::unique_lock<std::mutex> l_;
+  };
+
+  // Seals the open group when it has changes (no fsync) and opens the next
+  // one; the seal is sealed_txn_. Requires mu_.
+  bruce::Status Seal(const char* why);
+  // Waits until commit `txn` and all before it are durable. Must not hold
+  // mu_. An error is logged once and stays: the engine refuses further
+  // commits until the store is reopened.
+  bruce::Status Durable(uint64_t txn, const char* why);
   void Dirty(uint64_t bytes);                     // requires mu_
   int ViewOf(const std::string& snapshot, uint32_t* view);  // requires mu_
   void FillStat(uint32_t view, uint64_t ino, const Node& n, struct stat* st);
@@ -159,14 +195,25 @@ class BruceFs {
   int PrepareNew(const Target& parent, const char* name, std::string* path,
                  Node* pnode);                     // requires mu_
   Attr NewAttr(const Caller& c, Kind kind, mode_t mode, const Node& parent);
-  int TouchDir(const std::string& dir);           // requires mu_
+  // Updates a directory's mtime after a change of its entries, and notes
+  // that its listing changed in the open group. `known`: its node, when the
+  // caller just read it. Requires mu_.
+  int TouchDir(const std::string& dir, const Node* known = nullptr);
+  // The entry of a node just made with attributes `a`. Requires mu_.
+  void NewEntry(const std::string& path, const Attr& a, uint64_t size, fuse_entry_param* e);
   int SnapshotMkdir(const char* name, fuse_entry_param* e);
   int Exchange(const std::string& a, const std::string& b);  // requires mu_
   int SnapshotRmdir(const char* name);
-  int ListDir(DirHandle* h, FsTree* t, uint64_t off, size_t max, std::vector<DirEnt>* out);
+  // The entries of h's directory in view t after offset `off`, at most max.
+  // kinds false: their kinds are left kNone (readdirplus takes them from
+  // the live state instead).
+  int ListDir(DirHandle* h, FsTree* t, uint64_t off, size_t max, bool kinds,
+              std::vector<DirEnt>* out);
   // The entry for readdirplus, without counting a lookup.
   int PlusEntry(const DirEnt& d, fuse_entry_param* e);  // requires mu_
-  void TimerLoop();
+  // The txg thread: seals every txg_timeout seconds and makes sealed
+  // commits durable (those past dirty_max at once).
+  void TxgLoop();
 
   std::unique_ptr<bruce::Db> db_;
   FsOptions opt_;
@@ -178,7 +225,12 @@ class BruceFs {
   std::unique_ptr<FsTree> live_;
   bool dirty_ = false;
   uint64_t dirty_bytes_ = 0;
-  int64_t last_commit_ns_ = 0;               // steady clock
+  // Directories whose entries the open group changed (opendir seals the
+  // group only for those); dirty_all_dirs_: any may have changed.
+  std::unordered_set<std::string> dirty_dirs_;
+  bool dirty_all_dirs_ = false;
+  uint64_t sealed_txn_ = 0;                  // the last commit sealed here
+  uint64_t sync_wanted_ = 0;                 // the txg thread makes it durable
   bool started_ = false;
   bool stopped_ = false;
   std::map<uint32_t, SnapView> views_;
@@ -190,9 +242,11 @@ class BruceFs {
   std::map<uint64_t, std::unique_ptr<DirHandle>> dirs_;  // guarded by dir_mu_
   uint64_t next_dir_ = 1;                                 // guarded by dir_mu_
 
-  std::condition_variable timer_cv_;
-  std::thread timer_;
+  std::condition_variable txg_cv_;           // wakes the txg thread; with mu_
+  std::thread txg_;
   std::atomic<uint64_t> commits_{0};
+  std::atomic<uint64_t> durable_{0};         // highest commit known durable
+  std::atomic<bool> sync_failed_{false};
 };
 
 }  // namespace brucefs

@@ -134,6 +134,10 @@ Status FsTree::NextChild(const std::string& dir, std::string_view lb, std::optio
       // A record of a file or symlink only counts with its key in "main";
       // a record under a child, or a directory record, makes the child.
       for (ac->Seek(lo); ac->Valid() && StartsWith(ac->key(), p); ac->Next()) {
+        // Past main's candidate the answer is that one: stop (else every
+        // call would walk all the file records after lo, and a listing
+        // would cost O(n^2) in the directory's size).
+        if (km && ac->key() > *km) break;
         std::string_view rest = ac->key().substr(p.size());
         Attr a;
         if (rest.find('/') != std::string_view::npos ||
@@ -199,13 +203,13 @@ Status FsTree::KeyAtPosition(uint64_t pos, std::string* key) {
     uint64_t lo = 0;
     while (lo < hi) {
       uint64_t mid = lo + (hi - lo) / 2;
-      BRUCE_ASSIGN_OR_RETURN(bruce::Entry e, self->Select(mid));
+      BRUCE_ASSIGN_OR_RETURN(std::string k, self->KeyAt(mid));  // the key alone
       uint64_t r = 0;
       if (other != nullptr) {
-        BRUCE_ASSIGN_OR_RETURN(r, other->Rank(e.key));
+        BRUCE_ASSIGN_OR_RETURN(r, other->Rank(k));
       }
       if (mid + r == pos) {
-        *key = std::move(e.key);
+        *key = std::move(k);
         return Status::OK();
       }
       if (mid + r < pos) {

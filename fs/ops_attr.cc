@@ -33,7 +33,7 @@ int BruceFs::SetAttr(fuse_ino_t ino, const struct stat& in, int to_set, struct s
   Target t;
   if (int err = Resolve(ino, &t)) return err;
   if (t.view != InodeTable::kLiveView || opt_.read_only) return EROFS;
-  std::lock_guard<std::mutex> l(mu_);
+  GroupLock l(this);
   FsTree* tree = LiveTree();
   Node n;
   FS_TRY(tree->Stat(t.path, &n));
@@ -96,7 +96,7 @@ int BruceFs::Readlink(fuse_ino_t ino, std::string* target) {
   Target t;
   if (int err = Resolve(ino, &t)) return err;
   if (t.view == InodeTable::kSnapDirView) return EINVAL;
-  std::lock_guard<std::mutex> l(mu_);
+  GroupLock l(this);
   FsTree* tree = Tree(t.view);
   if (tree == nullptr) return ESTALE;
   Node n;
@@ -114,7 +114,7 @@ int BruceFs::SetXattr(fuse_ino_t ino, const char* name, const char* value, size_
   if (t.view != InodeTable::kLiveView || opt_.read_only) return EROFS;
   if (!XattrNameOk(name)) return EOPNOTSUPP;
   if (size > kXattrValueMax) return E2BIG;
-  std::lock_guard<std::mutex> l(mu_);
+  GroupLock l(this);
   Node n;
   FS_TRY(LiveTree()->Stat(t.path, &n));
   if (n.kind == Kind::kNone) return ENOENT;
@@ -134,7 +134,7 @@ int BruceFs::GetXattr(fuse_ino_t ino, const char* name, std::string* value) {
   if (t.view == InodeTable::kSnapDirView) return ENODATA;
   if (!XattrNameOk(name)) return std::string_view(name).substr(0, 7) == "system." ? EOPNOTSUPP
                                                                                   : ENODATA;
-  std::lock_guard<std::mutex> l(mu_);
+  GroupLock l(this);
   FsTree* tree = Tree(t.view);
   if (tree == nullptr) return ESTALE;
   Node n;
@@ -151,7 +151,7 @@ int BruceFs::ListXattr(fuse_ino_t ino, std::string* names) {
   if (int err = Resolve(ino, &t)) return err;
   names->clear();
   if (t.view == InodeTable::kSnapDirView) return 0;
-  std::lock_guard<std::mutex> l(mu_);
+  GroupLock l(this);
   FsTree* tree = Tree(t.view);
   if (tree == nullptr) return ESTALE;
   Node n;
@@ -169,7 +169,7 @@ int BruceFs::RemoveXattr(fuse_ino_t ino, const char* name) {
   if (int err = Resolve(ino, &t)) return err;
   if (t.view != InodeTable::kLiveView || opt_.read_only) return EROFS;
   if (!XattrNameOk(name)) return EOPNOTSUPP;
-  std::lock_guard<std::mutex> l(mu_);
+  GroupLock l(this);
   Node n;
   FS_TRY(LiveTree()->Stat(t.path, &n));
   if (n.kind == Kind::kNone) return ENOENT;

@@ -15,7 +15,7 @@ int BruceFs::Open(fuse_ino_t ino, int flags, bool* keep_cache) {
   if (t.view == InodeTable::kSnapDirView) return EISDIR;
   const bool writes = (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
   if (writes && (t.view != InodeTable::kLiveView || opt_.read_only)) return EROFS;
-  std::lock_guard<std::mutex> l(mu_);
+  GroupLock l(this);
   FsTree* tree = Tree(t.view);
   if (tree == nullptr) return ESTALE;
   Node n;
@@ -38,7 +38,7 @@ int BruceFs::Read(fuse_ino_t ino, size_t size, off_t off, std::string* out) {
   Target t;
   if (int err = Resolve(ino, &t)) return err;
   if (off < 0) return EINVAL;
-  std::lock_guard<std::mutex> l(mu_);
+  GroupLock l(this);
   FsTree* tree = Tree(t.view);
   if (tree == nullptr) return ESTALE;
   FS_TRY(tree->main()->ReadAt(t.path, static_cast<uint64_t>(off), size, out));
@@ -50,7 +50,7 @@ int BruceFs::Write(fuse_ino_t ino, int flags, const char* buf, size_t size, off_
   if (int err = Resolve(ino, &t)) return err;
   if (t.view != InodeTable::kLiveView || opt_.read_only) return EROFS;
   if (off < 0) return EINVAL;
-  std::lock_guard<std::mutex> l(mu_);
+  GroupLock l(this);
   FsTree* tree = LiveTree();
   uint64_t at = static_cast<uint64_t>(off);
   if (flags & O_APPEND) {
@@ -74,7 +74,7 @@ int BruceFs::Lseek(fuse_ino_t ino, off_t off, int whence, off_t* out) {
   Target t;
   if (int err = Resolve(ino, &t)) return err;
   if (off < 0) return ENXIO;
-  std::lock_guard<std::mutex> l(mu_);
+  GroupLock l(this);
   FsTree* tree = Tree(t.view);
   if (tree == nullptr) return ESTALE;
   auto r = tree->main()->SeekData(t.path, static_cast<uint64_t>(off), whence == SEEK_HOLE);

@@ -3,11 +3,15 @@
 // Offsets: 1 and 2 resume after "." and "..", 3 after ".snapshots" (shown
 // in the root with snapdir=visible), and 4 + Position(k) after the child
 // whose first key is k: Position is the child's rank among the keys of
-// both trees, an O(log n) count, unique per child. A pinned view never
-// changes, so an offset always resumes at the same place. While the open
-// transaction group has uncommitted changes there is no committed view to
-// pin, so opendir lists the directory at once from the group instead (the
-// same offsets, from that state).
+// both trees, an O(log n) count, unique per child. opendir pins a read
+// transaction (of the live store, or of a snapshot) for the handle's
+// lifetime; in the live tree it first seals the open group when that has
+// changed the directory's entries (no fsync: a seal only makes the group
+// the store's last commit), so the view lists every entry made before the
+// opendir. (Every change of a directory's entries goes through TouchDir,
+// which notes the directory; renaming a directory notes all of them.) A pinned view
+// never changes, so an offset always resumes at the same place, whatever
+// happens to the directory meanwhile.
 #include <sys/stat.h>
 
 #include "brucefs.h"
@@ -35,7 +39,8 @@ mode_t TypeBits(Kind k) {
 
 }  // namespace
 
-int BruceFs::ListDir(DirHandle* h, FsTree* t, uint64_t off, size_t max, std::vector<DirEnt>* out) {
+int BruceFs::ListDir(DirHandle* h, FsTree* t, uint64_t off, size_t max, bool kinds,
+                     std::vector<DirEnt>* out) {
   out->clear();
   auto push = [&](DirEnt e) {
     out->push_back(std::move(e));
@@ -77,8 +82,10 @@ int BruceFs::ListDir(DirHandle* h, FsTree* t, uint64_t off, size_t max, std::vec
       continue;
     }
     Node n;
-    FS_TRY(t->Stat(path, &n));
-    if (n.kind == Kind::kNone) continue;
+    if (kinds) {
+      FS_TRY(t->Stat(path, &n));
+      if (n.kind == Kind::kNone) continue;
+    }
     FS_ASSIGN(uint64_t pos, t->Position(c->first_key));
     DirEnt e{std::move(name), h->view, path, n.kind, inodes_.Get(h->view, path, 0), 4 + pos};
     h->resume[e.off] = c->next_lb;
@@ -94,7 +101,7 @@ int BruceFs::OpenDir(fuse_ino_t ino, uint64_t* fh) {
   h->dir = t.path;
   h->ino = ino;
   {
-    std::lock_guard<std::mutex> l(mu_);
+    GroupLock l(this);
     if (t.view == InodeTable::kSnapDirView) {
       h->parent_ino = InodeTable::kRootIno;
       h->listed = true;
@@ -122,17 +129,20 @@ int BruceFs::OpenDir(fuse_ino_t ino, uint64_t* fh) {
       FS_TRY(live->Stat(t.path, &n));
       if (n.kind == Kind::kNone) return ENOENT;
       if (n.kind != Kind::kDir) return ENOTDIR;
-      if (t.view == InodeTable::kLiveView && dirty_) {
-        h->listed = true;
-        if (int err = ListDir(h.get(), live, 0, SIZE_MAX, &h->list)) return err;
-        h->resume.clear();
-      } else {
-        auto r = t.view == InodeTable::kLiveView ? db_->BeginRead()
-                                                 : db_->BeginRead(views_[t.view].name);
-        if (!r.ok()) return ToErrno(r.status());
-        h->txn = std::move(*r);
-        h->tree = std::make_unique<FsTree>(h->txn.get(), nullptr, live->defaults());
+      if (t.view == InodeTable::kLiveView && dirty_ &&
+          (dirty_all_dirs_ || dirty_dirs_.count(t.path) != 0)) {
+        // The view must hold the group's changes to this directory: seal
+        // the group (no fsync). A directory the group did not change lists
+        // the same in the last commit, so that one is pinned as it is.
+        FS_TRY(Seal("opendir"));
+        live = LiveTree();
+        if (live == nullptr) return EIO;  // no group could be opened (logged)
       }
+      auto r = t.view == InodeTable::kLiveView ? db_->BeginRead()
+                                               : db_->BeginRead(views_[t.view].name);
+      if (!r.ok()) return ToErrno(r.status());
+      h->txn = std::move(*r);
+      h->tree = std::make_unique<FsTree>(h->txn.get(), nullptr, live->defaults());
     }
   }
   for (size_t i = 0; i < h->list.size(); ++i) h->next_index[h->list[i].off] = i + 1;
@@ -177,7 +187,7 @@ int BruceFs::ReadDir(fuse_req_t req, fuse_ino_t ino, uint64_t fh, size_t size, o
         i = it == h->next_index.end() ? h->list.size() : it->second;
       }
       for (; i < h->list.size() && ents.size() < max; ++i) ents.push_back(h->list[i]);
-    } else if (int err = ListDir(h, h->tree.get(), uoff, max, &ents)) {
+    } else if (int err = ListDir(h, h->tree.get(), uoff, max, !plus, &ents)) {
       return err;
     }
   }
@@ -192,10 +202,17 @@ int BruceFs::ReadDir(fuse_req_t req, fuse_ino_t ino, uint64_t fh, size_t size, o
       fuse_entry_param e{};
       if (dots || PlusEntry(d, &e) != 0) {
         // Gone from the live tree since the view was pinned, or . and ..:
-        // a name without attributes (ino 0 is not a negative entry).
+        // a name without attributes (ino 0 is not a negative entry), of its
+        // kind in the view.
+        Kind kind = d.kind;
+        if (kind == Kind::kNone) {
+          std::lock_guard<std::mutex> hl(h->mu);  // after mu_: the lock order
+          Node n;
+          if (h->tree && h->tree->Stat(d.path, &n).ok()) kind = n.kind;
+        }
         e = {};
         e.attr.st_ino = d.ino;
-        e.attr.st_mode = TypeBits(d.kind);
+        e.attr.st_mode = TypeBits(kind);
       }
       n = fuse_add_direntry_plus(req, buf->data() + pos, size - pos, d.name.c_str(), &e,
                                  static_cast<off_t>(d.off));

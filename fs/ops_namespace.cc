@@ -57,9 +57,19 @@ Attr BruceFs::NewAttr(const Caller& c, Kind kind, mode_t mode, const Node& paren
   return a;
 }
 
-int BruceFs::TouchDir(const std::string& dir) {
+int BruceFs::TouchDir(const std::string& dir, const Node* known) {
+  // Its listing changes in the open group: opendir must seal it first.
+  if (dirty_dirs_.size() < 4096) {
+    dirty_dirs_.insert(dir);
+  } else {
+    dirty_all_dirs_ = true;
+  }
   Node n;
-  FS_TRY(LiveTree()->Stat(dir, &n));
+  if (known != nullptr) {
+    n = *known;
+  } else {
+    FS_TRY(LiveTree()->Stat(dir, &n));
+  }
   if (n.kind != Kind::kDir) return 0;
   n.attr.kind = Kind::kDir;
   n.attr.mtime_ns = n.attr.ctime_ns = NowNs();
@@ -74,14 +84,16 @@ int BruceFs::Mkdir(const Caller& c, fuse_ino_t parent, const char* name, mode_t 
   if (int err = Resolve(parent, &p)) return err;
   if (p.view == InodeTable::kSnapDirView) return SnapshotMkdir(name, e);
   if (p.view != InodeTable::kLiveView || opt_.read_only) return EROFS;
-  std::lock_guard<std::mutex> l(mu_);
+  GroupLock l(this);
   std::string path;
   Node pnode;
   if (int err = PrepareNew(p, name, &path, &pnode)) return err;
-  FS_TRY(LiveTree()->PutRecord(path, NewAttr(c, Kind::kDir, mode, pnode)));
-  if (int err = TouchDir(p.path)) return err;
+  const Attr a = NewAttr(c, Kind::kDir, mode, pnode);
+  FS_TRY(LiveTree()->PutRecord(path, a));
+  if (int err = TouchDir(p.path, &pnode)) return err;
   Dirty(256);
-  return StatEntry(InodeTable::kLiveView, path, 1, e);
+  NewEntry(path, a, 0, e);
+  return 0;
 }
 
 int BruceFs::Create(const Caller& c, fuse_ino_t parent, const char* name, mode_t mode, int flags,
@@ -89,7 +101,7 @@ int BruceFs::Create(const Caller& c, fuse_ino_t parent, const char* name, mode_t
   Target p;
   if (int err = Resolve(parent, &p)) return err;
   if (p.view != InodeTable::kLiveView || opt_.read_only) return EROFS;
-  std::lock_guard<std::mutex> l(mu_);
+  GroupLock l(this);
   std::string path;
   Node pnode;
   int err = PrepareNew(p, name, &path, &pnode);
@@ -108,11 +120,13 @@ int BruceFs::Create(const Caller& c, fuse_ino_t parent, const char* name, mode_t
     return 0;
   }
   if (err) return err;
+  const Attr a = NewAttr(c, Kind::kFile, mode, pnode);
   FS_TRY(LiveTree()->main()->Put(path, ""));
-  FS_TRY(LiveTree()->PutRecord(path, NewAttr(c, Kind::kFile, mode, pnode)));
-  if ((err = TouchDir(p.path)) != 0) return err;
+  FS_TRY(LiveTree()->PutRecord(path, a));
+  if ((err = TouchDir(p.path, &pnode)) != 0) return err;
   Dirty(256);
-  return StatEntry(InodeTable::kLiveView, path, 1, e);
+  NewEntry(path, a, 0, e);
+  return 0;
 }
 
 int BruceFs::Symlink(const Caller& c, const char* target, fuse_ino_t parent, const char* name,
@@ -120,7 +134,7 @@ int BruceFs::Symlink(const Caller& c, const char* target, fuse_ino_t parent, con
   Target p;
   if (int err = Resolve(parent, &p)) return err;
   if (p.view != InodeTable::kLiveView || opt_.read_only) return EROFS;
-  std::lock_guard<std::mutex> l(mu_);
+  GroupLock l(this);
   std::string path;
   Node pnode;
   if (int err = PrepareNew(p, name, &path, &pnode)) return err;
@@ -128,9 +142,10 @@ int BruceFs::Symlink(const Caller& c, const char* target, fuse_ino_t parent, con
   a.gid = pnode.attr.mode & S_ISGID ? pnode.attr.gid : c.gid;
   FS_TRY(LiveTree()->main()->Put(path, target));
   FS_TRY(LiveTree()->PutRecord(path, a));
-  if (int err = TouchDir(p.path)) return err;
+  if (int err = TouchDir(p.path, &pnode)) return err;
   Dirty(256);
-  return StatEntry(InodeTable::kLiveView, path, 1, e);
+  NewEntry(path, a, strlen(target), e);
+  return 0;
 }
 
 int BruceFs::Unlink(fuse_ino_t parent, const char* name) {
@@ -138,7 +153,7 @@ int BruceFs::Unlink(fuse_ino_t parent, const char* name) {
   if (int err = Resolve(parent, &p)) return err;
   if (p.view != InodeTable::kLiveView || opt_.read_only) return EROFS;
   if (IsSnapDirName(p.path, name)) return EISDIR;
-  std::lock_guard<std::mutex> l(mu_);
+  GroupLock l(this);
   auto comp = DecodeName(name);
   if (!comp) return ENOENT;
   std::string path = JoinPath(p.path, *comp);
@@ -160,7 +175,7 @@ int BruceFs::Rmdir(fuse_ino_t parent, const char* name) {
   if (p.view == InodeTable::kSnapDirView) return SnapshotRmdir(name);
   if (p.view != InodeTable::kLiveView || opt_.read_only) return EROFS;
   if (IsSnapDirName(p.path, name)) return EBUSY;
-  std::lock_guard<std::mutex> l(mu_);
+  GroupLock l(this);
   auto comp = DecodeName(name);
   if (!comp) return ENOENT;
   std::string path = JoinPath(p.path, *comp);
@@ -216,7 +231,7 @@ int BruceFs::Rename(fuse_ino_t parent, const char* name, fuse_ino_t newparent,
   if (flags & ~unsigned{RENAME_NOREPLACE | RENAME_EXCHANGE}) return EINVAL;
   if ((flags & RENAME_NOREPLACE) && (flags & RENAME_EXCHANGE)) return EINVAL;
   if (IsSnapDirName(p.path, name) || IsSnapDirName(np.path, newname)) return EBUSY;
-  std::lock_guard<std::mutex> l(mu_);
+  GroupLock l(this);
   auto c1 = DecodeName(name);
   if (!c1) return ENOENT;
   if (strlen(newname) > kNameMax) return ENAMETOOLONG;
@@ -231,6 +246,9 @@ int BruceFs::Rename(fuse_ino_t parent, const char* name, fuse_ino_t newparent,
   FS_TRY(t->Stat(to, &dst));
   if (from == to) return 0;
   const int64_t now = NowNs();
+  if (src.kind == Kind::kDir || dst.kind == Kind::kDir) {
+    dirty_all_dirs_ = true;  // the listings of every directory under them move
+  }
   if (flags & RENAME_EXCHANGE) {
     if (dst.kind == Kind::kNone) return ENOENT;
     if (Inside(to, from) || Inside(from, to)) return EINVAL;
@@ -253,7 +271,15 @@ int BruceFs::Rename(fuse_ino_t parent, const char* name, fuse_ino_t newparent,
     } else if (dst.kind != Kind::kNone) {
       FS_TRY(t->DeleteRecord(to));
     }
-    Status s = t->MoveSubtree(from, to);
+    Status s;
+    if (src.kind != Kind::kDir) {
+      // A file or symlink has nothing under it: move its value's pointer
+      // and drop its record (written anew at `to` below).
+      s = t->main()->Rename(from, to);
+      if (s.ok()) s = t->DeleteRecord(from);
+    } else {
+      s = t->MoveSubtree(from, to);
+    }
     if (!s.ok()) return s.code() == bruce::Code::kInvalidArgument ? ENAMETOOLONG : ToErrno(s);
     src.attr.ctime_ns = now;
     FS_TRY(t->PutRecord(to, src.attr));
@@ -270,15 +296,23 @@ int BruceFs::Rename(fuse_ino_t parent, const char* name, fuse_ino_t newparent,
 
 int BruceFs::SnapshotMkdir(const char* name, fuse_entry_param* e) {
   if (opt_.read_only) return EROFS;
-  std::lock_guard<std::mutex> l(mu_);
-  if (view_by_name_.count(name)) return EEXIST;
-  // Commit the open group first, so the snapshot holds everything written
-  // before the mkdir, then take it in a commit of its own.
-  FS_TRY(CommitLocked("snapshot"));
-  Status s = wtxn_->CreateSnapshot(name);
-  if (!s.ok()) return ToErrno(s);
-  dirty_ = true;
-  FS_TRY(CommitLocked("snapshot"));
+  uint64_t txn = 0;
+  {
+    GroupLock l(this);
+    if (view_by_name_.count(name)) return EEXIST;
+    if (!wtxn_) return EROFS;  // no group open: the store refuses changes
+    // Seal the open group first, so the snapshot holds everything written
+    // before the mkdir, then take it in a commit of its own.
+    FS_TRY(Seal("snapshot"));
+    Status s = wtxn_->CreateSnapshot(name);
+    if (!s.ok()) return ToErrno(s);
+    dirty_ = true;
+    FS_TRY(Seal("snapshot"));
+    txn = sealed_txn_;
+  }
+  // Durable before it is shown, without holding up other operations.
+  FS_TRY(Durable(txn, "snapshot"));
+  GroupLock l(this);
   uint32_t view = 0;
   if (int err = ViewOf(name, &view)) return err;
   return StatEntry(view, "", 1, e);
@@ -286,16 +320,22 @@ int BruceFs::SnapshotMkdir(const char* name, fuse_entry_param* e) {
 
 int BruceFs::SnapshotRmdir(const char* name) {
   if (opt_.read_only) return EROFS;
-  std::lock_guard<std::mutex> l(mu_);
-  auto it = view_by_name_.find(name);
-  if (it != view_by_name_.end()) {
-    inodes_.DropView(it->second);
-    views_.erase(it->second);
-    view_by_name_.erase(it);
+  uint64_t txn = 0;
+  {
+    GroupLock l(this);
+    if (!wtxn_) return EROFS;
+    auto it = view_by_name_.find(name);
+    if (it != view_by_name_.end()) {
+      inodes_.DropView(it->second);
+      views_.erase(it->second);
+      view_by_name_.erase(it);
+    }
+    FS_TRY(wtxn_->DestroySnapshot(name));
+    dirty_ = true;
+    FS_TRY(Seal("destroy snapshot"));
+    txn = sealed_txn_;
   }
-  FS_TRY(wtxn_->DestroySnapshot(name));
-  dirty_ = true;
-  FS_TRY(CommitLocked("destroy snapshot"));
+  FS_TRY(Durable(txn, "destroy snapshot"));
   return 0;
 }
 

@@ -1,0 +1,210 @@
+#!/usr/bin/env bash
+# bench/fs/fs_bench.sh — brucefs against a plain directory of the same disk.
+#
+#   bench/fs/fs_bench.sh [--quick] [--dir DIR] [--brucefs PATH] [--bruce PATH]
+#                        [-o BRUCEFS_OPTIONS] [--repeat N]
+#
+# Runs each workload on a plain directory and on a brucefs mount, both under
+# DIR (default $TMPDIR or /tmp; the store file lives there too), and prints
+# the seconds of each and the ratio brucefs/plain as a markdown table:
+#
+#   write      dd 1 GiB of random bytes, conv=fdatasync
+#   read cold  dd it back after dropping the page cache (drop_caches when
+#              permitted; else fadvise(DONTNEED) of the file -- of the store
+#              file for brucefs, which is also remounted)
+#   rsync in   rsync -a of a generated tree of 20,000 files (log-uniform
+#              sizes, 64 B to 64 KiB, ~50 a directory) into the target
+#   rsync out  rsync -a of that copy back out to a plain directory
+#   rsync noop the same rsync in again: nothing to transfer, every file stat'ed
+#   find       find over the copy
+#   create     10,000 files of 1 KiB, 1,000 a directory
+#   rm -rf     everything above
+#
+# --quick: 64 MiB and 2,000 files. --repeat N runs everything N times and
+# keeps the fastest time of each cell (for a busy machine). Builds nothing: the binaries default to
+# build/mount/brucefs and build/tools/bruce of this checkout. Always
+# unmounts and removes its files, whatever happens.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+QUICK=0
+DIR=${TMPDIR:-/tmp}
+BRUCEFS=$top/build/mount/brucefs
+BRUCE=$top/build/tools/bruce
+BFS_OPTS=""
+REPEAT=1
+
+usage() { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; }
+while [ $# -gt 0 ]; do
+  case $1 in
+    --quick) QUICK=1 ;;
+    --dir) DIR=$2; shift ;;
+    --brucefs) BRUCEFS=$2; shift ;;
+    --bruce) BRUCE=$2; shift ;;
+    -o) BFS_OPTS=$2; shift ;;
+    --repeat) REPEAT=$2; shift ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "fs_bench: unknown argument $1" >&2; usage >&2; exit 2 ;;
+  esac
+  shift
+done
+for b in "$BRUCEFS" "$BRUCE"; do
+  [ -x "$b" ] || { echo "fs_bench: $b is not built (pass --brucefs/--bruce)" >&2; exit 2; }
+done
+for t in rsync dd python3 fusermount3 mountpoint; do
+  command -v "$t" >/dev/null || { echo "fs_bench: needs $t" >&2; exit 2; }
+done
+
+if [ $QUICK = 1 ]; then BIG_MB=64 TREE=2000 SMALL=2000; else BIG_MB=1024 TREE=20000 SMALL=10000; fi
+
+WORK=$(mktemp -d "$DIR/fs_bench.XXXXXX")
+STORE=$WORK/store.bruce MNT=$WORK/mnt PLAIN=$WORK/plain SRC=$WORK/src
+BFS_PID=""
+cleanup() {
+  local rc=$?
+  if mountpoint -q "$MNT" 2>/dev/null; then
+    fusermount3 -u "$MNT" 2>/dev/null || fusermount3 -uz "$MNT" || true
+  fi
+  if [ -n "$BFS_PID" ]; then
+    for _ in $(seq 1 600); do kill -0 "$BFS_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$BFS_PID" 2>/dev/null || true
+  fi
+  [ $rc = 0 ] || { echo "fs_bench: failed; brucefs said:" >&2; tail -20 "$WORK/daemon.log" >&2 || true; }
+  rm -rf "$WORK"
+  exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+mount_bfs() {
+  mkdir -p "$MNT"
+  "$BRUCEFS" "$STORE" "$MNT" -f -o "create${BFS_OPTS:+,$BFS_OPTS}" 2>>"$WORK/daemon.log" &
+  BFS_PID=$!
+  for _ in $(seq 1 200); do mountpoint -q "$MNT" && return 0; sleep 0.05; done
+  echo "fs_bench: brucefs did not mount" >&2
+  exit 1
+}
+umount_bfs() {
+  fusermount3 -u "$MNT"
+  for _ in $(seq 1 6000); do
+    kill -0 "$BFS_PID" 2>/dev/null || { wait "$BFS_PID" || exit 1; BFS_PID=""; return 0; }
+    sleep 0.05
+  done
+  echo "fs_bench: brucefs did not exit after unmounting" >&2
+  exit 1
+}
+
+# Drops the page cache of the given files (and with privilege, all of it).
+COLD="echo 3 > /proc/sys/vm/drop_caches"
+if ! (sync && echo 3 > /proc/sys/vm/drop_caches) 2>/dev/null; then
+  COLD="fadvise(DONTNEED) of the file (drop_caches not permitted)"
+fi
+drop_cache() {
+  sync "$@"
+  if [[ $COLD == echo* ]]; then
+    echo 3 > /proc/sys/vm/drop_caches
+  else
+    for f in "$@"; do dd if="$f" iflag=nocache count=0 status=none; done
+  fi
+}
+
+now() { date +%s.%N; }
+declare -A SECS
+# timed WORKLOAD TARGET COMMAND...: runs it, keeps the seconds.
+timed() {
+  local w=$1 t=$2 t0 t1
+  shift 2
+  t0=$(now)
+  "$@"
+  t1=$(now)
+  local s
+  s=$(awk "BEGIN{printf \"%.2f\", $t1 - $t0}")
+  printf '  %-10s %-8s %8s s\n' "$w" "$t" "$s" >&2
+  if [ -z "${SECS[$w,$t]:-}" ] || awk "BEGIN{exit !($s < ${SECS[$w,$t]})}"; then
+    SECS[$w,$t]=$s
+  fi
+}
+
+echo "fs_bench: generating the data in $WORK ..." >&2
+head -c $((BIG_MB << 20)) /dev/urandom > "$WORK/big.src"
+python3 - "$SRC" "$TREE" <<'EOF'
+import os, random, sys
+root, n = sys.argv[1], int(sys.argv[2])
+rng = random.Random(42)
+buf = rng.randbytes(1 << 17)
+for i in range(n):
+    d = os.path.join(root, f"d{i // 2500}", f"e{i // 250 % 10}", f"f{i // 50 % 5}")
+    if i % 50 == 0:
+        os.makedirs(d, exist_ok=True)
+    size = int(2 ** rng.uniform(6, 16))
+    off = rng.randrange(0, len(buf) - size)
+    with open(os.path.join(d, f"file{i:05d}.c"), "wb") as f:
+        f.write(buf[off:off + size])
+EOF
+SRC_BYTES=$(du -sb "$SRC" | cut -f1)
+create_small() {
+  python3 - "$1" "$SMALL" <<'EOF'
+import os, sys
+root, n = sys.argv[1], int(sys.argv[2])
+data = bytes(range(256)) * 4
+for i in range(n):
+    d = os.path.join(root, f"s{i // 1000:02d}")
+    if i % 1000 == 0:
+        os.makedirs(d)
+    with open(os.path.join(d, f"f{i:05d}"), "wb") as f:
+        f.write(data)
+EOF
+}
+count() { local c; c=$(find "$1" | wc -l); [ "$c" -gt "$TREE" ] || { echo "fs_bench: find saw $c" >&2; exit 1; }; }
+
+mkdir -p "$PLAIN"
+declare -A T=([plain]=$PLAIN [brucefs]=$MNT)
+one_round() {
+  rm -f "$STORE"
+  mount_bfs
+  for t in plain brucefs; do
+    timed write "$t" dd if="$WORK/big.src" of="${T[$t]}/big.bin" bs=1M conv=fdatasync status=none
+  done
+  drop_cache "$PLAIN/big.bin"
+  timed "read cold" plain dd if="$PLAIN/big.bin" of=/dev/null bs=1M status=none
+  umount_bfs
+  drop_cache "$STORE"
+  mount_bfs
+  timed "read cold" brucefs dd if="$MNT/big.bin" of=/dev/null bs=1M status=none
+  cmp -s "$WORK/big.src" "$MNT/big.bin" || { echo "fs_bench: brucefs read back other bytes" >&2; exit 1; }
+  for t in plain brucefs; do timed "rsync in" "$t" rsync -a "$SRC/" "${T[$t]}/tree/"; done
+  for t in plain brucefs; do timed "rsync out" "$t" rsync -a "${T[$t]}/tree/" "$WORK/out-$t/"; done
+  diff -r "$SRC" "$WORK/out-brucefs" >/dev/null || { echo "fs_bench: the tree came back different" >&2; exit 1; }
+  rm -rf "$WORK/out-plain" "$WORK/out-brucefs"
+  for t in plain brucefs; do timed "rsync noop" "$t" rsync -a "$SRC/" "${T[$t]}/tree/"; done
+  for t in plain brucefs; do timed find "$t" count "${T[$t]}/tree"; done
+  for t in plain brucefs; do timed create "$t" create_small "${T[$t]}/small"; done
+  STORE_BYTES=$(stat -c %s "$STORE")
+  for t in plain brucefs; do
+    timed "rm -rf" "$t" rm -rf "${T[$t]}/tree" "${T[$t]}/small" "${T[$t]}/big.bin"
+  done
+  umount_bfs
+  "$BRUCE" check "$STORE" >/dev/null || { echo "fs_bench: bruce check failed" >&2; exit 1; }
+}
+for round in $(seq 1 "$REPEAT"); do
+  [ "$REPEAT" = 1 ] || echo "fs_bench: round $round of $REPEAT" >&2
+  one_round
+done
+
+mib() { awk "BEGIN{printf \"%.0f\", $1 / 1048576}"; }
+echo
+echo "$(date -u +%Y-%m-%d) · $(uname -srm) · $(nproc) cores ($(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)) ·" \
+  "$(awk '/MemTotal/{printf "%.0f GiB", $2 / 1048576}' /proc/meminfo) RAM ·" \
+  "$(df -T "$WORK" | awk 'NR==2{print $2}') on $(df "$WORK" | awk 'NR==2{print $1}') ·" \
+  "$(uptime | sed 's/.*load average: //;s/,.*//') load"
+[ "$REPEAT" = 1 ] || echo "fastest of $REPEAT runs"
+echo "$BIG_MB MiB file; tree of $TREE files, $(mib "$SRC_BYTES") MiB; $SMALL files of 1 KiB;" \
+  "cold reads: $COLD; brucefs -o create${BFS_OPTS:+,$BFS_OPTS}; store file $(mib "$STORE_BYTES") MiB before rm -rf"
+echo
+echo "| workload | plain s | brucefs s | brucefs/plain |"
+echo "|---|---:|---:|---:|"
+for w in write "read cold" "rsync in" "rsync out" "rsync noop" find create "rm -rf"; do
+  p=${SECS[$w,plain]} b=${SECS[$w,brucefs]}
+  echo "| $w | $p | $b | $(awk "BEGIN{printf \"%.2f\", $b / ($p > 0.005 ? $p : 0.005)}") |"
+done
