@@ -103,6 +103,7 @@ Result<TreeRoot*> WriteTxnImpl::SystemTree(const std::string& name) {
   } else if (!st.IsNotFound()) {
     return st;
   }
+  system_written_[name] = root.ptr;
   return &system_.emplace(name, std::move(root)).first->second;
 }
 
@@ -160,7 +161,10 @@ Status WriteTxnImpl::ReleaseSnapshot(const std::string& name, const SnapRecord& 
 
 Status WriteTxnImpl::CommitSystem() {
   bool touched = !created_.empty() || !destroyed_.empty();
-  for (const auto& [name, root] : system_) touched = touched || root.dirty != nullptr;
+  for (const auto& [name, root] : system_) {
+    const BlockPtr& written = system_written_[name];
+    touched = touched || root.dirty != nullptr || root.ptr.page != written.page;
+  }
   if (!created_.empty() || !destroyed_.empty()) {
     BRUCE_ASSIGN_OR_RETURN(TreeRoot * snaps, SystemTree(kSnapsTree));
     BRUCE_ASSIGN_OR_RETURN(TreeRoot * info, SystemTree(kSnapInfoTree));
@@ -210,8 +214,12 @@ Status WriteTxnImpl::CommitSystem() {
     }
     if (!frees_.empty()) continue;
     for (auto& [name, root] : system_) {
-      if (!root.dirty) continue;
+      // A tree changes without dirty nodes too: a delete can leave a
+      // committed child as the new root. Compare with what the catalog holds.
+      BlockPtr& written = system_written_[name];
+      if (!root.dirty && root.ptr.page == written.page && root.ptr.hash == written.hash) continue;
       BRUCE_RETURN_IF_ERROR(btree::Flush(this, &root));
+      written = root.ptr;
       bool added;
       if (root.ptr.null()) {
         Status st = btree::Delete(this, &catalog_, name);

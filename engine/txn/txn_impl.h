@@ -249,6 +249,7 @@ class WriteTxnImpl final : public WriteTxn, public TxnBase, public WriteContext 
   std::vector<std::pair<std::string, SnapRecord>> created_;
   std::vector<std::pair<std::string, SnapRecord>> destroyed_;
   std::map<std::string, TreeRoot> system_;      // system trees opened here
+  std::map<std::string, format::BlockPtr> system_written_;  // their roots in the catalog
   uint64_t dead_pages_ = 0;
   bool force_ = false;  // commit even with no change (compaction)
   void Finish();
