@@ -243,6 +243,13 @@ void BruceFs::TxgLoop() {
 
 FsTree* BruceFs::LiveTree() { return live_.get(); }
 
+int BruceFs::StatExisting(const Target& t, FsTree** tree, Node* n) {
+  *tree = Tree(t.view);
+  if (*tree == nullptr) return ESTALE;
+  FS_TRY((*tree)->Stat(t.path, n));
+  return n->kind == Kind::kNone ? ENOENT : 0;
+}
+
 FsTree* BruceFs::Tree(uint32_t view) {
   if (view == InodeTable::kLiveView) return live_.get();
   auto it = views_.find(view);
@@ -378,11 +385,9 @@ int BruceFs::GetAttr(fuse_ino_t ino, struct stat* st) {
     return 0;
   }
   GroupLock l(this);
-  FsTree* tree = Tree(t.view);
-  if (tree == nullptr) return ESTALE;
+  FsTree* tree;
   Node n;
-  FS_TRY(tree->Stat(t.path, &n));
-  if (n.kind == Kind::kNone) return ENOENT;
+  if (int err = StatExisting(t, &tree, &n)) return err;
   FillStat(t.view, ino, n, st);
   return 0;
 }

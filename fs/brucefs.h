@@ -160,6 +160,9 @@ class BruceFs {
   // snapshot's.
   int Resolve(fuse_ino_t ino, Target* t);
   FsTree* Tree(uint32_t view);                    // requires mu_
+  // The tree of t's view and the node at t's path: ESTALE when the view is
+  // gone, ENOENT when nothing is there. Requires mu_.
+  int StatExisting(const Target& t, FsTree** tree, Node* n);
   FsTree* LiveTree();                             // requires mu_
   // Holds mu_ for one operation. An operation that sealed a group past
   // dirty_max waits, once mu_ is released, for the group sealed before it

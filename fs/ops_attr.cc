@@ -97,11 +97,9 @@ int BruceFs::Readlink(fuse_ino_t ino, std::string* target) {
   if (int err = Resolve(ino, &t)) return err;
   if (t.view == InodeTable::kSnapDirView) return EINVAL;
   GroupLock l(this);
-  FsTree* tree = Tree(t.view);
-  if (tree == nullptr) return ESTALE;
+  FsTree* tree;
   Node n;
-  FS_TRY(tree->Stat(t.path, &n));
-  if (n.kind == Kind::kNone) return ENOENT;
+  if (int err = StatExisting(t, &tree, &n)) return err;
   if (n.kind != Kind::kSymlink) return EINVAL;
   FS_TRY(tree->main()->Get(t.path, target));
   return 0;
@@ -135,11 +133,9 @@ int BruceFs::GetXattr(fuse_ino_t ino, const char* name, std::string* value) {
   if (!XattrNameOk(name)) return std::string_view(name).substr(0, 7) == "system." ? EOPNOTSUPP
                                                                                   : ENODATA;
   GroupLock l(this);
-  FsTree* tree = Tree(t.view);
-  if (tree == nullptr) return ESTALE;
+  FsTree* tree;
   Node n;
-  FS_TRY(tree->Stat(t.path, &n));
-  if (n.kind == Kind::kNone) return ENOENT;
+  if (int err = StatExisting(t, &tree, &n)) return err;
   const std::string* v = n.attr.FindXattr(name);
   if (v == nullptr) return ENODATA;
   *value = *v;
@@ -152,11 +148,9 @@ int BruceFs::ListXattr(fuse_ino_t ino, std::string* names) {
   names->clear();
   if (t.view == InodeTable::kSnapDirView) return 0;
   GroupLock l(this);
-  FsTree* tree = Tree(t.view);
-  if (tree == nullptr) return ESTALE;
+  FsTree* tree;
   Node n;
-  FS_TRY(tree->Stat(t.path, &n));
-  if (n.kind == Kind::kNone) return ENOENT;
+  if (int err = StatExisting(t, &tree, &n)) return err;
   for (const auto& [name, v] : n.attr.xattrs) {
     names->append(name);
     names->push_back('\0');

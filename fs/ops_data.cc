@@ -16,11 +16,9 @@ int BruceFs::Open(fuse_ino_t ino, int flags, bool* keep_cache) {
   const bool writes = (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
   if (writes && (t.view != InodeTable::kLiveView || opt_.read_only)) return EROFS;
   GroupLock l(this);
-  FsTree* tree = Tree(t.view);
-  if (tree == nullptr) return ESTALE;
+  FsTree* tree;
   Node n;
-  FS_TRY(tree->Stat(t.path, &n));
-  if (n.kind == Kind::kNone) return ENOENT;
+  if (int err = StatExisting(t, &tree, &n)) return err;
   if (n.kind == Kind::kDir) return EISDIR;
   if ((flags & O_TRUNC) && (flags & O_ACCMODE) != O_RDONLY && n.size > 0) {
     FS_TRY(tree->main()->Truncate(t.path, 0));

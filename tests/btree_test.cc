@@ -27,11 +27,7 @@ std::string Key(uint64_t i) {
   return b;
 }
 
-void ExpectClean(Db* db) {
-  CheckReport rep;
-  ASSERT_TRUE(db->Check(&rep).ok());
-  ASSERT_TRUE(rep.ok()) << rep.problems[0];
-}
+using testing::ExpectClean;
 
 TEST(BTree, SplitsGrowAndMergesShrinkTheTree) {
   auto db = MemDb();

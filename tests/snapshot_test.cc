@@ -26,11 +26,7 @@ std::unique_ptr<Db> Open(std::shared_ptr<PageStore> store, bool create = true) {
   return std::move(db).value();
 }
 
-void ExpectClean(Db* db) {
-  CheckReport rep;
-  ASSERT_TRUE(db->Check(&rep).ok());
-  ASSERT_TRUE(rep.ok()) << rep.problems[0];
-}
+using testing::ExpectClean;
 
 Model ReadAll(ReadTxn* r) {
   Model m;

@@ -1,5 +1,7 @@
 #include "testutil.h"
 
+#include <gtest/gtest.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -22,6 +24,12 @@ uint64_t Seed(const char* test_name) {
 uint64_t Steps(uint64_t dflt) {
   if (const char* s = std::getenv("BRUCE_STEPS")) return std::strtoull(s, nullptr, 10);
   return dflt;
+}
+
+void ExpectClean(Db* db) {
+  CheckReport rep;
+  ASSERT_TRUE(db->Check(&rep).ok());
+  ASSERT_TRUE(rep.ok()) << rep.problems[0];
 }
 
 TempDir::TempDir() {

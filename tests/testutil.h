@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "bruce/db.h"
 #include "bruce/page_store.h"
 
 namespace bruce::testing {
@@ -28,6 +29,9 @@ class TempDir {
  private:
   std::string path_;
 };
+
+// Runs Db::Check and fails the test on its first problem.
+void ExpectClean(Db* db);
 
 // A memory store that counts the bytes written through it.
 class CountingStore final : public PageStore {

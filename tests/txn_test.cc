@@ -24,11 +24,7 @@ std::unique_ptr<Db> OpenAt(const std::string& path, bool create = true) {
   return db.ok() ? std::move(db).value() : nullptr;
 }
 
-void ExpectClean(Db* db) {
-  CheckReport rep;
-  ASSERT_TRUE(db->Check(&rep).ok());
-  ASSERT_TRUE(rep.ok()) << rep.problems[0];
-}
+using testing::ExpectClean;
 
 TEST(Txn, ReaderKeepsItsSnapshotAcrossManyCommits) {
   auto db = Db::Open(std::shared_ptr<PageStore>(NewMemoryStore()), Options{true});

@@ -23,11 +23,7 @@ std::unique_ptr<Db> Open(std::shared_ptr<PageStore> store, bool create = true) {
   return std::move(db).value();
 }
 
-void ExpectClean(Db* db) {
-  CheckReport rep;
-  ASSERT_TRUE(db->Check(&rep).ok());
-  ASSERT_TRUE(rep.ok()) << rep.problems[0];
-}
+using testing::ExpectClean;
 
 std::string Random(std::mt19937_64& rng, size_t n) {
   std::string s(n, '\0');
