@@ -9,6 +9,7 @@
 #include "format/coding.h"
 #include "format/hash.h"
 #include "txn/db_impl.h"
+#include "txn/txn_impl.h"
 
 namespace bruce {
 
@@ -32,7 +33,8 @@ const char* UseName(Use u) {
 class Checker {
  public:
   // What a tree's leaves hold.
-  enum class Kind { kCatalog, kData, kChunks, kDead, kSnaps, kInfo };
+  // kDup: a dup tree's (key, value) pairs; kChain: an overflow chain's values.
+  enum class Kind { kCatalog, kData, kDup, kChain, kChunks, kDead, kSnaps, kInfo };
 
   Checker(DbImpl* db, uint64_t total, CheckReport* rep) : db_(db), rep_(rep), use_(total) {}
 
@@ -98,7 +100,10 @@ class Checker {
     if (n.size() == 0) Problem(p.page, where + " is empty");
     for (size_t i = 0; i < n.size(); i++) {
       std::string_view k = n.key(i);
-      if (i > 0 && !(n.key(i - 1) < k)) {
+      bool dup_order = kind == Kind::kDup && n.leaf() && i > 0 && n.key(i - 1) == k &&
+                       n.vtype(i - 1) == format::ValueType::kInline &&
+                       (n.vtype(i) == format::ValueType::kOverflow || n.value(i - 1) < n.value(i));
+      if (i > 0 && !(n.key(i - 1) < k) && !dup_order) {
         Problem(p.page, where + " keys out of order at entry " + std::to_string(i));
       }
       if ((n.leaf() || i > 0) && (k < lo || (hi && k >= *hi))) {
@@ -131,13 +136,23 @@ class Checker {
       case Kind::kData:
         ok = vt == format::ValueType::kInline || vt == format::ValueType::kExtents;
         break;
+      case Kind::kDup:
+        // An overflow chain is the last entry, after a value of its key.
+        ok = vt == format::ValueType::kInline ||
+             (vt == format::ValueType::kOverflow && i + 1 == n.size() && i > 0 &&
+              n.key(i - 1) == n.key(i));
+        break;
+      case Kind::kChain: ok = vt == format::ValueType::kInline && n.value(i).empty(); break;
       default: ok = vt == format::ValueType::kInline;
     }
     if (!ok) {
       Problem(p.page, where + " entry " + std::to_string(i) + " has the wrong value type");
       return;
     }
-    if (kind == Kind::kData) rep_->keys_checked++;
+    if (kind == Kind::kData || kind == Kind::kChain ||
+        (kind == Kind::kDup && vt == format::ValueType::kInline)) {
+      rep_->keys_checked++;
+    }
     if (kind == Kind::kDead && live_ && !in_snapshot_) dead_.emplace_back(n.key(i), n.value(i));
     if (vt == format::ValueType::kInline) return;
     format::PtrValue d;
@@ -156,9 +171,15 @@ class Checker {
       Kind k = name == kDeadTree ? Kind::kDead
                : name == kSnapsTree ? Kind::kSnaps
                : name == kSnapInfoTree ? Kind::kInfo
-                                       : Kind::kData;
-      if (k == Kind::kData) rep_->trees_checked++;
+               : (d.aux & kTreeDupSort) ? Kind::kDup
+                                        : Kind::kData;
+      if (k == Kind::kData || k == Kind::kDup) rep_->trees_checked++;
       Walk(d.ptr, -1, name, k, "", std::nullopt);
+    } else if (kind == Kind::kDup) {
+      // Every value in the chain is greater than the leaf's last one.
+      std::string above(n.value(i - 1));
+      above.push_back('\0');
+      Walk(d.ptr, -1, tree, Kind::kChain, above, std::nullopt);
     } else if (vt == format::ValueType::kData || (d.aux & format::kDirect)) {
       Data(d.ptr, tree);
     } else {

@@ -49,7 +49,12 @@ std::unique_ptr<Node> Node::Clone() const {
 }
 
 uint64_t Node::Count() const {
-  if (leaf()) return slots_.size();
+  if (leaf()) {
+    if (!HasOverflow()) return slots_.size();
+    PtrValue v;
+    if (!DecodePtrValue(value(slots_.size() - 1), &v)) return slots_.size();
+    return slots_.size() - 1 + v.ptr.count;
+  }
   uint64_t n = 0;
   for (const BlockPtr& k : kids_) n += k.count;
   return n;
@@ -186,6 +191,7 @@ void Node::SetKey(size_t i, std::string_view key) {
 }
 
 void Node::Erase(size_t i) {
+  if (leaf() && slots_[i].vtype == ValueType::kOverflow) overflow_dirty_.reset();
   bytes_ -= EntryBound(i);
   garbage_ += slots_[i].klen + (leaf() ? slots_[i].vlen : 0);
   slots_.erase(slots_.begin() + static_cast<ptrdiff_t>(i));
@@ -199,6 +205,7 @@ void Node::Erase(size_t i) {
 }
 
 void Node::MoveTail(size_t from, Node* dst) {
+  if (from < slots_.size() && overflow_dirty_) dst->overflow_dirty_ = std::move(overflow_dirty_);
   for (size_t i = from; i < slots_.size(); i++) {
     if (leaf()) {
       dst->InsertLeaf(dst->size(), key(i), value(i), vtype(i));
@@ -356,7 +363,7 @@ Result<std::unique_ptr<Node>> Node::Decode(std::string buf, uint64_t page) {
       s.vtype = ValueType::kInline;
       s.voff = static_cast<uint32_t>(v.data() - base);
       s.vlen = static_cast<uint32_t>(v.size());
-    } else if (vt <= static_cast<uint8_t>(ValueType::kData)) {
+    } else if (vt <= static_cast<uint8_t>(ValueType::kOverflow)) {
       PtrValue pv;
       std::string_view h;
       if (!r.Varint(&pv.aux) || !r.Bytes(kHashBytes, &h) || !r.Varint(&pv.ptr.count)) {

@@ -54,6 +54,9 @@ enum class ValueType : uint8_t {
   kExtents = 2,  // a large value (aux = size | kDirect, ptr = chunk tree root
                  // or, with kDirect, the one data block)
   kData = 3,     // in a chunk tree: a data block (ptr.count = its length)
+  kOverflow = 4,  // in a dup tree: the leaf's overflow chain, more values of
+                  // its last key (ptr = a counted tree of them, count = how
+                  // many); always the leaf's last entry
 };
 constexpr uint64_t kDirect = uint64_t{1} << 63;
 enum class Compression : uint8_t { kNone = 0, kZstd = 1 };
@@ -114,8 +117,13 @@ class Node {
   const BlockPtr& child(size_t i) const { return kids_[i]; }
   BlockPtr& child(size_t i) { return kids_[i]; }
 
-  // Keys in the subtree: entries of a leaf, the sum of a branch's children.
+  // Keys in the subtree: entries of a leaf (with the values of its
+  // overflow chain, in a dup tree), the sum of a branch's children.
   uint64_t Count() const;
+  // Whether the last entry is a dup tree's overflow chain.
+  bool HasOverflow() const {
+    return leaf() && !slots_.empty() && slots_.back().vtype == ValueType::kOverflow;
+  }
   // An upper bound of the encoded size, kept up to date by every change
   // (it assumes the largest varint for every child count).
   size_t EncodedSizeBound() const { return bytes_; }
@@ -148,6 +156,11 @@ class Node {
   std::vector<std::unique_ptr<Node>>& dirty_kids() { return dirty_; }
   Node* dirty_kid(size_t i) const { return dirty_.empty() ? nullptr : dirty_[i].get(); }
   bool HasDirtyKids() const;
+  // A dup-tree leaf's overflow chain, when this transaction changed it: the
+  // chain's dirty root (its kOverflow entry then has a null location).
+  // MoveTail and AppendAll carry it with that entry.
+  std::unique_ptr<Node>& overflow_dirty() { return overflow_dirty_; }
+  const Node* overflow_dirty() const { return overflow_dirty_.get(); }
 
   // Serializes into `out` (cleared first); returns the Merkle hash.
   Hash128 Encode(std::string* out);
@@ -181,6 +194,7 @@ class Node {
   std::vector<Slot> slots_;
   std::vector<BlockPtr> kids_;
   std::vector<std::unique_ptr<Node>> dirty_;
+  std::unique_ptr<Node> overflow_dirty_;
   size_t bytes_ = kNodeHeaderSize + kNodeTrailerSize + 1;  // + an empty prefix's length
   size_t garbage_ = 0;
   Hash128 hash_;

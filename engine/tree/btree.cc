@@ -2,13 +2,15 @@
 
 #include <optional>
 
+#include "tree/btree_internal.h"
+
 namespace bruce::btree {
 
 using format::BlockPtr;
 using format::Node;
 using format::ValueType;
 
-namespace {
+namespace internal {
 
 Status Mismatch(const BlockPtr& p, const std::string& what) {
   return Status::Corruption("node " + what + " does not match its parent's pointer", p.page);
@@ -20,15 +22,6 @@ Status CheckChild(const Node& parent, const BlockPtr& p, const Node& child) {
   if (child.level() + 1 != parent.level()) return Mismatch(p, "level");
   return Status::OK();
 }
-
-// How big a tree's nodes may grow: a page, or with compression, as much as
-// fits a page compressed (at most kMaxLogicalPages pages raw).
-struct Fit {
-  WriteContext* ctx;
-  size_t page;
-  int level;  // zstd level, 0: no compression
-};
-constexpr size_t kMaxLogicalPages = 4;
 
 Fit FitOf(WriteContext* ctx, const TreeRoot& root) {
   return Fit{ctx, ctx->node_limit(), root.zstd_level};
@@ -61,11 +54,6 @@ std::string ShortSeparator(std::string_view a, std::string_view b) {
   while (n < a.size() && n < b.size() && a[n] == b[n]) n++;
   return std::string(b.substr(0, n + 1));
 }
-
-struct Split {
-  std::unique_ptr<Node> right;
-  std::string sep;
-};
 
 // Splits n in two by bytes; with `append` the new right node takes only the
 // last entry, which keeps ascending loads from leaving half-empty nodes.
@@ -159,8 +147,6 @@ Status InsertRec(WriteContext* ctx, const Fit& limit, Node* n, std::string_view 
   return Status::OK();
 }
 
-Status FreeDirty(WriteContext* ctx, std::unique_ptr<Node> d);
-
 // Frees a whole subtree whose root is child i of n (dirty or committed).
 Status DropChild(WriteContext* ctx, Node* n, size_t i) {
   if (n->dirty_kid(i)) {
@@ -208,10 +194,54 @@ Status DeleteRec(WriteContext* ctx, const Fit& fit, Node* n, std::string_view ke
   return Status::OK();
 }
 
-}  // namespace
+TreeRoot BorrowOverflow(Node* leaf, int zstd_level) {
+  TreeRoot chain;
+  format::PtrValue v;
+  format::DecodePtrValue(leaf->value(leaf->size() - 1), &v);
+  chain.ptr = v.ptr;
+  chain.dirty = std::move(leaf->overflow_dirty());
+  if (chain.dirty) chain.ptr = BlockPtr{};
+  chain.zstd_level = zstd_level;
+  return chain;
+}
+
+void ReturnOverflow(Node* leaf, TreeRoot* chain) {
+  size_t last = leaf->size() - 1;
+  uint64_t count = chain->Count();
+  if (count == 0) {
+    leaf->Erase(last);  // an empty chain owns no pages (or only an empty dirty leaf)
+    chain->dirty.reset();
+    chain->ptr = BlockPtr{};
+    return;
+  }
+  format::PtrValue v;
+  v.ptr = chain->dirty ? BlockPtr{} : chain->ptr;
+  v.ptr.count = count;
+  leaf->SetValue(last, format::EncodePtrValue(v), ValueType::kOverflow);
+  leaf->overflow_dirty() = std::move(chain->dirty);
+}
+
+TreeRoot OverflowView(const Node& leaf) {
+  TreeRoot chain;
+  format::PtrValue v;
+  format::DecodePtrValue(leaf.value(leaf.size() - 1), &v);
+  chain.ptr = v.ptr;
+  chain.view = leaf.overflow_dirty();
+  return chain;
+}
+
+Status SelectOverflow(NodeSource* src, const Node& leaf, uint64_t i, std::string* value) {
+  TreeRoot chain = OverflowView(leaf);
+  return Select(src, chain, i, value, nullptr, nullptr);
+}
+
+}  // namespace internal
+
+using namespace internal;
 
 Result<NodeView> Root(NodeSource* src, const TreeRoot& root) {
   if (root.dirty) return NodeView{root.dirty.get(), nullptr};
+  if (root.view) return NodeView{root.view, nullptr};
   if (root.ptr.null()) return NodeView{};
   if (!root.pinned || !(root.pinned->hash() == root.ptr.hash)) {
     BRUCE_ASSIGN_OR_RETURN(root.pinned, src->Load(root.ptr));
@@ -295,7 +325,11 @@ Result<uint64_t> Rank(NodeSource* src, const TreeRoot& root, std::string_view ke
     BRUCE_ASSIGN_OR_RETURN(v, Child(src, *v.node, i));
   }
   bool found;
-  return rank + v.node->LowerBound(key, &found);
+  size_t i = v.node->LowerBound(key, &found);
+  // Past a dup leaf's last key: its overflow chain's values come before too.
+  if (i == v.node->size()) return rank + v.node->Count();
+  if (v.node->vtype(i) == ValueType::kOverflow) i = v.node->size() - 1;
+  return rank + i;
 }
 
 Status Select(NodeSource* src, const TreeRoot& root, uint64_t i, std::string* key,
@@ -310,7 +344,17 @@ Status Select(NodeSource* src, const TreeRoot& root, uint64_t i, std::string* ke
     }
     BRUCE_ASSIGN_OR_RETURN(v, Child(src, *v.node, j));
   }
-  if (i >= v.node->size()) return Status::Corruption("subtree counts are wrong");
+  size_t pairs = v.node->HasOverflow() ? v.node->size() - 1 : v.node->size();
+  if (i >= pairs) {
+    if (i >= v.node->Count()) return Status::Corruption("subtree counts are wrong");
+    // In a dup leaf's overflow chain: the last key, with the chain's value.
+    std::string chain_value;
+    BRUCE_RETURN_IF_ERROR(SelectOverflow(src, *v.node, i - pairs, &chain_value));
+    if (key) key->assign(v.node->key(pairs));
+    if (value) *value = std::move(chain_value);
+    if (vtype) *vtype = ValueType::kInline;
+    return Status::OK();
+  }
   if (key) key->assign(v.node->key(i));
   if (value) value->assign(v.node->value(i));
   if (vtype) *vtype = v.node->vtype(i);
@@ -349,10 +393,11 @@ Status FreeSubtree(WriteContext* ctx, const BlockPtr& ptr) {
   return Status::OK();
 }
 
-namespace {
+namespace internal {
 
 // Frees a dirty subtree: its committed parts, and every value below it.
 Status FreeDirty(WriteContext* ctx, std::unique_ptr<Node> d) {
+  if (d->overflow_dirty()) BRUCE_RETURN_IF_ERROR(FreeDirty(ctx, std::move(d->overflow_dirty())));
   for (size_t k = 0; k < d->size(); k++) {
     if (d->leaf()) {
       BRUCE_RETURN_IF_ERROR(FreePtrValue(ctx, d->vtype(k), d->value(k)));
@@ -365,7 +410,7 @@ Status FreeDirty(WriteContext* ctx, std::unique_ptr<Node> d) {
   return Status::OK();
 }
 
-}  // namespace
+}  // namespace internal
 
 Status FreeTree(WriteContext* ctx, TreeRoot* root) {
   if (root->dirty) {
@@ -391,6 +436,12 @@ Result<bool> Needs(WriteContext* ctx, const BlockPtr& ptr, RelocateLimits lim, b
     if (!n->leaf()) {
       BRUCE_ASSIGN_OR_RETURN(bool need, Needs(ctx, n->child(i), lim, chunks));
       if (need) return true;
+    } else if (n->vtype(i) == ValueType::kOverflow) {
+      format::PtrValue v;
+      if (!format::DecodePtrValue(n->value(i), &v)) return Status::Corruption("bad overflow entry");
+      if (v.ptr.null()) continue;
+      BRUCE_ASSIGN_OR_RETURN(bool need, Needs(ctx, v.ptr, lim, false));
+      if (need) return true;
     } else if (chunks) {
       format::PtrValue v;
       if (format::DecodePtrValue(n->value(i), &v) && v.ptr.page >= lim.limit &&
@@ -405,6 +456,13 @@ Result<bool> Needs(WriteContext* ctx, const BlockPtr& ptr, RelocateLimits lim, b
 Status Move(WriteContext* ctx, Node* n, RelocateLimits lim, bool chunks,
             const std::function<Status(Node*, size_t)>& move_data) {
   for (size_t i = 0; i < n->size(); i++) {
+    if (n->leaf() && n->vtype(i) == ValueType::kOverflow) {
+      TreeRoot chain = BorrowOverflow(n, 0);
+      Status st = Relocate(ctx, &chain, lim, false, move_data);
+      ReturnOverflow(n, &chain);
+      BRUCE_RETURN_IF_ERROR(st);
+      continue;
+    }
     if (n->leaf()) {
       format::PtrValue v;
       if (chunks && format::DecodePtrValue(n->value(i), &v) && v.ptr.page >= lim.limit &&
@@ -444,6 +502,14 @@ Status Relocate(WriteContext* ctx, TreeRoot* root, RelocateLimits lim, bool chun
 namespace {
 
 Result<BlockPtr> FlushNode(WriteContext* ctx, std::unique_ptr<Node> n, int level) {
+  if (n->overflow_dirty()) {
+    TreeRoot chain = BorrowOverflow(n.get(), level);
+    uint64_t count = chain.Count();
+    Status st = Flush(ctx, &chain);
+    ReturnOverflow(n.get(), &chain);
+    BRUCE_RETURN_IF_ERROR(st);
+    if (chain.ptr.count != count) return Status::Corruption("overflow chain count drifted");
+  }
   if (!n->leaf()) {
     for (size_t i = 0; i < n->size(); i++) {
       if (!n->dirty_kid(i)) continue;

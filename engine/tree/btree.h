@@ -69,7 +69,12 @@ struct TreeRoot {
   // Nodes of a tree with compression on are written with zstd, and grow
   // past a page for as long as they fit one compressed.
   int zstd_level = 0;
-  uint64_t Count() const { return dirty ? dirty->Count() : ptr.count; }
+  // A dirty root owned elsewhere, read through this root (a dup leaf's
+  // changed overflow chain, seen by a cursor).
+  const format::Node* view = nullptr;
+  uint64_t Count() const {
+    return dirty ? dirty->Count() : view ? view->Count() : ptr.count;
+  }
 };
 
 // A node to read: a dirty one of this transaction, or a pinned cached one.

@@ -34,6 +34,8 @@ class TreeCursor final {
   Status status() const { return status_; }
 
   format::ValueType vtype() const;
+  // The leaf the cursor is on (Valid() only).
+  const format::Node& leaf_node() const { return leaf(); }
 
  private:
   struct Frame {

@@ -270,6 +270,7 @@ Status TreeImpl::Get(std::string_view key, std::string* value) {
 }
 
 Status TreeImpl::Put(std::string_view key, std::string_view value) {
+  if (dupsort()) return DupPut(key, value, 0, nullptr);
   WriteContext* w;
   BRUCE_RETURN_IF_ERROR(Writable(&w));
   if (key.size() > kMaxKeySize) {
@@ -301,6 +302,7 @@ Status TreeImpl::Put(std::string_view key, std::string_view value) {
 
 Status TreeImpl::Put(std::string_view key, std::string_view value, uint32_t flags,
                      std::string* existing) {
+  if (dupsort()) return DupPut(key, value, flags, existing);
   BRUCE_RETURN_IF_ERROR(Usable());
   if (flags & ~uint32_t{kNoOverwrite | kAppend}) return Status::InvalidArgument("unknown put flags");
   if (flags & kNoOverwrite) {
@@ -325,6 +327,7 @@ Status TreeImpl::Put(std::string_view key, std::string_view value, uint32_t flag
 Result<char*> TreeImpl::Reserve(std::string_view key, size_t size) {
   WriteContext* w;
   BRUCE_RETURN_IF_ERROR(Writable(&w));
+  BRUCE_RETURN_IF_ERROR(NotForDups("Reserve"));
   if (size > kMaxValueSize) {
     return Status::InvalidArgument("reserve of " + std::to_string(size) + " bytes; the limit is " +
                                    std::to_string(kMaxValueSize));
@@ -336,6 +339,7 @@ Result<char*> TreeImpl::Reserve(std::string_view key, size_t size) {
 }
 
 Status TreeImpl::Delete(std::string_view key) {
+  if (dupsort()) return DupDelete(key, nullptr);
   WriteContext* w;
   BRUCE_RETURN_IF_ERROR(Writable(&w));
   btree::OldValue old;
@@ -378,6 +382,7 @@ Status TreeImpl::ReadAt(std::string_view key, uint64_t offset, size_t n, std::st
 Status TreeImpl::WriteAt(std::string_view key, uint64_t offset, std::string_view data) {
   WriteContext* w;
   BRUCE_RETURN_IF_ERROR(Writable(&w));
+  BRUCE_RETURN_IF_ERROR(NotForDups("WriteAt"));
   if (key.size() > kMaxKeySize) {
     return Status::InvalidArgument("key is " + std::to_string(key.size()) + " bytes; the limit is " +
                                    std::to_string(kMaxKeySize));
@@ -406,6 +411,7 @@ Status TreeImpl::WriteAt(std::string_view key, uint64_t offset, std::string_view
 Status TreeImpl::Truncate(std::string_view key, uint64_t size) {
   WriteContext* w;
   BRUCE_RETURN_IF_ERROR(Writable(&w));
+  BRUCE_RETURN_IF_ERROR(NotForDups("Truncate"));
   if (size > kMaxValueBytes) return TooLarge(size);
   ValueRef v;
   BRUCE_RETURN_IF_ERROR(Lookup(key, &v));
@@ -427,6 +433,7 @@ Status TreeImpl::Truncate(std::string_view key, uint64_t size) {
 Status TreeImpl::Rename(std::string_view from, std::string_view to) {
   WriteContext* w;
   BRUCE_RETURN_IF_ERROR(Writable(&w));
+  BRUCE_RETURN_IF_ERROR(NotForDups("Rename"));
   if (to.size() > kMaxKeySize) {
     return Status::InvalidArgument("key is " + std::to_string(to.size()) + " bytes; the limit is " +
                                    std::to_string(kMaxKeySize));
@@ -621,6 +628,22 @@ class ValueCursor final : public Cursor {
     return tree_->Delete(k);
   }
 
+  // Without duplicates every key has one value.
+  bool SeekBoth(std::string_view key, std::string_view value) override {
+    std::string v(value);
+    if (!SeekExact(key)) return false;
+    parked_ = this->value() < v;
+    return !parked_;
+  }
+  bool NextDup() override { return false; }
+  bool PrevDup() override { return false; }
+  void NextNoDup() override { Next(); }
+  void PrevNoDup() override { Prev(); }
+  Result<uint64_t> CountDups() override {
+    if (!Valid()) return Status::InvalidArgument("the cursor is not on a key");
+    return uint64_t{1};
+  }
+
  private:
   template <typename F>
   void Move(F f) {
@@ -636,6 +659,7 @@ class ValueCursor final : public Cursor {
 };
 
 std::unique_ptr<Cursor> TreeImpl::NewCursor() {
+  if (dupsort()) return NewDupCursor();
   return std::make_unique<ValueCursor>(
       this, std::make_unique<TreeCursor>(txn_->source(), &root_, txn_->generation()));
 }

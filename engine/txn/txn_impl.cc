@@ -156,11 +156,23 @@ WriteTxnImpl::~WriteTxnImpl() {
 }
 
 Result<Tree*> WriteTxnImpl::CreateTree(std::string_view name) {
+  return CreateTree(name, TreeOptions{});
+}
+
+Result<Tree*> WriteTxnImpl::CreateTree(std::string_view name, const TreeOptions& options) {
   BRUCE_RETURN_IF_ERROR(CheckTreeName(name));
   auto t = Open(name);
+  if (t.ok() && (*t)->dupsort() != options.dupsort) {
+    return Status::InvalidArgument("tree '" + std::string(name) + "' exists " +
+                                   ((*t)->dupsort() ? "with" : "without") + " duplicate keys");
+  }
   if (t.ok() || !t.status().IsNotFound()) return t;
-  // A new tree takes the store's compression setting (kept in its flags).
-  uint64_t flags = static_cast<uint64_t>(std::clamp(db_->options().compression_level, 0, 19));
+  // The compression level (the store's unless the options name one) and
+  // dupsort are kept in the tree's flags.
+  int level = options.compression_level < 0 ? db_->options().compression_level
+                                            : options.compression_level;
+  uint64_t flags = static_cast<uint64_t>(std::clamp(level, 0, 19));
+  if (options.dupsort) flags |= kTreeDupSort;
   auto fresh = std::make_unique<TreeImpl>(this, std::string(name), flags, BlockPtr{});
   fresh->root().dirty = std::make_unique<format::Node>(0);  // committed even if left empty
   Tree* raw = fresh.get();

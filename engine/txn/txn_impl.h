@@ -31,8 +31,9 @@ namespace bruce {
 class TxnBase;
 
 // Tree flags (the catalog entry's aux): bits 0-7 are the zstd level its
-// nodes are written with (0: no compression).
+// nodes are written with (0: no compression); bit 8 marks a dup tree.
 constexpr uint64_t kTreeZstdLevelMask = 0xff;
+constexpr uint64_t kTreeDupSort = 0x100;
 
 class TreeImpl final : public Tree {
  public:
@@ -52,6 +53,9 @@ class TreeImpl final : public Tree {
              std::string* existing) override;
   Result<char*> Reserve(std::string_view key, size_t size) override;
   Status Delete(std::string_view key) override;
+  Status Delete(std::string_view key, std::string_view value) override;
+  bool dupsort() const override { return (flags_ & kTreeDupSort) != 0; }
+  Result<uint64_t> CountDups(std::string_view key) override;
   Result<uint64_t> Count() override;
   Result<uint64_t> Count(std::string_view lo, std::string_view hi) override;
   Result<uint64_t> CountPrefix(std::string_view prefix) override;
@@ -98,6 +102,14 @@ class TreeImpl final : public Tree {
     Extent* dirty = nullptr;  // a large value changed here
     uint64_t size = 0;
   };
+
+  // Dup trees (tree_dups.cc).
+  Status DupPut(std::string_view key, std::string_view value, uint32_t flags,
+                std::string* existing);
+  // value null: every value of key.
+  Status DupDelete(std::string_view key, const std::string_view* value);
+  std::unique_ptr<Cursor> NewDupCursor();
+  Status NotForDups(const char* call) const;
 
   // Every call checks this first; it also writes a pending Reserve buffer.
   Status Usable();
@@ -188,6 +200,7 @@ class WriteTxnImpl final : public WriteTxn, public TxnBase, public WriteContext 
   Result<Tree*> OpenTree(std::string_view name) override { return OpenUser(name); }
   Result<std::vector<std::string>> ListTrees() override { return Names(); }
   Result<Tree*> CreateTree(std::string_view name) override;
+  Result<Tree*> CreateTree(std::string_view name, const TreeOptions& options) override;
   Status DropTree(std::string_view name) override;
   Status CreateSnapshot(std::string_view name) override;
   Status DestroySnapshot(std::string_view name) override;

@@ -61,8 +61,25 @@ class Cursor {
   // the value at the cursor's key. Delete removes it and leaves the cursor
   // on the key that followed (not Valid() if none), so Next() is not needed
   // to go on.
+  // In a dup tree Put adds a value to the cursor's key and moves to it, and
+  // Delete removes the value the cursor is on.
   virtual Status Put(std::string_view value) = 0;
   virtual Status Delete() = 0;
+
+  // ---- Duplicate keys (a tree without them has one value a key) ----
+  // Positions at key's first value >= value; false (and not Valid()) when
+  // key has none.
+  virtual bool SeekBoth(std::string_view key, std::string_view value) = 0;
+  // To the next (previous) value of the cursor's key; false, with the
+  // cursor where it was, when there is none. Valid() only.
+  virtual bool NextDup() = 0;
+  virtual bool PrevDup() = 0;
+  // To the first value of the next key (the last value of the previous
+  // key); not Valid() when there is none. Valid() only.
+  virtual void NextNoDup() = 0;
+  virtual void PrevNoDup() = 0;
+  // The number of values of the cursor's key, in O(log n). Valid() only.
+  virtual Result<uint64_t> CountDups() = 0;
 };
 
 // Flags for Tree::Put.
@@ -74,6 +91,9 @@ enum PutFlags : uint32_t {
   // The key must be greater than every key in the tree (kInvalidArgument
   // otherwise): ascending loads fill each node before starting the next.
   kAppend = 2,
+  // Dup trees: kExists when the pair is there already (without the flag,
+  // adding a pair that is there changes nothing and succeeds).
+  kNoDupData = 4,
 };
 
 struct Entry {
@@ -82,6 +102,16 @@ struct Entry {
 };
 
 // One named tree as seen by one transaction. Owned by the transaction.
+//
+// Duplicate keys: in a tree created with TreeOptions::dupsort, a key holds a
+// sorted set of values (each value once, at most kMaxDupValueSize bytes).
+// Put adds a value to the key's set; Get returns the smallest; Delete(key)
+// removes them all and Delete(key, value) one; Count, Rank, Select and
+// Count(lo, hi) count every value, and cursors visit every (key, value)
+// pair in order. kNoOverwrite fails when the key has any value, kAppend
+// wants the pair greater than the last one. The byte-range calls that
+// change a value (WriteAt, Truncate), Reserve and Rename get
+// kInvalidArgument.
 class Tree {
  public:
   virtual ~Tree() = default;
@@ -103,6 +133,13 @@ class Tree {
   virtual Result<char*> Reserve(std::string_view key, size_t size) = 0;
   // kNotFound when the key is absent.
   virtual Status Delete(std::string_view key) = 0;
+  // Removes one value of key in a dup tree; elsewhere the key, if its value
+  // is `value`. kNotFound when there is no such pair.
+  virtual Status Delete(std::string_view key, std::string_view value) = 0;
+  // Whether the tree keeps duplicate keys.
+  virtual bool dupsort() const = 0;
+  // Values of key (0 or 1 in a tree without duplicates), in O(log n).
+  virtual Result<uint64_t> CountDups(std::string_view key) = 0;
 
   // Number of keys.
   virtual Result<uint64_t> Count() = 0;
@@ -181,6 +218,9 @@ class WriteTxn : public Txn {
  public:
   // Opens the tree, creating it if absent.
   virtual Result<Tree*> CreateTree(std::string_view name) = 0;
+  // The same with options for a new tree; an existing one whose dupsort
+  // differs gets kInvalidArgument.
+  virtual Result<Tree*> CreateTree(std::string_view name, const TreeOptions& options) = 0;
   // Removes a tree and frees its pages ("main" cannot be dropped).
   virtual Status DropTree(std::string_view name) = 0;
   // Takes a snapshot named `name` of the last commit: the state this

@@ -41,5 +41,16 @@ constexpr uint64_t kMaxValueBytes = uint64_t{1} << 44;
 // ones are read in ranges with ReadAt.
 constexpr uint64_t kMaxGetBytes = uint64_t{1} << 30;
 constexpr size_t kMaxTreeNameSize = 255;
+// The largest value in a tree with duplicate keys (TreeOptions::dupsort).
+constexpr size_t kMaxDupValueSize = 1024;
+
+// Options of one tree, fixed when WriteTxn::CreateTree makes it.
+struct TreeOptions {
+  // A key holds a sorted set of values (see Tree, "Duplicate keys").
+  bool dupsort = false;
+  // zstd level of the tree's nodes, 0 for none; -1 takes the store's
+  // Options::compression_level.
+  int compression_level = -1;
+};
 
 }  // namespace bruce
