@@ -169,6 +169,42 @@ TEST(Txn, RootHashDependsOnContentNotHistory) {
 
 // Readers on several threads while one writer commits: every read
 // transaction sees one consistent commit (all values equal its number).
+// kAppend leaves each node it fills append_fill full: the leaves of a load
+// in key order number about 1/fill of the packed ones, and the keys read
+// back the same.
+TEST(Txn, AppendFillsNodesToTheConfiguredFraction) {
+  auto nodes = [](double fill) -> uint64_t {
+    Options o;
+    o.create_if_missing = true;
+    o.compression_level = 0;  // node sizes in bytes, not in compressed estimates
+    o.append_fill = fill;
+    auto db = Db::Open(std::shared_ptr<PageStore>(NewMemoryStore()), o);
+    EXPECT_TRUE(db.ok()) << db.status().ToString();
+    auto w = (*db)->BeginWrite();
+    for (int i = 0; i < 20000; i++) {
+      char k[16];
+      std::snprintf(k, sizeof k, "key%08d", i);
+      EXPECT_TRUE((*w)->Main()->Put(k, std::string(40, 'v'), kAppend).ok());
+    }
+    EXPECT_TRUE((*w)->Commit().ok());
+    auto r = (*db)->BeginRead();
+    EXPECT_EQ((*r)->Main()->Count().value(), 20000u);
+    EXPECT_EQ((*r)->Main()->KeyAt(12345).value(), "key00012345");
+    CheckReport rep;
+    EXPECT_TRUE((*db)->Check(&rep).ok());
+    EXPECT_TRUE(rep.ok());
+    return rep.nodes_checked;
+  };
+  uint64_t packed = nodes(1.0), seventy = nodes(0.7);
+  EXPECT_GT(seventy, packed * 13 / 10);
+  EXPECT_LT(seventy, packed * 16 / 10);
+  Options bad;
+  bad.create_if_missing = true;
+  bad.append_fill = 0.2;
+  EXPECT_EQ(Db::Open(std::shared_ptr<PageStore>(NewMemoryStore()), bad).status().code(),
+            Code::kInvalidArgument);
+}
+
 TEST(Txn, ConcurrentReadersSeeConsistentSnapshots) {
   auto db = Db::Open(std::shared_ptr<PageStore>(NewMemoryStore()), Options{true});
   ASSERT_TRUE(db.ok());

@@ -55,17 +55,29 @@ std::string ShortSeparator(std::string_view a, std::string_view b) {
   return std::string(b.substr(0, n + 1));
 }
 
+// The first index at which the entries before it reach `target` bytes of
+// the node's encoding (their keys without the prefix all of them share).
+size_t SplitPoint(const Node& n, size_t target) {
+  size_t prefix = n.SharedPrefix(), acc = format::kNodeHeaderSize, m = 0;
+  while (m + 1 < n.size() && acc < target) {
+    size_t e = n.TightEntrySize(m);
+    acc += n.leaf() || m > 0 ? e - std::min(e, prefix) : e;
+    m++;
+  }
+  return std::max<size_t>(m, 1);
+}
+
 // Splits n in two by bytes; with `append` the new right node takes only the
-// last entry, which keeps ascending loads from leaving half-empty nodes.
-Split SplitNode(Node* n, bool append) {
+// last entry, which keeps ascending loads from leaving half-empty nodes, or
+// with a fill fraction the left keeps that much.
+Split SplitNode(Node* n, bool append, double fill) {
   size_t m;
-  if (append) {
+  if (append && fill > 0 && fill < 1) {
+    m = SplitPoint(*n, static_cast<size_t>(static_cast<double>(n->TightSize()) * fill));
+  } else if (append) {
     m = n->size() - 1;
   } else {
-    size_t half = n->TightSize() / 2, acc = format::kNodeHeaderSize;
-    m = 0;
-    while (m + 1 < n->size() && acc < half) acc += n->TightEntrySize(m++);
-    if (m == 0) m = 1;
+    m = SplitPoint(*n, n->TightSize() / 2);
   }
   Split s;
   s.right = std::make_unique<Node>(n->level());
@@ -117,7 +129,7 @@ void InsertChild(Node* n, size_t i, Split* s) {
 
 Status InsertRec(WriteContext* ctx, const Fit& limit, Node* n, std::string_view key,
                  std::string_view value, ValueType vt, bool* added, OldValue* old,
-                 std::optional<Split>* split) {
+                 std::optional<Split>* split, double fill) {
   if (n->leaf()) {
     bool found;
     size_t i = n->LowerBound(key, &found);
@@ -132,17 +144,17 @@ Status InsertRec(WriteContext* ctx, const Fit& limit, Node* n, std::string_view 
       n->InsertLeaf(i, key, value, vt);
     }
     *added = !found;
-    if (TooBig(*n, limit)) *split = SplitNode(n, !found && i + 1 == n->size());
+    if (TooBig(*n, limit)) *split = SplitNode(n, !found && i + 1 == n->size(), fill);
     return Status::OK();
   }
   size_t i = n->ChildIndex(key);
   BRUCE_ASSIGN_OR_RETURN(Node * c, MutableChild(ctx, n, i));
   std::optional<Split> cs;
-  BRUCE_RETURN_IF_ERROR(InsertRec(ctx, limit, c, key, value, vt, added, old, &cs));
+  BRUCE_RETURN_IF_ERROR(InsertRec(ctx, limit, c, key, value, vt, added, old, &cs, fill));
   if (*added) n->child(i).count++;
   if (cs) {
     InsertChild(n, i + 1, &*cs);
-    if (TooBig(*n, limit)) *split = SplitNode(n, i + 2 == n->size());
+    if (TooBig(*n, limit)) *split = SplitNode(n, i + 2 == n->size(), fill);
   }
   return Status::OK();
 }
@@ -274,11 +286,12 @@ Status Get(NodeSource* src, const TreeRoot& root, std::string_view key, std::str
 }
 
 Status Put(WriteContext* ctx, TreeRoot* root, std::string_view key, std::string_view value,
-           ValueType vtype, bool* added, OldValue* old) {
+           ValueType vtype, bool* added, OldValue* old, double fill) {
   if (old) old->existed = false;
   BRUCE_ASSIGN_OR_RETURN(Node * r, MutableRoot(ctx, root));
   std::optional<Split> s;
-  BRUCE_RETURN_IF_ERROR(InsertRec(ctx, FitOf(ctx, *root), r, key, value, vtype, added, old, &s));
+  BRUCE_RETURN_IF_ERROR(
+      InsertRec(ctx, FitOf(ctx, *root), r, key, value, vtype, added, old, &s, fill));
   if (s) {
     auto top = std::make_unique<Node>(r->level() + 1);
     top->set_ratio(r->ratio(), 0);

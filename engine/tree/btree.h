@@ -99,9 +99,11 @@ struct OldValue {
 };
 
 // Inserts or replaces; *added says which. old (may be null) gets what a
-// replaced entry held.
+// replaced entry held. A node split by an insert at its end keeps `fill`
+// of its bytes (0: all but the last entry, as for 1), so that ascending
+// loads leave full nodes, or room for later inserts.
 Status Put(WriteContext* ctx, TreeRoot* root, std::string_view key, std::string_view value,
-           format::ValueType vtype, bool* added, OldValue* old = nullptr);
+           format::ValueType vtype, bool* added, OldValue* old = nullptr, double fill = 0);
 // kNotFound when absent. old (may be null) gets what the entry held.
 Status Delete(WriteContext* ctx, TreeRoot* root, std::string_view key, OldValue* old = nullptr);
 Result<uint64_t> Rank(NodeSource* src, const TreeRoot& root, std::string_view key);

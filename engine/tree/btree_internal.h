@@ -30,9 +30,9 @@ struct Split {
   std::unique_ptr<format::Node> right;
   std::string sep;
 };
-// Splits n in two by bytes; with `append` the new right node takes only the
-// last entry.
-Split SplitNode(format::Node* n, bool append);
+// Splits n in two by bytes; with `append` (an insert at the end) the left
+// node keeps `fill` of the bytes (0 or 1: all but the last entry).
+Split SplitNode(format::Node* n, bool append, double fill = 0);
 
 // Makes child i of the dirty branch n writable, copying it on first use.
 Result<format::Node*> MutableChild(WriteContext* ctx, format::Node* n, size_t i);

@@ -27,6 +27,10 @@ Result<std::unique_ptr<Db>> Db::Open(const std::string& path, const Options& opt
 }
 
 Result<std::unique_ptr<Db>> Db::Open(std::shared_ptr<PageStore> store, const Options& options) {
+  if (!(options.append_fill >= 0.5 && options.append_fill <= 1.0)) {
+    return Status::InvalidArgument("append_fill must be from 0.5 to 1, not " +
+                                   std::to_string(options.append_fill));
+  }
   auto db = std::make_unique<DbImpl>(std::move(store), options);
   BRUCE_RETURN_IF_ERROR(db->Init());
   return std::unique_ptr<Db>(std::move(db));

@@ -287,14 +287,16 @@ Status TreeImpl::Put(std::string_view key, std::string_view value) {
   btree::OldValue old;
   bool added;
   if (value.size() <= inline_max()) {
-    BRUCE_RETURN_IF_ERROR(btree::Put(w, &root_, key, value, ValueType::kInline, &added, &old));
+    BRUCE_RETURN_IF_ERROR(
+        btree::Put(w, &root_, key, value, ValueType::kInline, &added, &old, fill_));
     return DropValue(key, old);
   }
   Extent fresh;
   BRUCE_RETURN_IF_ERROR(WriteChunks(&fresh, 0, value));
   fresh.size = value.size();
   BRUCE_RETURN_IF_ERROR(
-      btree::Put(w, &root_, key, format::EncodePtrValue({}), ValueType::kExtents, &added, &old));
+      btree::Put(w, &root_, key, format::EncodePtrValue({}), ValueType::kExtents, &added, &old,
+                 fill_));
   BRUCE_RETURN_IF_ERROR(DropValue(key, old));
   extents_.emplace(std::string(key), std::move(fresh));
   return Status::OK();
@@ -320,6 +322,11 @@ Status TreeImpl::Put(std::string_view key, std::string_view value, uint32_t flag
     if (c.Valid() && key <= c.key()) {
       return Status::InvalidArgument("append: key is not greater than the last key");
     }
+    // Nodes this load fills keep the store's append_fill.
+    fill_ = txn_->options().append_fill;
+    Status st = Put(key, value);
+    fill_ = 0;
+    return st;
   }
   return Put(key, value);
 }

@@ -133,6 +133,7 @@ class TreeImpl final : public Tree {
   std::string name_;
   uint64_t flags_ = 0;
   TreeRoot root_;
+  double fill_ = 0;  // while a kAppend put runs: Options::append_fill
   bool changed_ = false;
   Status broken_;
 };
@@ -147,6 +148,7 @@ class TxnBase {
 
   virtual NodeSource* source() = 0;
   uint32_t page_size() const { return db_->page_size(); }
+  const Options& options() const { return db_->options(); }
   // Null in a read transaction.
   virtual WriteContext* writer() = 0;
   // Bumped on every change; cursors of write transactions watch it.

@@ -29,6 +29,10 @@ struct Options {
   // is stored compressed only when that saves pages. Large values' data
   // blocks are stored raw.
   int compression_level = 1;
+  // How full Put with kAppend leaves each node it fills, from 0.5 to 1: at
+  // 1 nodes are packed (the smallest file for a load in key order); lower
+  // leaves room for later inserts among the loaded keys before nodes split.
+  double append_fill = 1.0;
 };
 
 // Limits, documented in docs/FORMAT.md.
