@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <map>
 #include <random>
+#include <set>
+#include <vector>
 #include <thread>
 
 #include "bruce/db.h"
@@ -203,6 +205,85 @@ TEST(Txn, AppendFillsNodesToTheConfiguredFraction) {
   bad.append_fill = 0.2;
   EXPECT_EQ(Db::Open(std::shared_ptr<PageStore>(NewMemoryStore()), bad).status().code(),
             Code::kInvalidArgument);
+}
+
+// A memory store that records read-ahead hints and reads.
+class HintStore final : public PageStore {
+ public:
+  HintStore() : inner_(NewMemoryStore()) {}
+  Status Read(uint64_t o, size_t n, char* out) override {
+    std::lock_guard l(mu_);
+    reads.push_back(o);
+    return inner_->Read(o, n, out);
+  }
+  Status Write(uint64_t o, std::string_view d) override { return inner_->Write(o, d); }
+  Status Sync() override { return inner_->Sync(); }
+  Result<uint64_t> Size() override { return inner_->Size(); }
+  Status Truncate(uint64_t n) override { return inner_->Truncate(n); }
+  std::string Name() const override { return "hint-recording memory"; }
+  void WillNeed(uint64_t o, uint64_t n) override {
+    std::lock_guard l(mu_);
+    hints.push_back(o);
+    (void)n;
+  }
+  std::vector<uint64_t> reads, hints;
+
+ private:
+  std::unique_ptr<PageStore> inner_;
+  std::mutex mu_;
+};
+
+// A cold range scan hints the leaves ahead of it, both ways, and reads every
+// leaf it hinted; a warm one hints nothing.
+TEST(Txn, RangeScansReadAhead) {
+  auto store = std::make_shared<HintStore>();
+  Options o;
+  o.create_if_missing = true;
+  o.durability = Durability::kNoSync;
+  {
+    auto db = Db::Open(store, o);
+    ASSERT_TRUE(db.ok());
+    auto w = (*db)->BeginWrite();
+    std::mt19937_64 rng(7);
+    for (int i = 0; i < 20000; i++) {
+      ASSERT_TRUE((*w)->Main()->Put("k" + std::to_string(rng() % 1000000), std::string(30, 'v')).ok());
+    }
+    ASSERT_TRUE((*w)->Commit().ok());
+  }
+  for (bool forward : {true, false}) {
+    auto db = Db::Open(store, o);  // a cold cache
+    ASSERT_TRUE(db.ok());
+    store->hints.clear();
+    store->reads.clear();
+    auto r = (*db)->BeginRead();
+    auto c = (*r)->Main()->NewCursor();
+    uint64_t n = 0;
+    if (forward) {
+      for (c->Seek("k3"); c->Valid(); c->Next()) n++;
+    } else {
+      for (c->Seek("k7"), c->Prev(); c->Valid(); c->Prev()) n++;
+    }
+    ASSERT_TRUE(c->status().ok());
+    ASSERT_GT(n, 1000u);
+    // Leaves are hinted before they are read, each once, and all are read.
+    EXPECT_GT(store->hints.size(), 20u);
+    std::set<uint64_t> hinted(store->hints.begin(), store->hints.end());
+    EXPECT_EQ(hinted.size(), store->hints.size());
+    for (uint64_t h : store->hints) {
+      EXPECT_TRUE(std::find(store->reads.begin(), store->reads.end(), h) != store->reads.end());
+    }
+  }
+  // Warm: the same scan hints nothing.
+  auto db = Db::Open(store, o);
+  ASSERT_TRUE(db.ok());
+  for (int pass = 0; pass < 2; pass++) {
+    store->hints.clear();
+    auto r = (*db)->BeginRead();
+    auto c = (*r)->Main()->NewCursor();
+    for (c->Seek("k3"); c->Valid(); c->Next()) {
+    }
+    EXPECT_EQ(store->hints.empty(), pass == 1);
+  }
 }
 
 TEST(Txn, ConcurrentReadersSeeConsistentSnapshots) {

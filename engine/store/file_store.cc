@@ -19,6 +19,11 @@ class FileStore final : public PageStore {
   FileStore(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
   ~FileStore() override { ::close(fd_); }
 
+  void WillNeed(uint64_t offset, uint64_t n) override {
+    (void)::posix_fadvise(fd_, static_cast<off_t>(offset), static_cast<off_t>(n),
+                          POSIX_FADV_WILLNEED);
+  }
+
   Status Read(uint64_t offset, size_t n, char* out) override {
     size_t done = 0;
     while (done < n) {

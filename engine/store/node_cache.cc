@@ -77,6 +77,14 @@ void NodeCache::TrimGhosts(Shard& s) {
   }
 }
 
+bool NodeCache::Contains(uint64_t page, const format::Hash128& hash) {
+  Shard& s = ShardFor(page);
+  std::lock_guard lock(s.mu);
+  size_t i = page / kShards;
+  Item* item = i < s.index.size() ? s.index[i] : nullptr;
+  return item && item->node && item->hash == hash;
+}
+
 NodeRef NodeCache::Lookup(uint64_t page, const format::Hash128& hash) {
   Shard& s = ShardFor(page);
   std::lock_guard lock(s.mu);

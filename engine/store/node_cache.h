@@ -39,6 +39,8 @@ class NodeCache {
 
   // The node at page, if cached with that hash.
   NodeRef Lookup(uint64_t page, const format::Hash128& hash);
+  // Whether it is cached, without counting a use (read-ahead asks this).
+  bool Contains(uint64_t page, const format::Hash128& hash);
   void Insert(uint64_t page, const format::Hash128& hash, NodeRef node);
   void Erase(uint64_t page);
 

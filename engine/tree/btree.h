@@ -38,6 +38,9 @@ class NodeSource {
   // Reads a data block (a chunk of a large value), verifying its hash and
   // length (ptr.count).
   virtual Status ReadData(const format::BlockPtr& ptr, std::string* out) = 0;
+  // A hint that the node will be loaded soon (read-ahead): a source that
+  // reads from a file starts reading it unless it is cached.
+  virtual void Prefetch(const format::BlockPtr& ptr) { (void)ptr; }
 };
 
 class WriteContext : public NodeSource {

@@ -1,6 +1,36 @@
 #include "tree/cursor.h"
 
+#include <algorithm>
+
 namespace bruce {
+
+namespace {
+// Leaves a range scan reads ahead of the one it is on.
+constexpr int64_t kReadAhead = 8;
+}  // namespace
+
+void TreeCursor::ReadAhead(const Frame& b, bool forward) {
+  if (b.node->level() != 1) return;
+  int64_t idx = static_cast<int64_t>(b.idx), size = static_cast<int64_t>(b.node->size());
+  if (b.node != ra_node_ || forward != ra_forward_) {
+    ra_node_ = b.node;
+    ra_forward_ = forward;
+    ra_next_ = forward ? idx + 1 : idx - 1;
+  }
+  if (forward) {
+    int64_t end = std::min(idx + kReadAhead, size - 1);
+    for (int64_t j = std::max(ra_next_, idx + 1); j <= end; j++) {
+      if (!b.node->dirty_kid(static_cast<size_t>(j))) src_->Prefetch(b.node->child(j));
+    }
+    ra_next_ = std::max(ra_next_, end + 1);
+  } else {
+    int64_t end = std::max<int64_t>(idx - kReadAhead, 0);
+    for (int64_t j = std::min(ra_next_, idx - 1); j >= end; j--) {
+      if (!b.node->dirty_kid(static_cast<size_t>(j))) src_->Prefetch(b.node->child(j));
+    }
+    ra_next_ = std::min(ra_next_, end - 1);
+  }
+}
 
 bool TreeCursor::Fail(const Status& s) {
   status_ = s;
@@ -99,6 +129,7 @@ void TreeCursor::Step(bool forward) {
       auto child = btree::Child(src_, *b.node, b.idx);
       if (!child.ok()) return (void)Fail(child.status());
       if (!Descend(std::move(child).value(), forward)) return;
+      if (stack_.size() >= 2) ReadAhead(stack_[stack_.size() - 2], forward);
       if (leaf().size() > 0) return Positioned();
       return Step(forward);  // an empty leaf (never present in a valid tree)
     }

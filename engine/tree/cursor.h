@@ -48,6 +48,9 @@ class TreeCursor final {
   bool Descend(NodeView v, bool leftmost);
   // Moves to the next (or previous) leaf entry, crossing leaves.
   void Step(bool forward);
+  // Hints the source about the next kReadAhead leaves under the level-1
+  // branch frame b, in the scan's direction (each leaf once).
+  void ReadAhead(const Frame& b, bool forward);
   void Positioned();
   // Re-finds the key after the transaction changed the tree.
   void Revalidate() const;
@@ -61,6 +64,11 @@ class TreeCursor final {
   mutable std::vector<Frame> stack_;
   mutable bool valid_ = false;
   mutable Status status_;
+  // Read-ahead: the branch it last hinted under, the direction, and the
+  // next child index to hint there.
+  const format::Node* ra_node_ = nullptr;
+  bool ra_forward_ = true;
+  int64_t ra_next_ = 0;
 };
 
 }  // namespace bruce

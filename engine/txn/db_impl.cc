@@ -233,6 +233,11 @@ Status DbImpl::ReadData(const BlockPtr& p, std::string* out) {
   return Status::OK();
 }
 
+void DbImpl::Prefetch(const BlockPtr& p) {
+  if (p.null() || cache_.Contains(p.page, p.hash)) return;
+  store_->WillNeed(p.page * page_size_, p.stored_len);
+}
+
 Result<NodeRef> DbImpl::Load(const BlockPtr& p) {
   if (NodeRef n = cache_.Lookup(p.page, p.hash)) return n;
   BRUCE_ASSIGN_OR_RETURN(NodeRef n, LoadUncached(p));

@@ -77,6 +77,7 @@ class DbImpl final : public Db, public NodeSource {
   // The same, straight from the store (check uses it).
   Result<NodeRef> LoadUncached(const format::BlockPtr& ptr);
   Status ReadData(const format::BlockPtr& ptr, std::string* out) override;
+  void Prefetch(const format::BlockPtr& ptr) override;
 
   uint32_t page_size() const { return page_size_; }
   const Options& options() const { return options_; }

@@ -231,6 +231,9 @@ class WriteTxnImpl final : public WriteTxn, public TxnBase, public WriteContext 
   Status ReadData(const format::BlockPtr& ptr, std::string* out) override {
     return db_->ReadData(ptr, out);
   }
+  void Prefetch(const format::BlockPtr& ptr) override {
+    if (ptr.birth != id_) db_->Prefetch(ptr);
+  }
   Status WriteData(const std::vector<std::string>& blocks,
                    std::vector<format::BlockPtr>* out) override;
   void FreeRun(const format::BlockPtr& ptr) override;
