@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <map>
 #include <random>
+#include <set>
 
 #include "bruce/db.h"
 #include "store/fault_store.h"
@@ -24,6 +25,21 @@ Model ReadAll(Db* db) {
   auto r = db->BeginRead();
   EXPECT_TRUE(r.ok());
   auto c = (*r)->Main()->NewCursor();
+  for (c->First(); c->Valid(); c->Next()) m.emplace(c->key(), c->value());
+  EXPECT_TRUE(c->status().ok()) << c->status().ToString();
+  return m;
+}
+
+// The pairs of the dup tree "dups" (empty when it does not exist).
+using DupModel = std::set<std::pair<std::string, std::string>>;
+
+DupModel ReadDups(Db* db) {
+  DupModel m;
+  auto r = db->BeginRead();
+  EXPECT_TRUE(r.ok());
+  auto t = (*r)->OpenTree("dups");
+  if (!t.ok()) return m;
+  auto c = (*t)->NewCursor();
   for (c->First(); c->Valid(); c->Next()) m.emplace(c->key(), c->value());
   EXPECT_TRUE(c->status().ok()) << c->status().ToString();
   return m;
@@ -45,6 +61,7 @@ TEST(Crash, PowerCutsAtRandomPoints) {
   struct State {
     uint64_t txn = 0;
     Model live;
+    DupModel dups;  // a tree with duplicate keys, overflow chains and all
     std::map<std::string, Model> snaps;
   };
   State durable, in_flight;
@@ -89,6 +106,29 @@ TEST(Crash, PowerCutsAtRandomPoints) {
         std::string k = "key" + std::to_string(rng() % 600);
         Tree* t = (*w)->Main();
         Status s;
+        if (rng() % 4 == 0) {  // the dup tree: a few keys with many values each
+          TreeOptions dup;
+          dup.dupsort = true;
+          auto dt = (*w)->CreateTree("dups", dup);
+          s = dt.status();
+          std::string dk = "d" + std::to_string(rng() % 4);
+          uint64_t n = rng() % 400;  // bounded: puts and deletes both hit
+          std::string dv = std::to_string(n);
+          dv.resize(60 + n % 100, static_cast<char>('a' + n % 26));
+          if (s.ok() && rng() % 4 == 0) {
+            s = (*dt)->Delete(dk, dv);
+            if (s.IsNotFound()) s = Status::OK();
+            if (s.ok()) next.dups.erase({dk, dv});
+          } else if (s.ok()) {
+            s = (*dt)->Put(dk, dv);
+            if (s.ok()) next.dups.emplace(dk, dv);
+          }
+          if (!s.ok()) {
+            ASSERT_EQ(s.code(), Code::kIOError) << s.ToString();
+            died = true;
+          }
+          continue;
+        }
         switch (rng() % 8) {
           case 0:
             s = t->Delete(k);
@@ -174,6 +214,8 @@ TEST(Crash, PowerCutsAtRandomPoints) {
     Model got = ReadAll(reopened->get());
     ASSERT_EQ(got.size(), durable.live.size()) << "cut " << cut;
     ASSERT_TRUE(got == durable.live) << "cut " << cut << ": contents differ from the last commit";
+    ASSERT_TRUE(ReadDups(reopened->get()) == durable.dups)
+        << "cut " << cut << ": the dup tree differs from the last commit";
     auto list = (*reopened)->ListSnapshots();
     ASSERT_TRUE(list.ok());
     ASSERT_EQ(list->size(), durable.snaps.size()) << "cut " << cut;
