@@ -240,6 +240,13 @@ class BruceFs {
   std::map<std::string, uint32_t> view_by_name_;
   uint32_t next_view_ = 1;
   std::map<std::string, bool> logged_;      // keys already reported unshowable
+  // Live inodes known to have no security.capability xattr. The kernel asks
+  // for it before every write (file_remove_privs, libfuse 3.14 has no
+  // HANDLE_KILLPRIV_V2), so the answer is kept: new files start here, a
+  // setxattr on the inode forgets it, and any rename forgets them all (a
+  // record, xattrs included, may move to another inode's path). Guarded by
+  // mu_.
+  std::unordered_set<fuse_ino_t> no_caps_;
 
   std::mutex dir_mu_;
   std::map<uint64_t, std::unique_ptr<DirHandle>> dirs_;  // guarded by dir_mu_

@@ -146,6 +146,7 @@ void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     return;
   }
   fi->keep_cache = keep;
+  fi->noflush = 1;  // Flush has nothing to do: no FLUSH at each close
   fi->fh = 0;
   fuse_reply_open(req, fi);
 }
@@ -159,6 +160,7 @@ void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
     return;
   }
   fi->keep_cache = 1;
+  fi->noflush = 1;
   fi->fh = 0;
   fuse_reply_create(req, &e, fi);
 }
@@ -184,6 +186,8 @@ void Write(fuse_req_t req, fuse_ino_t ino, const char* buf, size_t size, off_t o
   }
 }
 
+// Not sent for handles opened here (noflush); kept for kernels that
+// ignore FOPEN_NOFLUSH.
 void Flush(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   (void)ino;
   (void)fi;

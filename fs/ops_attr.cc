@@ -121,6 +121,7 @@ int BruceFs::SetXattr(fuse_ino_t ino, const char* name, const char* value, size_
   if ((flags & XATTR_REPLACE) && !exists) return ENODATA;
   n.attr.SetXattr(name, std::string_view(value, size));
   n.attr.ctime_ns = NowNs();
+  no_caps_.erase(ino);
   FS_TRY(LiveTree()->PutRecord(t.path, n.attr));
   Dirty(256 + size);
   return 0;
@@ -132,12 +133,18 @@ int BruceFs::GetXattr(fuse_ino_t ino, const char* name, std::string* value) {
   if (t.view == InodeTable::kSnapDirView) return ENODATA;
   if (!XattrNameOk(name)) return std::string_view(name).substr(0, 7) == "system." ? EOPNOTSUPP
                                                                                   : ENODATA;
+  const bool caps =
+      t.view == InodeTable::kLiveView && std::string_view(name) == "security.capability";
   GroupLock l(this);
+  if (caps && no_caps_.count(ino) != 0) return ENODATA;
   FsTree* tree;
   Node n;
   if (int err = StatExisting(t, &tree, &n)) return err;
   const std::string* v = n.attr.FindXattr(name);
-  if (v == nullptr) return ENODATA;
+  if (v == nullptr) {
+    if (caps) no_caps_.insert(ino);
+    return ENODATA;
+  }
   *value = *v;
   return 0;
 }

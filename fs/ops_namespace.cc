@@ -126,6 +126,7 @@ int BruceFs::Create(const Caller& c, fuse_ino_t parent, const char* name, mode_t
   if ((err = TouchDir(p.path, &pnode)) != 0) return err;
   Dirty(256);
   NewEntry(path, a, 0, e);
+  no_caps_.insert(e->ino);  // a new file has no xattrs
   return 0;
 }
 
@@ -232,6 +233,7 @@ int BruceFs::Rename(fuse_ino_t parent, const char* name, fuse_ino_t newparent,
   if ((flags & RENAME_NOREPLACE) && (flags & RENAME_EXCHANGE)) return EINVAL;
   if (IsSnapDirName(p.path, name) || IsSnapDirName(np.path, newname)) return EBUSY;
   GroupLock l(this);
+  no_caps_.clear();  // records move between paths, and so between inodes
   auto c1 = DecodeName(name);
   if (!c1) return ENOENT;
   if (strlen(newname) > kNameMax) return ENAMETOOLONG;

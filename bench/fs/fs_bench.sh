@@ -2,7 +2,7 @@
 # bench/fs/fs_bench.sh — brucefs against a plain directory of the same disk.
 #
 #   bench/fs/fs_bench.sh [--quick] [--dir DIR] [--brucefs PATH] [--bruce PATH]
-#                        [-o BRUCEFS_OPTIONS] [--repeat N]
+#                        [-o BRUCEFS_OPTIONS] [--repeat N] [--passthrough PATH]
 #
 # Runs each workload on a plain directory and on a brucefs mount, both under
 # DIR (default $TMPDIR or /tmp; the store file lives there too), and prints
@@ -21,9 +21,16 @@
 #   rm -rf     everything above
 #
 # --quick: 64 MiB and 2,000 files. --repeat N runs everything N times and
-# keeps the fastest time of each cell (for a busy machine). Builds nothing: the binaries default to
-# build/mount/brucefs and build/tools/bruce of this checkout. Always
-# unmounts and removes its files, whatever happens.
+# keeps the fastest time of each cell (for a busy machine). --passthrough
+# PATH also runs every workload on libfuse's passthrough_ll example (PATH:
+# built from /usr/share/doc/libfuse3-dev/examples/passthrough_ll.c) over a
+# plain directory of the same disk, with caches as brucefs has them
+# (cache=always, no writeback): what FUSE alone costs on this machine. It
+# holds an fd per inode the kernel knows, so with `ulimit -n` below the
+# trees' files (+2,000) it runs the large-file workloads only.
+# Builds nothing: the binaries default to build/mount/brucefs and
+# build/tools/bruce of this checkout. Always unmounts and removes its
+# files, whatever happens.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -34,8 +41,9 @@ BRUCEFS=$top/build/mount/brucefs
 BRUCE=$top/build/tools/bruce
 BFS_OPTS=""
 REPEAT=1
+PASSTHROUGH=""
 
-usage() { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
   case $1 in
     --quick) QUICK=1 ;;
@@ -44,12 +52,13 @@ while [ $# -gt 0 ]; do
     --bruce) BRUCE=$2; shift ;;
     -o) BFS_OPTS=$2; shift ;;
     --repeat) REPEAT=$2; shift ;;
+    --passthrough) PASSTHROUGH=$2; shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "fs_bench: unknown argument $1" >&2; usage >&2; exit 2 ;;
   esac
   shift
 done
-for b in "$BRUCEFS" "$BRUCE"; do
+for b in "$BRUCEFS" "$BRUCE" ${PASSTHROUGH:+"$PASSTHROUGH"}; do
   [ -x "$b" ] || { echo "fs_bench: $b is not built (pass --brucefs/--bruce)" >&2; exit 2; }
 done
 for t in rsync dd python3 fusermount3 mountpoint; do
@@ -57,19 +66,33 @@ for t in rsync dd python3 fusermount3 mountpoint; do
 done
 
 if [ $QUICK = 1 ]; then BIG_MB=64 TREE=2000 SMALL=2000; else BIG_MB=1024 TREE=20000 SMALL=10000; fi
+PT_TREES=1
+if [ -n "$PASSTHROUGH" ]; then
+  # passthrough_ll holds an fd for every inode the kernel knows: with fewer
+  # than the trees need, it runs the large-file workloads only.
+  need=$((TREE + SMALL + 2000))
+  if [ "$(ulimit -n)" -lt $need ] && ! ulimit -n $need 2>/dev/null; then
+    echo "fs_bench: passthrough_ll: large files only (ulimit -n $(ulimit -n) < $need)" >&2
+    PT_TREES=0
+  fi
+fi
 
 WORK=$(mktemp -d "$DIR/fs_bench.XXXXXX")
 STORE=$WORK/store.bruce MNT=$WORK/mnt PLAIN=$WORK/plain SRC=$WORK/src
-BFS_PID=""
+PT_MNT=$WORK/pt-mnt PT_DIR=$WORK/pt-dir
+BFS_PID="" PT_PID=""
 cleanup() {
   local rc=$?
-  if mountpoint -q "$MNT" 2>/dev/null; then
-    fusermount3 -u "$MNT" 2>/dev/null || fusermount3 -uz "$MNT" || true
-  fi
-  if [ -n "$BFS_PID" ]; then
-    for _ in $(seq 1 600); do kill -0 "$BFS_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$BFS_PID" 2>/dev/null || true
-  fi
+  for m in "$MNT" "$PT_MNT"; do
+    if mountpoint -q "$m" 2>/dev/null; then
+      fusermount3 -u "$m" 2>/dev/null || fusermount3 -uz "$m" || true
+    fi
+  done
+  for p in "$BFS_PID" "$PT_PID"; do
+    [ -n "$p" ] || continue
+    for _ in $(seq 1 600); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$p" 2>/dev/null || true
+  done
   [ $rc = 0 ] || { echo "fs_bench: failed; brucefs said:" >&2; tail -20 "$WORK/daemon.log" >&2 || true; }
   rm -rf "$WORK"
   exit $rc
@@ -93,6 +116,20 @@ umount_bfs() {
   done
   echo "fs_bench: brucefs did not exit after unmounting" >&2
   exit 1
+}
+
+mount_pt() {
+  mkdir -p "$PT_MNT" "$PT_DIR"
+  "$PASSTHROUGH" -f -o "source=$PT_DIR,cache=always" "$PT_MNT" 2>>"$WORK/pt.log" &
+  PT_PID=$!
+  for _ in $(seq 1 200); do mountpoint -q "$PT_MNT" && return 0; sleep 0.05; done
+  echo "fs_bench: passthrough_ll did not mount" >&2
+  exit 1
+}
+umount_pt() {
+  fusermount3 -u "$PT_MNT"
+  wait "$PT_PID" || true
+  PT_PID=""
 }
 
 # Drops the page cache of the given files (and with privilege, all of it).
@@ -159,32 +196,47 @@ EOF
 count() { local c; c=$(find "$1" | wc -l); [ "$c" -gt "$TREE" ] || { echo "fs_bench: find saw $c" >&2; exit 1; }; }
 
 mkdir -p "$PLAIN"
-declare -A T=([plain]=$PLAIN [brucefs]=$MNT)
+declare -A T=([plain]=$PLAIN [brucefs]=$MNT [passthrough]=$PT_MNT)
+TARGETS=(plain brucefs ${PASSTHROUGH:+passthrough})
 one_round() {
   rm -f "$STORE"
   mount_bfs
-  for t in plain brucefs; do
+  [ -z "$PASSTHROUGH" ] || mount_pt
+  for t in "${TARGETS[@]}"; do
     timed write "$t" dd if="$WORK/big.src" of="${T[$t]}/big.bin" bs=1M conv=fdatasync status=none
   done
   drop_cache "$PLAIN/big.bin"
   timed "read cold" plain dd if="$PLAIN/big.bin" of=/dev/null bs=1M status=none
+  if [ -n "$PASSTHROUGH" ]; then
+    umount_pt
+    drop_cache "$PT_DIR/big.bin"
+    mount_pt
+    timed "read cold" passthrough dd if="$PT_MNT/big.bin" of=/dev/null bs=1M status=none
+  fi
   umount_bfs
   drop_cache "$STORE"
   mount_bfs
   timed "read cold" brucefs dd if="$MNT/big.bin" of=/dev/null bs=1M status=none
   cmp -s "$WORK/big.src" "$MNT/big.bin" || { echo "fs_bench: brucefs read back other bytes" >&2; exit 1; }
-  for t in plain brucefs; do timed "rsync in" "$t" rsync -a "$SRC/" "${T[$t]}/tree/"; done
-  for t in plain brucefs; do timed "rsync out" "$t" rsync -a "${T[$t]}/tree/" "$WORK/out-$t/"; done
+  if [ -n "$PASSTHROUGH" ] && [ $PT_TREES = 0 ]; then
+    rm -f "$PT_MNT/big.bin"
+    umount_pt
+    TARGETS=(plain brucefs)
+  fi
+  for t in "${TARGETS[@]}"; do timed "rsync in" "$t" rsync -a "$SRC/" "${T[$t]}/tree/"; done
+  for t in "${TARGETS[@]}"; do timed "rsync out" "$t" rsync -a "${T[$t]}/tree/" "$WORK/out-$t/"; done
   diff -r "$SRC" "$WORK/out-brucefs" >/dev/null || { echo "fs_bench: the tree came back different" >&2; exit 1; }
-  rm -rf "$WORK/out-plain" "$WORK/out-brucefs"
-  for t in plain brucefs; do timed "rsync noop" "$t" rsync -a "$SRC/" "${T[$t]}/tree/"; done
-  for t in plain brucefs; do timed find "$t" count "${T[$t]}/tree"; done
-  for t in plain brucefs; do timed create "$t" create_small "${T[$t]}/small"; done
+  rm -rf "$WORK"/out-*
+  for t in "${TARGETS[@]}"; do timed "rsync noop" "$t" rsync -a "$SRC/" "${T[$t]}/tree/"; done
+  for t in "${TARGETS[@]}"; do timed find "$t" count "${T[$t]}/tree"; done
+  for t in "${TARGETS[@]}"; do timed create "$t" create_small "${T[$t]}/small"; done
   STORE_BYTES=$(stat -c %s "$STORE")
-  for t in plain brucefs; do
+  for t in "${TARGETS[@]}"; do
     timed "rm -rf" "$t" rm -rf "${T[$t]}/tree" "${T[$t]}/small" "${T[$t]}/big.bin"
   done
   umount_bfs
+  [ -z "$PT_PID" ] || umount_pt
+  TARGETS=(plain brucefs ${PASSTHROUGH:+passthrough})
   "$BRUCE" check "$STORE" >/dev/null || { echo "fs_bench: bruce check failed" >&2; exit 1; }
 }
 for round in $(seq 1 "$REPEAT"); do
@@ -202,9 +254,20 @@ echo "$(date -u +%Y-%m-%d) · $(uname -srm) · $(nproc) cores ($(sed -n 's/^mode
 echo "$BIG_MB MiB file; tree of $TREE files, $(mib "$SRC_BYTES") MiB; $SMALL files of 1 KiB;" \
   "cold reads: $COLD; brucefs -o create${BFS_OPTS:+,$BFS_OPTS}; store file $(mib "$STORE_BYTES") MiB before rm -rf"
 echo
-echo "| workload | plain s | brucefs s | brucefs/plain |"
-echo "|---|---:|---:|---:|"
+ratio() { awk "BEGIN{printf \"%.2f\", $1 / ($2 > 0.005 ? $2 : 0.005)}"; }
+if [ -z "$PASSTHROUGH" ]; then
+  echo "| workload | plain s | brucefs s | brucefs/plain |"
+  echo "|---|---:|---:|---:|"
+else
+  echo "| workload | plain s | brucefs s | brucefs/plain | passthrough_ll s | passthrough_ll/plain |"
+  echo "|---|---:|---:|---:|---:|---:|"
+fi
 for w in write "read cold" "rsync in" "rsync out" "rsync noop" find create "rm -rf"; do
   p=${SECS[$w,plain]} b=${SECS[$w,brucefs]}
-  echo "| $w | $p | $b | $(awk "BEGIN{printf \"%.2f\", $b / ($p > 0.005 ? $p : 0.005)}") |"
+  line="| $w | $p | $b | $(ratio "$b" "$p") |"
+  if [ -n "$PASSTHROUGH" ]; then
+    f=${SECS[$w,passthrough]:-}
+    if [ -n "$f" ]; then line="$line $f | $(ratio "$f" "$p") |"; else line="$line - | - |"; fi
+  fi
+  echo "$line"
 done

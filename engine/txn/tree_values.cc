@@ -10,10 +10,19 @@
 // While a transaction changes a large value, its chunk tree is kept in
 // extents_ and its key holds a placeholder; FlushValues writes the chunk
 // tree at commit and stores the real pointer.
+//
+// Data blocks move between the caller's buffer and the store in runs: a
+// write puts its whole chunks in one run of pages, written straight from
+// the caller's bytes (no copy, no zero-fill; only a chunk written in part
+// is read, changed and padded), and a read takes each run of chunks that
+// are adjacent on disk and lie wholly in the range with one store read
+// straight into the output, then checks each block's hash there.
 #include <algorithm>
 #include <cstring>
 
 #include "format/coding.h"
+#include "format/hash.h"
+#include "format/meta.h"
 #include "tree/cursor.h"
 #include "txn/txn_impl.h"
 
@@ -38,7 +47,21 @@ uint64_t ChunkIndex(std::string_view k) {
 }
 
 bool AllZero(std::string_view s) {
-  return std::all_of(s.begin(), s.end(), [](char c) { return c == 0; });
+  return s.empty() || (s[0] == 0 && std::memcmp(s.data(), s.data() + 1, s.size() - 1) == 0);
+}
+
+// What DbImpl::ReadData checks of a data block's pointer before reading it.
+Status CheckDataPtr(const BlockPtr& p, uint32_t page_size) {
+  if (p.page < format::kMetaPages) return Status::Corruption("pointer to a meta page", p.page);
+  if (p.comp != format::Compression::kNone) {
+    return Status::Corruption("unknown compression " + std::to_string(static_cast<int>(p.comp)),
+                              p.page);
+  }
+  if (p.stored_len != p.count || p.count > page_size) {
+    return Status::Corruption("implausible data block length " + std::to_string(p.stored_len),
+                              p.page);
+  }
+  return Status::OK();
 }
 
 Status TooLarge(uint64_t size) {
@@ -137,18 +160,56 @@ Status TreeImpl::ReadRange(const ValueRef& v, uint64_t offset, size_t n, std::st
     out->assign(v.inline_bytes, offset, end - offset);
     return Status::OK();
   }
-  out->assign(end - offset, '\0');
+  out->assign(end - offset, '\0');  // holes and short blocks read as zeros
+  DbImpl* db = txn_->db();
+  const uint32_t ps = db->page_size();
   std::string block;
-  auto copy = [&](uint64_t block_start, const std::string& data) {
+  // A block partly outside the range: read it whole, copy the part inside.
+  auto copy = [&](uint64_t block_start, const BlockPtr& p) -> Status {
+    BRUCE_RETURN_IF_ERROR(txn_->source()->ReadData(p, &block));
     uint64_t lo = std::max(offset, block_start);
-    uint64_t hi = std::min(end, block_start + data.size());
-    if (lo < hi) std::memcpy(out->data() + (lo - offset), data.data() + (lo - block_start), hi - lo);
+    uint64_t hi = std::min(end, block_start + block.size());
+    if (lo < hi) std::memcpy(out->data() + (lo - offset), block.data() + (lo - block_start), hi - lo);
+    return Status::OK();
+  };
+  // A run of blocks wholly inside the range, each a full page but the last,
+  // on adjacent pages: one store read into place, then each hash checked.
+  std::vector<std::pair<uint64_t, BlockPtr>> run;  // (value offset, block)
+  auto flush = [&]() -> Status {
+    if (run.empty()) return Status::OK();
+    const BlockPtr& first = run.front().second;
+    const BlockPtr& last = run.back().second;
+    char* dst = out->data() + (run.front().first - offset);
+    size_t len = (last.page - first.page) * ps + last.stored_len;
+    BRUCE_RETURN_IF_ERROR(db->store()->Read(first.page * ps, len, dst));
+    for (const auto& [at, p] : run) {
+      std::string_view bytes(out->data() + (at - offset), p.stored_len);
+      if (!(format::HashLogical(bytes) == p.hash)) {
+        return Status::Corruption("data block hash mismatch", p.page);
+      }
+    }
+    run.clear();
+    return Status::OK();
+  };
+  auto take = [&](uint64_t start, const BlockPtr& p) -> Status {
+    BRUCE_RETURN_IF_ERROR(CheckDataPtr(p, ps));
+    if (start < offset || start + p.stored_len > end) {
+      BRUCE_RETURN_IF_ERROR(flush());
+      return copy(start, p);
+    }
+    if (!run.empty()) {
+      const auto& [pstart, prev] = run.back();
+      if (prev.stored_len != ps || p.page != prev.page + 1 || start != pstart + ps) {
+        BRUCE_RETURN_IF_ERROR(flush());
+      }
+    }
+    run.emplace_back(start, p);
+    return Status::OK();
   };
   uint64_t cs = chunk_size();
   if (!v.dirty && (v.desc.aux & format::kDirect)) {
-    BRUCE_RETURN_IF_ERROR(txn_->source()->ReadData(v.desc.ptr, &block));
-    copy(0, block);
-    return Status::OK();
+    BRUCE_RETURN_IF_ERROR(take(0, v.desc.ptr));
+    return flush();
   }
   TreeRoot clean;
   const TreeRoot* chunks = v.dirty ? &v.dirty->chunks : &clean;
@@ -161,10 +222,52 @@ Status TreeImpl::ReadRange(const ValueRef& v, uint64_t offset, size_t n, std::st
     if (c.vtype() != ValueType::kData || !format::DecodePtrValue(c.value(), &p)) {
       return Status::Corruption("chunk tree entry is not a data block");
     }
-    BRUCE_RETURN_IF_ERROR(txn_->source()->ReadData(p.ptr, &block));
-    copy(start, block);
+    BRUCE_RETURN_IF_ERROR(take(start, p.ptr));
   }
-  return c.status();
+  BRUCE_RETURN_IF_ERROR(c.status());
+  return flush();
+}
+
+Status TreeImpl::WriteBlocks(const std::vector<std::string_view>& blocks,
+                             std::vector<BlockPtr>* out) {
+  out->clear();
+  if (blocks.empty()) return Status::OK();
+  DbImpl* db = txn_->db();
+  const uint32_t ps = db->page_size();
+  const uint64_t first = db->space().Allocate(blocks.size());
+  for (size_t i = 0; i < blocks.size(); i++) {
+    BlockPtr p;
+    p.page = first + i;
+    p.stored_len = static_cast<uint32_t>(blocks[i].size());
+    p.birth = txn_->txn_id();
+    p.hash = format::HashLogical(blocks[i]);
+    p.count = blocks[i].size();
+    out->push_back(p);
+  }
+  // Full pages that lie back to back in memory (the whole chunks of one
+  // write) go in one store write; a shorter block is padded with zeros.
+  Status st;
+  std::string pad;
+  for (size_t i = 0; i < blocks.size() && st.ok();) {
+    size_t j = i + 1;
+    if (blocks[i].size() == ps) {
+      while (j < blocks.size() && blocks[j].size() == ps &&
+             blocks[j].data() == blocks[j - 1].data() + ps) {
+        j++;
+      }
+      st = db->store()->Write((first + i) * ps, std::string_view(blocks[i].data(), (j - i) * ps));
+    } else {
+      pad.assign(blocks[i]);
+      pad.resize(ps, '\0');
+      st = db->store()->Write((first + i) * ps, pad);
+    }
+    i = j;
+  }
+  if (!st.ok()) {
+    db->space().Free(first, blocks.size());  // allocated here: back at once
+    out->clear();
+  }
+  return st;
 }
 
 Status TreeImpl::WriteChunks(Extent* e, uint64_t offset, std::string_view data) {
@@ -172,24 +275,34 @@ Status TreeImpl::WriteChunks(Extent* e, uint64_t offset, std::string_view data) 
   WriteContext* w = txn_->writer();
   uint64_t cs = chunk_size();
   uint64_t first = offset / cs, last = (offset + data.size() - 1) / cs;
-  std::vector<std::string> blocks;
+  // A whole chunk is written straight from `data`; one written in part
+  // (only the first and the last can be) is read and changed in partial.
+  std::vector<std::string_view> blocks;
   std::vector<uint64_t> where, holes;
+  std::string partial[2];
+  size_t npartial = 0;
   for (uint64_t c = first; c <= last; c++) {
     uint64_t lo = std::max(offset, c * cs) - c * cs;
     uint64_t hi = std::min(offset + data.size(), (c + 1) * cs) - c * cs;
-    std::string content;
-    if (lo != 0 || hi != cs) BRUCE_RETURN_IF_ERROR(ReadChunk(e, c, &content));
-    if (content.size() < hi) content.resize(hi, '\0');
-    std::memcpy(content.data() + lo, data.data() + (c * cs + lo - offset), hi - lo);
+    std::string_view content;
+    if (lo == 0 && hi == cs) {
+      content = data.substr(c * cs - offset, cs);
+    } else {
+      std::string& p = partial[npartial++];
+      BRUCE_RETURN_IF_ERROR(ReadChunk(e, c, &p));
+      if (p.size() < hi) p.resize(hi, '\0');
+      std::memcpy(p.data() + lo, data.data() + (c * cs + lo - offset), hi - lo);
+      content = p;
+    }
     if (AllZero(content)) {
       holes.push_back(c);  // zeros cost nothing
     } else {
-      blocks.push_back(std::move(content));
+      blocks.push_back(content);
       where.push_back(c);
     }
   }
   std::vector<BlockPtr> ptrs;
-  BRUCE_RETURN_IF_ERROR(w->WriteData(blocks, &ptrs));
+  BRUCE_RETURN_IF_ERROR(WriteBlocks(blocks, &ptrs));
   btree::OldValue old;
   bool added;
   for (size_t i = 0; i < ptrs.size(); i++) {

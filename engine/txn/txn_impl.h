@@ -121,6 +121,10 @@ class TreeImpl final : public Tree {
   Status ReadRange(const ValueRef& v, uint64_t offset, size_t n, std::string* out);
   Status ReadChunk(Extent* e, uint64_t c, std::string* out);
   Status WriteChunks(Extent* e, uint64_t offset, std::string_view data);
+  // Writes data blocks (each at most a page) to one new run of pages,
+  // straight from the caller's bytes, and returns their pointers.
+  Status WriteBlocks(const std::vector<std::string_view>& blocks,
+                     std::vector<format::BlockPtr>* out);
   Status CutChunks(Extent* e, uint64_t size);
   // Frees what the value at key owns (dirty or committed).
   Status DropValue(std::string_view key, const btree::OldValue& old);
@@ -149,6 +153,9 @@ class TxnBase {
   virtual NodeSource* source() = 0;
   uint32_t page_size() const { return db_->page_size(); }
   const Options& options() const { return db_->options(); }
+  // The store, and the transaction id this one reads or will commit as.
+  DbImpl* db() const { return db_; }
+  uint64_t txn_id() const { return id_; }
   // Null in a read transaction.
   virtual WriteContext* writer() = 0;
   // Bumped on every change; cursors of write transactions watch it.

@@ -251,6 +251,26 @@ os.mkdir(P("xd"))
 os.setxattr(P("xd"), "user.d", b"d")
 check(os.getxattr(P("xd"), "user.d") == b"d", "xattr on a dir")
 
+# security.capability: brucefs keeps "no such xattr" per inode (the kernel
+# asks before every write); setxattr and rename must forget it. A write
+# drops file capabilities (the kernel asks, then removes them), so a stale
+# answer shows as capabilities that survive a write or a getxattr that
+# misses them. The value is what setcap cap_net_bind_service+ep writes.
+CAP = bytes([1, 0, 0, 2, 0, 4, 0, 0]) + bytes(12)
+write(P("cap"), b"one")                        # asks for it: none
+expect_errno(errno.ENODATA, os.getxattr, P("cap"), "security.capability")
+os.setxattr(P("cap"), "security.capability", CAP)
+check(os.getxattr(P("cap"), "security.capability") == CAP, "capability set after a write")
+write(P("cap"), b"two", "ab")                  # the kernel removes it
+expect_errno(errno.ENODATA, os.getxattr, P("cap"), "security.capability")
+write(P("cap2"), b"x")
+os.setxattr(P("cap2"), "security.capability", CAP)
+write(P("cap3"), b"y")                         # none, remembered
+os.rename(P("cap2"), P("cap3"))
+check(os.getxattr(P("cap3"), "security.capability") == CAP, "capability renamed over a file")
+write(P("cap3"), b"z", "ab")
+expect_errno(errno.ENODATA, os.getxattr, P("cap3"), "security.capability")
+
 # ---- readdir: stable offsets under concurrent change ----
 os.mkdir(P("many"))
 names = [f"entry-{i:05d}-" + "x" * rng.randrange(0, 60) for i in range(3000)]
