@@ -206,6 +206,18 @@ Status DeleteRec(WriteContext* ctx, const Fit& fit, Node* n, std::string_view ke
   return Status::OK();
 }
 
+void ShrinkRoot(TreeRoot* root) {
+  while (!root->dirty->leaf() && root->dirty->size() == 1) {
+    if (!root->dirty->dirty_kid(0)) {
+      root->ptr = root->dirty->child(0);
+      root->dirty.reset();
+      return;
+    }
+    std::unique_ptr<Node> kid = std::move(root->dirty->dirty_kids()[0]);
+    root->dirty = std::move(kid);
+  }
+}
+
 TreeRoot BorrowOverflow(Node* leaf, int zstd_level) {
   TreeRoot chain;
   format::PtrValue v;
@@ -314,17 +326,7 @@ Status Delete(WriteContext* ctx, TreeRoot* root, std::string_view key, OldValue*
   old->existed = true;
   BRUCE_ASSIGN_OR_RETURN(Node * r, MutableRoot(ctx, root));
   BRUCE_RETURN_IF_ERROR(DeleteRec(ctx, FitOf(ctx, *root), r, key));
-  // A branch root with one child gives way to that child.
-  while (!root->dirty->leaf() && root->dirty->size() == 1) {
-    if (root->dirty->dirty_kid(0)) {
-      std::unique_ptr<Node> kid = std::move(root->dirty->dirty_kids()[0]);
-      root->dirty = std::move(kid);
-    } else {
-      root->ptr = root->dirty->child(0);
-      root->dirty.reset();
-      break;
-    }
-  }
+  ShrinkRoot(root);
   return Status::OK();
 }
 

@@ -42,6 +42,9 @@ Status FreeDirty(WriteContext* ctx, std::unique_ptr<format::Node> d);
 // Frees the whole subtree under child i of n and erases the entry.
 Status DropChild(WriteContext* ctx, format::Node* n, size_t i);
 
+// After a delete: a dirty branch root with one child gives way to that child.
+void ShrinkRoot(TreeRoot* root);
+
 // A dup leaf's overflow chain (its last entry, a kOverflow) as a tree of its
 // values: BorrowOverflow moves the chain's dirty root out of the leaf,
 // ReturnOverflow puts it back and records the chain's count, erasing the

@@ -276,19 +276,6 @@ void Grow(const Fit& fit, TreeRoot* root, std::vector<Split>* splits) {
   }
 }
 
-// A branch root with one child gives way to that child.
-void Shrink(TreeRoot* root) {
-  while (!root->dirty->leaf() && root->dirty->size() == 1) {
-    if (!root->dirty->dirty_kid(0)) {
-      root->ptr = root->dirty->child(0);
-      root->dirty.reset();
-      return;
-    }
-    std::unique_ptr<Node> kid = std::move(root->dirty->dirty_kids()[0]);
-    root->dirty = std::move(kid);
-  }
-}
-
 // The leaf that holds key's values.
 Result<NodeView> LeafOf(NodeSource* src, const TreeRoot& root, std::string_view key) {
   BRUCE_ASSIGN_OR_RETURN(NodeView v, Root(src, root));
@@ -352,7 +339,7 @@ Status Delete(WriteContext* ctx, TreeRoot* root, std::string_view key,
   std::vector<Split> splits;
   BRUCE_RETURN_IF_ERROR(DeleteRec(ctx, fit, r, key, value, removed, &splits));
   Grow(fit, root, &splits);
-  Shrink(root);
+  ShrinkRoot(root);
   return Status::OK();
 }
 
