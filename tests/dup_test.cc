@@ -302,26 +302,6 @@ std::string RandomValue(Rng& r) {
   return v;
 }
 
-void ExpectSame(Tree* t, const Model& m, const std::string& what) {
-  ASSERT_EQ(t->Count().value(), m.size()) << what;
-  auto c = t->NewCursor();
-  auto it = m.begin();
-  for (c->First(); c->Valid(); c->Next(), ++it) {
-    ASSERT_NE(it, m.end()) << what;
-    ASSERT_EQ(c->key(), it->first) << what;
-    ASSERT_EQ(c->value(), it->second) << what;
-  }
-  ASSERT_TRUE(c->status().ok()) << c->status().ToString();
-  ASSERT_EQ(it, m.end()) << what;
-  auto rit = m.rbegin();
-  for (c->Last(); c->Valid(); c->Prev(), ++rit) {
-    ASSERT_NE(rit, m.rend()) << what;
-    ASSERT_EQ(c->key(), rit->first) << what;
-    ASSERT_EQ(c->value(), rit->second) << what;
-  }
-  ASSERT_EQ(rit, m.rend()) << what;
-}
-
 // A random walk of cursor moves, each checked against a model iterator.
 void CursorWalk(Tree* t, const Model& m, Rng& r) {
   auto c = t->NewCursor();
@@ -480,14 +460,17 @@ TEST_P(DupModel, AgainstMultimap) {
       auto rd = db->BeginRead();
       auto t2 = (*rd)->OpenTree("dups");
       ASSERT_TRUE(t2.ok());
-      ASSERT_NO_FATAL_FAILURE(ExpectSame(t2.value(), committed, "after reopen"));
+      ASSERT_NO_FATAL_FAILURE(
+          testing::ExpectSameAsModel(t2.value(), committed, "after reopen"));
       for (const auto& [name, m] : snaps) {
         auto sr = db->BeginRead(name);
         ASSERT_TRUE(sr.ok());
-        ASSERT_NO_FATAL_FAILURE(ExpectSame((*sr)->OpenTree("dups").value(), m, "snapshot " + name));
+        ASSERT_NO_FATAL_FAILURE(testing::ExpectSameAsModel((*sr)->OpenTree("dups").value(), m,
+                                                           "snapshot " + name));
       }
     } else if (step % 100 == 0 && w) {
-      ASSERT_NO_FATAL_FAILURE(ExpectSame(DupTree(w.get()), working, "in the write transaction"));
+      ASSERT_NO_FATAL_FAILURE(
+          testing::ExpectSameAsModel(DupTree(w.get()), working, "in the write transaction"));
     }
   }
   if (w) w->Abort();

@@ -52,29 +52,6 @@ std::string RandomValue(Rng& r) {
   return r.Bytes(r.Below(40));
 }
 
-// Compares everything a tree says with the model.
-void ExpectSame(Tree* t, const Model& m, Rng& r, const std::string& what) {
-  auto count = t->Count();
-  ASSERT_TRUE(count.ok()) << count.status().ToString();
-  ASSERT_EQ(count.value(), m.size()) << what;
-  auto c = t->NewCursor();
-  auto it = m.begin();
-  for (c->First(); c->Valid(); c->Next(), ++it) {
-    ASSERT_NE(it, m.end()) << what;
-    ASSERT_EQ(c->key(), it->first) << what;
-    ASSERT_EQ(c->value(), it->second) << what;
-  }
-  ASSERT_TRUE(c->status().ok()) << c->status().ToString();
-  ASSERT_EQ(it, m.end()) << what;
-  auto rit = m.rbegin();
-  for (c->Last(); c->Valid(); c->Prev(), ++rit) {
-    ASSERT_NE(rit, m.rend()) << what;
-    ASSERT_EQ(c->key(), rit->first) << what;
-  }
-  ASSERT_EQ(rit, m.rend()) << what;
-  (void)r;
-}
-
 // One random read compared with the model.
 void RandomRead(Tree* t, const Model& m, Rng& r) {
   std::string k = RandomKey(r);
@@ -226,7 +203,7 @@ void RunModel(uint32_t page_size, uint64_t steps, const char* name) {
     } else if (op < 99 && !readers.empty()) {
       Reader& rd = readers[r.Below(readers.size())];
       RandomRead(rd.txn->Main(), rd.snapshot, r);
-      if (r.OneIn(20)) ExpectSame(rd.txn->Main(), rd.snapshot, r, "reader snapshot");
+      if (r.OneIn(20)) testing::ExpectSameAsModel(rd.txn->Main(), rd.snapshot, "reader snapshot");
     }
     if (step % 300 == 299) {
       // Reopen: finish the writer one way or the other, drop readers.
@@ -245,7 +222,7 @@ void RunModel(uint32_t page_size, uint64_t steps, const char* name) {
       ASSERT_TRUE(db.ok()) << db.status().ToString();
       EXPECT_EQ((*db)->RootHash(), hash);
       auto rd = (*db)->BeginRead();
-      ExpectSame((*rd)->Main(), committed, r, "after reopen");
+      testing::ExpectSameAsModel((*rd)->Main(), committed, "after reopen");
       reopens++;
     }
     if (::testing::Test::HasFatalFailure()) {
@@ -260,7 +237,7 @@ void RunModel(uint32_t page_size, uint64_t steps, const char* name) {
   w.reset();
   readers.clear();
   auto rd = (*db)->BeginRead();
-  ExpectSame((*rd)->Main(), committed, r, "at the end");
+  testing::ExpectSameAsModel((*rd)->Main(), committed, "at the end");
   CheckReport rep;
   ASSERT_TRUE((*db)->Check(&rep).ok());
   EXPECT_TRUE(rep.ok()) << rep.problems[0];
@@ -401,7 +378,7 @@ TEST(Model, CursorsAndPutFlagsAgainstStdMap) {
   }
   ASSERT_TRUE(w->Commit().ok());
   auto rd = (*db)->BeginRead();
-  ExpectSame((*rd)->Main(), m, r, "at the end");
+  testing::ExpectSameAsModel((*rd)->Main(), m, "at the end");
   auto rc = (*rd)->Main()->NewCursor();
   rc->First();
   EXPECT_EQ(rc->Put("x").code(), Code::kReadOnly);

@@ -7,6 +7,8 @@
 #include <memory>
 #include <string>
 
+#include <gtest/gtest.h>
+
 #include "bruce/db.h"
 #include "bruce/page_store.h"
 
@@ -32,6 +34,33 @@ class TempDir {
 
 // Runs Db::Check and fails the test on its first problem.
 void ExpectClean(Db* db);
+
+// Compares a tree, walked with a cursor both ways, with a model: any
+// ordered container of (key, value) pairs (a std::map, or a std::multimap
+// for a tree with duplicate keys).
+template <typename Model>
+void ExpectSameAsModel(Tree* t, const Model& m, const std::string& what) {
+  auto count = t->Count();
+  ASSERT_TRUE(count.ok()) << count.status().ToString();
+  ASSERT_EQ(count.value(), m.size()) << what;
+  auto c = t->NewCursor();
+  auto it = m.begin();
+  for (c->First(); c->Valid(); c->Next(), ++it) {
+    ASSERT_NE(it, m.end()) << what;
+    ASSERT_EQ(c->key(), it->first) << what;
+    ASSERT_EQ(c->value(), it->second) << what;
+  }
+  ASSERT_TRUE(c->status().ok()) << c->status().ToString();
+  ASSERT_EQ(it, m.end()) << what;
+  auto rit = m.rbegin();
+  for (c->Last(); c->Valid(); c->Prev(), ++rit) {
+    ASSERT_NE(rit, m.rend()) << what;
+    ASSERT_EQ(c->key(), rit->first) << what;
+    ASSERT_EQ(c->value(), rit->second) << what;
+  }
+  ASSERT_TRUE(c->status().ok()) << c->status().ToString();
+  ASSERT_EQ(rit, m.rend()) << what;
+}
 
 // A memory store that counts the bytes written through it.
 class CountingStore final : public PageStore {
