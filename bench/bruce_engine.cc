@@ -48,12 +48,15 @@ class BruceEngine final : public Engine {
 
   std::string Describe() override {
     bruce::DbStats st = Take(db_->Stat(), "stat");
+    bruce::SpaceStats sp = Take(db_->Space(), "space");
     return "keys=" + std::to_string(st.main_keys) + " depth=" + std::to_string(st.main_depth) +
            " page_size=" + std::to_string(st.page_size) +
            " pages used/free=" + std::to_string(st.used_pages) + "/" +
            std::to_string(st.free_pages) + " cache hits/misses=" +
            std::to_string(st.cache_hits) + "/" + std::to_string(st.cache_misses) +
-           " cache_bytes=" + std::to_string(st.cache_bytes);
+           " cache_bytes=" + std::to_string(st.cache_bytes) +
+           " logical/stored bytes=" + std::to_string(sp.logical_bytes) + "/" +
+           std::to_string(sp.stored_bytes);
   }
 
   void BeginWrite() override {

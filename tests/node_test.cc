@@ -1,6 +1,13 @@
 // format/: node and meta page layouts round-trip, and damage is detected.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdio>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
 #include "format/coding.h"
 #include "format/meta.h"
 #include "format/node.h"
@@ -146,6 +153,78 @@ TEST(Node, SharedKeyPrefixIsStoredOnce) {
   EXPECT_EQ((*db)->key(0), "");
   EXPECT_EQ((*db)->key(1), "sep1");
   EXPECT_EQ((*db)->key(2), "sep2");
+}
+
+// A frozen node searches by the 8 key bytes after its shared prefix and
+// reads keys only among equal heads; it must answer exactly as a plain
+// search does, for keys in the node and around it: keys that are prefixes of
+// others, that hold zero bytes (a head pads with zeros), that differ only
+// past the head, and probes outside the shared prefix on either side.
+TEST(Node, FrozenSearchAgreesWithAModel) {
+  uint64_t seed = std::random_device{}();
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  std::printf("seed %llu\n", static_cast<unsigned long long>(seed));
+  std::mt19937_64 rng(seed);
+  auto pick = [&](std::string_view chars, size_t n) {
+    std::string s;
+    for (size_t i = 0; i < n; i++) s.push_back(chars[rng() % chars.size()]);
+    return s;
+  };
+  const std::string alphabet("ab\0\xff", 4);
+  for (int round = 0; round < 400; round++) {
+    std::string prefix = pick(alphabet, rng() % 12);
+    std::set<std::string> keys;
+    size_t n = 1 + rng() % 60;
+    while (keys.size() < n) {
+      // Short tails (ties in the head's padding) and long ones (ties past it).
+      std::string tail = rng() % 2 ? pick(alphabet, rng() % 4) : pick(alphabet, 6) + pick(alphabet, rng() % 8);
+      keys.insert(prefix + tail);
+    }
+    std::vector<std::string> sorted(keys.begin(), keys.end());
+    bool leaf = rng() % 2;
+    Node plain(leaf ? 0 : 1);
+    if (!leaf) sorted.insert(sorted.begin(), "");  // a branch's first separator
+    if (!leaf && sorted.size() > 1 && sorted[1].empty()) sorted.erase(sorted.begin() + 1);
+    for (size_t i = 0; i < sorted.size(); i++) {
+      if (leaf) {
+        plain.InsertLeaf(i, sorted[i], "v", ValueType::kInline);
+      } else {
+        BlockPtr p;
+        p.page = 10 + i;
+        p.count = 1;
+        plain.InsertBranch(i, sorted[i], p);
+      }
+    }
+    std::string buf;
+    plain.Encode(&buf);
+    auto frozen = Node::Decode(buf, 1);  // Decode freezes
+    ASSERT_TRUE(frozen.ok()) << frozen.status().ToString();
+    // Probes: every key, and each one shortened, lengthened and bumped.
+    std::vector<std::string> probes = {"", prefix, std::string(20, '\xff')};
+    for (const std::string& k : sorted) {
+      probes.push_back(k);
+      if (!k.empty()) probes.push_back(k.substr(0, rng() % k.size()));
+      probes.push_back(k + pick(alphabet, 1 + rng() % 9));
+      std::string bumped = k;
+      if (!bumped.empty()) bumped[rng() % bumped.size()] = alphabet[rng() % alphabet.size()];
+      probes.push_back(bumped);
+    }
+    for (const std::string& q : probes) {
+      size_t want = static_cast<size_t>(std::lower_bound(sorted.begin(), sorted.end(), q) - sorted.begin());
+      if (leaf) {
+        bool found_plain, found_frozen;
+        ASSERT_EQ(plain.LowerBound(q, &found_plain), want);
+        ASSERT_EQ((*frozen)->LowerBound(q, &found_frozen), want) << "probe of " << q.size() << " bytes";
+        bool want_found = want < sorted.size() && sorted[want] == q;
+        ASSERT_EQ(found_plain, want_found);
+        ASSERT_EQ(found_frozen, want_found);
+      } else {
+        size_t child = static_cast<size_t>(std::upper_bound(sorted.begin() + 1, sorted.end(), q) - sorted.begin()) - 1;
+        ASSERT_EQ(plain.ChildIndex(q), child);
+        ASSERT_EQ((*frozen)->ChildIndex(q), child) << "probe of " << q.size() << " bytes";
+      }
+    }
+  }
 }
 
 TEST(Meta, RoundTripAndExactFieldOffsets) {

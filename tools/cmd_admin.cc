@@ -1,6 +1,7 @@
 // The commands about a whole store: stat, check, root-hash, trees.
 
 #include <algorithm>
+#include <cstdio>
 #include <string>
 #include <utility>
 #include <vector>
@@ -29,6 +30,14 @@ Field Text(std::string name, const std::string& v) {
   return {std::move(name), Escape(v), JsonString(v)};
 }
 
+// A ratio with two decimals: "4.82x" as text, 4.82 in JSON.
+Field Ratio(std::string name, uint64_t num, uint64_t den) {
+  double r = den == 0 ? 1.0 : static_cast<double>(num) / static_cast<double>(den);
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.2f", r);
+  return {std::move(name), std::string(buf) + "x", buf};
+}
+
 std::string JsonKey(const std::string& name) {
   std::string key = name;
   for (char& c : key) {
@@ -52,6 +61,10 @@ int RunStat(const Invocation& inv) {
   if (!tree_hash.ok()) return Fail(inv, tree_hash.status());
   auto snapshots = s.db->ListSnapshots();
   if (!snapshots.ok()) return Fail(inv, snapshots.status());
+  // The space walk reads every node of the live trees; a node that fails to
+  // read stops it, and the other figures are still shown, with the reason.
+  auto space = s.db->Space();
+  SpaceStats sp = space.ok() ? space.value() : SpaceStats{};
   const DbStats& d = st.value();
   // With --snapshot the tree fields (and txn id) are the snapshot's; the
   // store fields are always the live store's.
@@ -77,8 +90,23 @@ int RunStat(const Invocation& inv) {
       Number("cache evictions", d.cache_evictions),
       Number("cache bytes", d.cache_bytes),
   };
+  if (space.ok()) {
+    std::vector<Field> more = {
+        Number("logical bytes", sp.logical_bytes),
+        Number("stored bytes", sp.stored_bytes),
+        Number("stored pages", sp.stored_pages),
+        Ratio("compress ratio", sp.logical_bytes, sp.stored_bytes),
+        Number("nodes", sp.nodes),
+        Number("compressed nodes", sp.compressed_nodes),
+        Number("data blocks", sp.data_blocks),
+    };
+    rest.insert(rest.end(), more.begin(), more.end());
+  }
   fields.insert(fields.end(), rest.begin(), rest.end());
   if (!d.recovery_note.empty()) fields.push_back(Text("recovery note", d.recovery_note));
+  if (!space.ok()) {
+    fields.push_back(Text("space note", "the space walk stopped: " + space.status().ToString()));
+  }
   std::string out;
   if (inv.Has("--json")) {
     out = "{\n";

@@ -1,7 +1,9 @@
 #include "format/node.h"
 
 #include <algorithm>
+#include <bit>
 #include <cassert>
+#include <cstring>
 
 #include "format/coding.h"
 
@@ -98,26 +100,115 @@ size_t Node::TightSize() const {
   return n;
 }
 
+namespace {
+
+// Three-way comparison of byte strings, as std::string_view::compare but
+// inlined for the short keys of a node: 8 bytes at a time, compared as
+// big-endian words (byte order), then the rest byte by byte.
+inline int CompareKeys(const char* a, size_t an, const char* b, size_t bn) {
+  size_t n = an < bn ? an : bn;
+  size_t i = 0;
+  if constexpr (std::endian::native == std::endian::little) {
+    for (; i + 8 <= n; i += 8) {
+      uint64_t x, y;
+      std::memcpy(&x, a + i, 8);
+      std::memcpy(&y, b + i, 8);
+      if (x != y) return __builtin_bswap64(x) < __builtin_bswap64(y) ? -1 : 1;
+    }
+  }
+  for (; i < n; i++) {
+    auto x = static_cast<unsigned char>(a[i]), y = static_cast<unsigned char>(b[i]);
+    if (x != y) return x < y ? -1 : 1;
+  }
+  return an < bn ? -1 : (an > bn ? 1 : 0);
+}
+
+// A key's head: the 7 bytes of k from `from` on, zero-padded, then how many
+// bytes it has from `from` on, up to 8, as one big-endian number. Heads in
+// order mean keys in that order (a shorter key pads with zeros, and its
+// shorter length breaks the tie with a longer one it is a prefix of), and
+// two equal heads whose last byte is below 8 belong to equal keys.
+inline uint64_t HeadOf(std::string_view k, size_t from) {
+  size_t rest = k.size() > from ? k.size() - from : 0;
+  unsigned char b[8] = {};
+  if (rest > 0) std::memcpy(b, k.data() + from, std::min<size_t>(7, rest));
+  b[7] = static_cast<unsigned char>(std::min<size_t>(8, rest));
+  uint64_t h = 0;
+  for (unsigned char c : b) h = (h << 8) | c;
+  return h;
+}
+constexpr uint64_t kHeadOfLongKey = 8;  // last byte of a head that is not the whole key
+
+}  // namespace
+
+void Node::Freeze() {
+  dirty_.clear();
+  dirty_.shrink_to_fit();
+  if (garbage_ > 0) CompactArena();
+  slots_.shrink_to_fit();
+  kids_.shrink_to_fit();
+  size_t p = SharedPrefix();
+  size_t first = leaf() ? 0 : 1;
+  prefix_.assign(slots_.size() > first ? key(first).substr(0, p) : std::string_view());
+  heads_.assign(slots_.size(), 0);  // a branch's first head is unused: 0, below all
+  for (size_t i = first; i < slots_.size(); i++) heads_[i] = HeadOf(key(i), p);
+}
+
+bool Node::Narrow(std::string_view key, size_t first, size_t* lo, size_t* hi) const {
+  size_t n = slots_.size();
+  size_t p = prefix_.size();
+  if (p > 0) {
+    // A key that does not start with the prefix is below or above them all.
+    int c = CompareKeys(key.data(), std::min(key.size(), p), prefix_.data(), p);
+    if (c != 0) {
+      *lo = *hi = c < 0 ? first : n;
+      return false;
+    }
+  }
+  uint64_t h = HeadOf(key, p);
+  const uint64_t* heads = heads_.data();
+  *lo = static_cast<size_t>(std::lower_bound(heads + first, heads + n, h) - heads);
+  *hi = static_cast<size_t>(std::upper_bound(heads + *lo, heads + n, h) - heads);
+  return *lo < *hi && (h & 0xff) != kHeadOfLongKey;
+}
+
+// A warm read waits on memory here: a frozen node's heads first, then the
+// slots and keys of the entries whose heads equal the key's (none when the
+// heads hold whole keys, as they do for short keys).
+// The plain branchy halving is kept on purpose: the CPU runs ahead along the
+// predicted branch and overlaps the next step's misses; a branch-free
+// search (with or without prefetching both candidates) measured slower.
 size_t Node::LowerBound(std::string_view key, bool* found) const {
+  const char* arena = arena_.data();
+  const Slot* slot = slots_.data();
   size_t lo = 0, hi = slots_.size();
+  if (!heads_.empty() && Narrow(key, 0, &lo, &hi)) {
+    *found = true;  // the heads hold the whole keys
+    return lo;
+  }
+  size_t end = hi;  // keys from here on are greater than key
   while (lo < hi) {
     size_t mid = (lo + hi) / 2;
-    if (this->key(mid) < key) {
+    if (CompareKeys(arena + slot[mid].koff, slot[mid].klen, key.data(), key.size()) < 0) {
       lo = mid + 1;
     } else {
       hi = mid;
     }
   }
-  *found = lo < slots_.size() && this->key(lo) == key;
+  *found = lo < end &&
+           CompareKeys(arena + slot[lo].koff, slot[lo].klen, key.data(), key.size()) == 0;
   return lo;
 }
 
 size_t Node::ChildIndex(std::string_view key) const {
   // The last child whose separator is <= key; separator 0 is minus infinity.
+  const char* arena = arena_.data();
+  const Slot* slot = slots_.data();
   size_t lo = 1, hi = slots_.size();
+  if (!heads_.empty() && Narrow(key, 1, &lo, &hi)) return hi - 1;  // [lo, hi) all equal key
   while (lo < hi) {
     size_t mid = (lo + hi) / 2;
-    if (this->key(mid) <= key) {
+    if (CompareKeys(arena + slot[mid].koff, slot[mid].klen, key.data(), key.size()) <= 0) {
       lo = mid + 1;
     } else {
       hi = mid;
@@ -134,13 +225,20 @@ uint32_t Node::AppendArena(std::string_view bytes) {
 
 void Node::MaybeCompactArena() {
   if (garbage_ < 4096 || garbage_ < arena_.size() / 2) return;
+  CompactArena();
+}
+
+void Node::CompactArena() {
+  // Keys first, together (what a search reads), then the values.
   std::string fresh;
   fresh.reserve(arena_.size() - garbage_);
   for (Slot& s : slots_) {
     uint32_t k = static_cast<uint32_t>(fresh.size());
     fresh.append(arena_, s.koff, s.klen);
     s.koff = k;
-    if (leaf()) {
+  }
+  if (leaf()) {
+    for (Slot& s : slots_) {
       uint32_t v = static_cast<uint32_t>(fresh.size());
       fresh.append(arena_, s.voff, s.vlen);
       s.voff = v;
@@ -151,6 +249,7 @@ void Node::MaybeCompactArena() {
 }
 
 void Node::InsertLeaf(size_t i, std::string_view key, std::string_view value, ValueType vt) {
+  Thaw();
   Slot s;
   s.koff = AppendArena(key);
   s.klen = static_cast<uint32_t>(key.size());
@@ -172,6 +271,7 @@ void Node::SetValue(size_t i, std::string_view value, ValueType vt) {
 }
 
 void Node::InsertBranch(size_t i, std::string_view key, const BlockPtr& child) {
+  Thaw();
   Slot s{};
   s.koff = AppendArena(key);
   s.klen = static_cast<uint32_t>(key.size());
@@ -182,6 +282,7 @@ void Node::InsertBranch(size_t i, std::string_view key, const BlockPtr& child) {
 }
 
 void Node::SetKey(size_t i, std::string_view key) {
+  Thaw();
   bytes_ -= EntryBound(i);
   garbage_ += slots_[i].klen;
   slots_[i].koff = AppendArena(key);
@@ -191,6 +292,7 @@ void Node::SetKey(size_t i, std::string_view key) {
 }
 
 void Node::Erase(size_t i) {
+  Thaw();
   if (leaf() && slots_[i].vtype == ValueType::kOverflow) overflow_dirty_.reset();
   bytes_ -= EntryBound(i);
   garbage_ += slots_[i].klen + (leaf() ? slots_[i].vlen : 0);
@@ -218,6 +320,7 @@ void Node::MoveTail(size_t from, Node* dst) {
   while (slots_.size() > from) Erase(slots_.size() - 1);
 }
 
+
 void Node::AppendAll(Node* src) { src->MoveTail(0, this); }
 
 bool Node::HasDirtyKids() const {
@@ -226,6 +329,7 @@ bool Node::HasDirtyKids() const {
 
 size_t Node::MemoryBytes() const {
   return sizeof(Node) + arena_.capacity() + slots_.capacity() * sizeof(Slot) +
+         prefix_.capacity() + heads_.capacity() * sizeof(uint64_t) +
          kids_.capacity() * sizeof(BlockPtr) + dirty_.capacity() * sizeof(void*);
 }
 
@@ -418,6 +522,7 @@ Result<std::unique_ptr<Node>> Node::Decode(std::string buf, uint64_t page) {
   size_t live = 0;
   for (const Slot& s : node->slots_) live += s.klen + (is_leaf ? s.vlen : 0);
   node->garbage_ = node->arena_.size() - live;
+  node->Freeze();
   return node;
 }
 

@@ -135,6 +135,12 @@ class Node {
   // stored once in the encoding.
   size_t SharedPrefix() const;
 
+  // Builds the search aids of a node that will not change again (one read
+  // from the store, or just written and going to the cache): the prefix its
+  // keys share and, per entry, the 8 key bytes after it (see heads_). Drops
+  // what only a dirty node needs. A change to the node drops the aids.
+  void Freeze();
+
   // First index whose key is >= key (leaf), and whether it is equal.
   size_t LowerBound(std::string_view key, bool* found) const;
   // Index of the child whose range holds key (branch).
@@ -188,10 +194,28 @@ class Node {
   size_t EntryBound(size_t i) const;
   uint32_t AppendArena(std::string_view bytes);
   void MaybeCompactArena();
+  void CompactArena();
+  void Thaw() {
+    if (!heads_.empty()) heads_.clear(), prefix_.clear();
+  }
+  // With the aids of a frozen node: narrows the search for `key` among the
+  // entries [first, size()) to [*lo, *hi): every key before *lo is less
+  // than `key`, every key from *hi on greater. True when the range is not
+  // empty and its keys are known to equal `key` (the heads held them whole).
+  bool Narrow(std::string_view key, size_t first, size_t* lo, size_t* hi) const;
 
+  // What a search reads comes first, near the node's start (a cached node
+  // shares its allocation with its reference count, read just before).
   uint8_t level_;
-  std::string arena_;
   std::vector<Slot> slots_;
+  // A frozen node's search aids (empty otherwise): the bytes every key (a
+  // branch's first aside) starts with, and for each entry its head: the next
+  // 7 bytes of its key and their count (see HeadOf in node.cc). Heads in
+  // order say the keys are in that order, so a search compares heads, dense
+  // in one array, and reads keys only among equal heads of long keys.
+  std::vector<uint64_t> heads_;
+  std::string arena_;
+  std::string prefix_;
   std::vector<BlockPtr> kids_;
   std::vector<std::unique_ptr<Node>> dirty_;
   std::unique_ptr<Node> overflow_dirty_;

@@ -1,6 +1,7 @@
 #include "store/node_cache.h"
 
 #include <algorithm>
+#include <bit>
 
 namespace bruce {
 
@@ -13,11 +14,60 @@ NodeCache::~NodeCache() {
   }
 }
 
-NodeCache::Item*& NodeCache::Slot(Shard& s, uint64_t page) {
-  size_t i = page / kShards;
-  if (i >= s.index.size()) s.index.resize(std::max(i + 1, s.index.size() * 2), nullptr);
-  return s.index[i];
+// ---- the table ----
+
+NodeCache::Entry* NodeCache::Find(Shard& s, uint64_t page) {
+  if (s.table.empty()) return nullptr;
+  size_t mask = s.table.size() - 1;
+  for (size_t i = Home(s, page);; i = (i + 1) & mask) {
+    Entry& e = s.table[i];
+    if (e.page == page) return &e;
+    if (e.page == kEmpty) return nullptr;
+  }
 }
+
+void NodeCache::Grow(Shard& s) {
+  std::vector<Entry> old = std::move(s.table);
+  size_t size = std::max<size_t>(64, old.size() * 2);
+  s.table = std::vector<Entry>(size);
+  s.shift = 64 - static_cast<unsigned>(std::countr_zero(size));
+  size_t mask = size - 1;
+  for (Entry& e : old) {
+    if (e.page == kEmpty) continue;
+    size_t i = Home(s, e.page);
+    while (s.table[i].page != kEmpty) i = (i + 1) & mask;
+    s.table[i] = std::move(e);
+  }
+}
+
+NodeCache::Entry* NodeCache::Add(Shard& s, uint64_t page) {
+  if ((s.used + 1) * 2 > s.table.size()) Grow(s);
+  size_t mask = s.table.size() - 1;
+  size_t i = Home(s, page);
+  while (s.table[i].page != kEmpty) i = (i + 1) & mask;
+  s.used++;
+  s.table[i].page = page;
+  return &s.table[i];
+}
+
+void NodeCache::Remove(Shard& s, Entry* e) {
+  // Backward-shift deletion: every entry after the hole, up to the next
+  // empty slot, moves into it unless its home lies cyclically in (hole, j].
+  size_t mask = s.table.size() - 1;
+  size_t hole = static_cast<size_t>(e - s.table.data());
+  s.table[hole] = Entry{};
+  for (size_t j = (hole + 1) & mask; s.table[j].page != kEmpty; j = (j + 1) & mask) {
+    size_t h = Home(s, s.table[j].page);
+    bool stays = hole <= j ? (hole < h && h <= j) : (hole < h || h <= j);
+    if (stays) continue;
+    s.table[hole] = std::move(s.table[j]);
+    s.table[j] = Entry{};
+    hole = j;
+  }
+  s.used--;
+}
+
+// ---- the lists ----
 
 NodeCache::List& NodeCache::ListOf(Shard& s, Where w) {
   switch (w) {
@@ -52,7 +102,7 @@ void NodeCache::Link(Shard& s, Item* item, Where w) {
 
 void NodeCache::Destroy(Shard& s, Item* item) {
   Unlink(s, item);
-  s.index[item->page / kShards] = nullptr;
+  Remove(s, Find(s, item->page));
   delete item;
 }
 
@@ -60,11 +110,21 @@ void NodeCache::Replace(Shard& s, bool hit_in_b2) {
   while (s.t1_bytes + s.t2_bytes > shard_budget_ && s.t1.size() + s.t2.size() > 1) {
     bool from_t1 = !s.t1.empty() &&
                    (s.t1_bytes > s.p || (hit_in_b2 && s.t1_bytes == s.p) || s.t2.empty());
-    Item& victim = from_t1 ? s.t1.back() : s.t2.back();
-    Unlink(s, &victim);
-    victim.node.reset();  // a ghost keeps the page and its size only
-    Link(s, &victim, from_t1 ? Where::kB1 : Where::kB2);
-    evictions_.fetch_add(1, std::memory_order_relaxed);
+    Item* victim = from_t1 ? &s.t1.back() : &s.t2.back();
+    Entry* e = Find(s, victim->page);
+    if (!from_t1 && e->referenced) {
+      // The clock's hand: used since it last came by, so around once more.
+      // (Every bit it passes is cleared, so the loop ends.)
+      e->referenced = false;
+      s.t2.splice(s.t2.begin(), s.t2, s.t2.iterator_to(*victim));
+      continue;
+    }
+    Unlink(s, victim);
+    e->node.reset();  // a ghost keeps the page and its size only
+    e->in_t2 = false;
+    e->referenced = false;
+    Link(s, victim, from_t1 ? Where::kB1 : Where::kB2);
+    s.evictions++;
   }
   TrimGhosts(s);
 }
@@ -77,77 +137,102 @@ void NodeCache::TrimGhosts(Shard& s) {
   }
 }
 
+// ---- the interface ----
+
 bool NodeCache::Contains(uint64_t page, const format::Hash128& hash) {
   Shard& s = ShardFor(page);
   std::lock_guard lock(s.mu);
-  size_t i = page / kShards;
-  Item* item = i < s.index.size() ? s.index[i] : nullptr;
-  return item && item->node && item->hash == hash;
+  Entry* e = Find(s, page);
+  return e && e->node && e->hash == hash;
 }
 
 NodeRef NodeCache::Lookup(uint64_t page, const format::Hash128& hash) {
   Shard& s = ShardFor(page);
   std::lock_guard lock(s.mu);
-  size_t i = page / kShards;
-  Item* item = i < s.index.size() ? s.index[i] : nullptr;
-  if (!item || !item->node || !(item->hash == hash)) {
-    misses_.fetch_add(1, std::memory_order_relaxed);
+  Entry* e = Find(s, page);
+  if (!e || !e->node || !(e->hash == hash)) {
+    s.misses++;
     return nullptr;
   }
-  // Seen again: to the front of T2.
-  Unlink(s, item);
-  Link(s, item, Where::kT2);
-  hits_.fetch_add(1, std::memory_order_relaxed);
-  return item->node;
+  s.hits++;
+  if (e->in_t2) {
+    e->referenced = true;  // no list changes: see the clock in Replace
+  } else {
+    // Seen again: to the front of T2.
+    Unlink(s, e->item);
+    Link(s, e->item, Where::kT2);
+    e->in_t2 = true;
+  }
+  return e->node;
 }
 
 void NodeCache::Insert(uint64_t page, const format::Hash128& hash, NodeRef node) {
   Shard& s = ShardFor(page);
   size_t bytes = node->MemoryBytes();
   std::lock_guard lock(s.mu);
-  Item*& slot = Slot(s, page);
   Where to = Where::kT1;
   bool hit_in_b2 = false;
-  if (Item* old = slot) {
-    if (old->where == Where::kB1) {
+  Entry* e = Find(s, page);
+  Item* item;
+  if (e) {
+    item = e->item;
+    if (item->where == Where::kB1) {
       // Recency was short of room: give T1 more.
       s.p = std::min(shard_budget_, s.p + std::max(bytes, s.b2_bytes / std::max<size_t>(s.b1.size(), 1)));
-      to = Where::kT2;
-    } else if (old->where == Where::kB2) {
+    } else if (item->where == Where::kB2) {
       // Frequency was short of room: give T2 more.
       size_t d = std::max(bytes, s.b1_bytes / std::max<size_t>(s.b2.size(), 1));
       s.p = s.p > d ? s.p - d : 0;
-      to = Where::kT2;
       hit_in_b2 = true;
-    } else {
-      to = Where::kT2;  // a live entry rewritten: it is in use
     }
-    Destroy(s, old);
+    // A ghost seen again, or a live entry rewritten (it is in use): to T2.
+    to = Where::kT2;
+    Unlink(s, item);
+  } else {
+    e = Add(s, page);
+    item = new Item;
+    item->page = page;
+    e->item = item;
   }
-  auto* item = new Item;
-  item->page = page;
-  item->hash = hash;
-  item->node = std::move(node);
   item->bytes = bytes;
+  e->hash = hash;
+  e->node = std::move(node);
+  e->in_t2 = to == Where::kT2;
+  e->referenced = false;
   Link(s, item, to);
-  Slot(s, page) = item;
   Replace(s, hit_in_b2);
 }
 
 void NodeCache::Erase(uint64_t page) {
   Shard& s = ShardFor(page);
   std::lock_guard lock(s.mu);
-  size_t i = page / kShards;
-  if (i < s.index.size() && s.index[i]) Destroy(s, s.index[i]);
+  if (Entry* e = Find(s, page)) Destroy(s, e->item);
+}
+
+template <typename F>
+uint64_t NodeCache::Sum(F f) const {
+  uint64_t n = 0;
+  for (Shard& s : shards_) {
+    std::lock_guard lock(s.mu);
+    n += f(s);
+  }
+  return n;
+}
+
+uint64_t NodeCache::hits() const {
+  return Sum([](const Shard& s) { return s.hits; });
+}
+
+uint64_t NodeCache::misses() const {
+  return Sum([](const Shard& s) { return s.misses; });
+}
+
+uint64_t NodeCache::evictions() const {
+  return Sum([](const Shard& s) { return s.evictions; });
 }
 
 size_t NodeCache::bytes() const {
-  size_t n = 0;
-  for (auto& s : const_cast<std::vector<Shard>&>(shards_)) {
-    std::lock_guard lock(s.mu);
-    n += s.t1_bytes + s.t2_bytes;
-  }
-  return n;
+  return Sum([](const Shard& s) { return s.t1_bytes + s.t2_bytes; });
 }
 
 }  // namespace bruce

@@ -327,14 +327,89 @@ std::string DbImpl::RootHash() {
   return format::HashHex(current_.catalog.hash);
 }
 
-Result<DbStats> DbImpl::Stat() {
-  BRUCE_ASSIGN_OR_RETURN(std::unique_ptr<ReadTxn> r, BeginRead());
-  DbStats s;
-  Version v;
-  {
-    std::lock_guard lock(state_mu_);
-    v = current_;
+namespace {
+
+void AddSpace(SpaceStats* to, const SpaceStats& s) {
+  to->logical_bytes += s.logical_bytes;
+  to->stored_bytes += s.stored_bytes;
+  to->stored_pages += s.stored_pages;
+  to->nodes += s.nodes;
+  to->compressed_nodes += s.compressed_nodes;
+  to->data_blocks += s.data_blocks;
+}
+
+}  // namespace
+
+Result<uint64_t> DbImpl::LogicalLength(const BlockPtr& p) {
+  if (p.comp != format::Compression::kZstd) return uint64_t{p.stored_len};
+  // A zstd frame header is at most 18 bytes (ZSTD_FRAMEHEADERSIZE_MAX) and
+  // holds the content size (always written: see WriteNode).
+  char head[18];
+  size_t n = std::min<size_t>(sizeof(head), p.stored_len);
+  BRUCE_RETURN_IF_ERROR(store_->Read(p.page * page_size_, n, head));
+  unsigned long long raw = ZSTD_getFrameContentSize(head, n);
+  if (raw == ZSTD_CONTENTSIZE_ERROR || raw == ZSTD_CONTENTSIZE_UNKNOWN || raw > kMaxNodeBytes) {
+    return Status::Corruption("compressed node has no valid size", p.page);
   }
+  return uint64_t{raw};
+}
+
+Status DbImpl::WalkSpace(const BlockPtr& p, bool follow, bool catalog, SpaceMemoMap* next,
+                         SpaceStats* out) {
+  auto it = space_memo_.find(p.page);
+  if (it != space_memo_.end()) {
+    const BlockPtr& m = it->second.ptr;
+    if (m.birth == p.birth && m.hash == p.hash && m.stored_len == p.stored_len && m.comp == p.comp) {
+      AddSpace(out, it->second.figures);
+      next->emplace(p.page, it->second);
+      return Status::OK();
+    }
+  }
+  BRUCE_ASSIGN_OR_RETURN(NodeRef n, Load(p));
+  SpaceStats f;
+  f.nodes = 1;
+  f.compressed_nodes = p.comp == format::Compression::kZstd ? 1 : 0;
+  f.stored_bytes = p.stored_len;
+  f.stored_pages = format::PagesFor(p.stored_len, page_size_);
+  BRUCE_ASSIGN_OR_RETURN(f.logical_bytes, LogicalLength(p));
+  for (size_t i = 0; i < n->size(); i++) {
+    if (!n->leaf()) {
+      BRUCE_RETURN_IF_ERROR(WalkSpace(n->child(i), follow, catalog, next, &f));
+      continue;
+    }
+    format::ValueType vt = n->vtype(i);
+    if (vt == format::ValueType::kInline || !follow) continue;
+    format::PtrValue d;
+    if (!format::DecodePtrValue(n->value(i), &d)) {
+      return Status::Corruption("malformed pointer value", p.page);
+    }
+    if (d.ptr.null()) continue;  // an empty tree
+    if (vt == format::ValueType::kData ||
+        (vt == format::ValueType::kExtents && (d.aux & format::kDirect))) {
+      f.logical_bytes += d.ptr.count;  // a data block: raw bytes, its length
+      f.stored_bytes += d.ptr.stored_len;
+      f.stored_pages += format::PagesFor(d.ptr.stored_len, page_size_);
+      f.data_blocks++;
+      continue;
+    }
+    // A tree below: a named tree (in the catalog), a large value's chunks,
+    // a dup tree's overflow. The snapshot records' values are the catalogs
+    // of snapshots: what they hold is not the live store's.
+    bool snaps = catalog && n->key(i) == kSnapsTree;
+    BRUCE_RETURN_IF_ERROR(WalkSpace(d.ptr, !snaps, false, next, &f));
+  }
+  // Branches are remembered (about one entry per fanout's worth of nodes);
+  // a leaf is read again, through the cache, when its parent changed.
+  if (!n->leaf()) next->emplace(p.page, SpaceMemo{p, f});
+  AddSpace(out, f);
+  return Status::OK();
+}
+
+Result<DbStats> DbImpl::Stat() {
+  // One pinned version for every figure.
+  Version v = PinCurrent();
+  std::unique_ptr<ReadTxn> r(new ReadTxnImpl(this, v));
+  DbStats s;
   s.txn_id = r->id();
   s.durable_txn = durable_txn_.load();
   s.page_size = page_size_;
@@ -360,6 +435,19 @@ Result<DbStats> DbImpl::Stat() {
     s.snapshots = snaps_.size();
   }
   s.cache_bytes = cache_.bytes();
+  return s;
+}
+
+Result<SpaceStats> DbImpl::Space() {
+  // A pinned version: the reader keeps its pages whole while the walk reads
+  // them.
+  Version v = PinCurrent();
+  std::unique_ptr<ReadTxn> r(new ReadTxnImpl(this, v));
+  std::lock_guard walk(space_walk_mu_);
+  SpaceMemoMap next;
+  SpaceStats s;
+  if (!v.catalog.null()) BRUCE_RETURN_IF_ERROR(WalkSpace(v.catalog, true, true, &next, &s));
+  space_memo_ = std::move(next);
   return s;
 }
 

@@ -5,7 +5,9 @@
 // life (one writer at a time) and guards space_ and last_meta_. state_mu_
 // guards current_ and readers_ and is only held for a few instructions; it
 // nests inside writer_mu_. Readers never take writer_mu_, so a commit's
-// fsyncs never block them.
+// fsyncs never block them. space_walk_mu_ serializes Space's walks and
+// is held with no other lock of this class (the walk reads through the
+// cache, whose shard locks nest inside it).
 #pragma once
 
 #include <atomic>
@@ -15,6 +17,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "bruce/db.h"
@@ -68,6 +71,7 @@ class DbImpl final : public Db, public NodeSource {
   Status Rollback(std::string_view snapshot) override;
   std::string RootHash() override;
   Result<DbStats> Stat() override;
+  Result<SpaceStats> Space() override;
   Result<uint64_t> Compact() override;
   Status WaitDurable(uint64_t txn) override;
   Status Check(CheckReport* report) override;
@@ -104,6 +108,20 @@ class DbImpl final : public Db, public NodeSource {
   Status TryMeta(const format::Meta& m);
   Status LoadSnapshots(const format::BlockPtr& catalog, SnapMap* out);
 
+  // Space's figures of a subtree, and what it remembers of them.
+  struct SpaceMemo {
+    format::BlockPtr ptr;  // page, birth and hash say it is the same subtree
+    SpaceStats figures;
+  };
+  using SpaceMemoMap = std::unordered_map<uint64_t, SpaceMemo>;  // by page
+  // Adds the subtree at p (and what its values point to; with
+  // `follow` false, as for the snapshot records, not the trees they name).
+  // Remembers the branches it saw in *next.
+  Status WalkSpace(const format::BlockPtr& p, bool follow, bool catalog, SpaceMemoMap* next,
+                   SpaceStats* out);
+  // The encoded size of the node at p (a compressed node's frame header says it).
+  Result<uint64_t> LogicalLength(const format::BlockPtr& p);
+
   std::shared_ptr<PageStore> store_;
   Options options_;
   uint32_t page_size_;
@@ -126,6 +144,10 @@ class DbImpl final : public Db, public NodeSource {
   // readers or by the writer, so neither waits for an fsync.
   std::mutex sync_mu_;
   std::atomic<uint64_t> durable_txn_{0};
+
+  // Space's walks, one at a time; the memo holds the subtrees the last one saw.
+  std::mutex space_walk_mu_;
+  SpaceMemoMap space_memo_;  // guarded by space_walk_mu_
   uint64_t durable_slot_ = 0;  // guarded by sync_mu_
   Status sync_error_;          // guarded by sync_mu_
 };

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstring>
 
+#include "format/coding.h"
 #include "format/hash.h"
 #include "format/meta.h"
 #include "tree/cursor.h"
@@ -139,6 +140,28 @@ Result<std::vector<std::string>> TxnBase::Names() {
   return names;
 }
 
+// ---- ReadTxnImpl ----
+
+Result<NodeRef> ReadTxnImpl::Pins::Load(const BlockPtr& ptr) {
+  Slot* slot = nullptr;
+  if (slots_) {
+    slot = &slots_[(ptr.page * 0x9e3779b97f4a7c15ull) >> (64 - kBits)];
+    if (slot->node && slot->page == ptr.page && slot->hash == ptr.hash) {
+      return NodeRef(NodeRef(), slot->node.get());  // the pin owns it: no count
+    }
+  }
+  BRUCE_ASSIGN_OR_RETURN(NodeRef n, db_->Load(ptr));
+  if (!n->leaf()) {
+    if (!slots_) {
+      slots_ = std::make_unique<Slot[]>(kSlots);
+      slot = &slots_[(ptr.page * 0x9e3779b97f4a7c15ull) >> (64 - kBits)];
+    }
+    // A slot is never replaced: a node handed out uncounted stays alive.
+    if (!slot->node) *slot = Slot{ptr.page, ptr.hash, n};
+  }
+  return n;
+}
+
 // ---- WriteTxnImpl ----
 
 WriteTxnImpl::WriteTxnImpl(DbImpl* db, const Version& base)
@@ -210,7 +233,7 @@ Result<BlockPtr> WriteTxnImpl::WriteNode(std::unique_ptr<format::Node> node, int
   uint32_t ps = db_->page_size();
   format::Hash128 hash = node->Encode(&scratch_);
   BlockPtr p;
-  const std::string* body = &scratch_;
+  std::string_view body = scratch_;
   if (zstd_level > 0 && scratch_.size() > ps) {
     // Stored compressed only when that takes fewer pages (so a node of one
     // page never is; how well it would compress is measured when it grows
@@ -219,14 +242,13 @@ Result<BlockPtr> WriteTxnImpl::WriteNode(std::unique_ptr<format::Node> node, int
     if (!ZSTD_isError(n)) {
       node->set_ratio(static_cast<float>(n) / static_cast<float>(scratch_.size()), scratch_.size());
       if (format::PagesFor(n, ps) < format::PagesFor(scratch_.size(), ps)) {
-        packed_.resize(n);
-        body = &packed_;
+        body = std::string_view(packed_.data(), n);
         p.comp = format::Compression::kZstd;
       }
     }
   }
-  p.stored_len = static_cast<uint32_t>(body->size());
-  uint64_t pages = format::PagesFor(body->size(), ps);
+  p.stored_len = static_cast<uint32_t>(body.size());
+  uint64_t pages = format::PagesFor(body.size(), ps);
   p.page = db_->space().Allocate(pages);
   p.birth = id_;
   p.hash = hash;
@@ -236,27 +258,84 @@ Result<BlockPtr> WriteTxnImpl::WriteNode(std::unique_ptr<format::Node> node, int
     BRUCE_RETURN_IF_ERROR(FlushBatch());
   }
   if (batch_.empty()) batch_page_ = p.page;
-  batch_.append(*body);
-  batch_.resize(batch_.size() + pages * ps - body->size(), '\0');
+  batch_.append(body);
+  batch_.resize(batch_.size() + pages * ps - body.size(), '\0');
   if (batch_.size() >= kBatchBytes) BRUCE_RETURN_IF_ERROR(FlushBatch());
-  written_[p.page] = Written{p.page, hash, NodeRef(std::move(node))};
+  // To the cache at commit, frozen and in one allocation with its count.
+  node->Freeze();
+  written_[p.page] = Written{p.page, hash, std::make_shared<const format::Node>(std::move(*node))};
   return p;
 }
 
 size_t WriteTxnImpl::Compress(const std::string& in, int level) {
   if (!cctx_) cctx_ = ZSTD_createCCtx();
-  packed_.resize(ZSTD_compressBound(in.size()));
-  size_t n = ZSTD_compressCCtx(cctx_, packed_.data(), packed_.size(), in.data(), in.size(), level);
-  if (!ZSTD_isError(n)) packed_.resize(n);
-  return n;
+  // packed_ only grows: the output is its first n bytes (no zero-filling of
+  // a fresh bound's worth of bytes on every call).
+  size_t bound = ZSTD_compressBound(in.size());
+  if (packed_.size() < bound) packed_.resize(bound);
+  return ZSTD_compressCCtx(cctx_, packed_.data(), packed_.size(), in.data(), in.size(), level);
 }
 
+namespace {
+
+// How a node compresses is learnt from its lineage: a split hands the
+// measured ratio down to the new node. A ratio at or above kNoGain cannot
+// save a page (a node grows to a page raw before its estimate reaches the
+// split point, 15/16 of a page), so a node whose lineage measured that is
+// not measured again: only one in kReprobe of them is (chosen by a hash of
+// its last key, so it is spread over the tree and the same in every run),
+// which notices when a tree's data becomes compressible.
+constexpr float kNoGain = 15.0f / 16.0f;
+constexpr uint64_t kReprobe = 16;
+
+// Bytes of a locator as written (a page number, a length, a compression
+// byte and a birth), counted as incompressible in a measurement: the node's
+// TightSize takes them at their largest.
+constexpr size_t kLocatorGuess = 4 + 2 + 1 + 3;
+
+}  // namespace
+
 float WriteTxnImpl::MeasureRatio(format::Node* node, int level) {
-  std::string encoded;
-  node->Encode(&encoded);
-  size_t n = Compress(encoded, level);
-  float ratio = ZSTD_isError(n) ? 1.0f : static_cast<float>(n) / static_cast<float>(encoded.size());
-  node->set_ratio(ratio, encoded.size());
+  size_t raw = node->TightSize();
+  if (node->measured() != 0 && node->ratio() >= kNoGain && node->size() > 0 &&
+      format::Checksum64(node->key(node->size() - 1)) % kReprobe != 0) {
+    node->set_ratio(node->ratio(), raw);
+    return node->ratio();
+  }
+  // What is measured is the node's logical section as Encode lays it out,
+  // built without hashing it: lengths, keys past the shared prefix, value
+  // types and inline values; a branch's child counts. Children's hashes
+  // (random, and not yet known for dirty children) and locators never
+  // compress, so they are counted at full size instead of being measured.
+  std::string& in = scratch_;
+  in.clear();
+  size_t prefix = node->SharedPrefix();
+  size_t fixed = format::kNodeHeaderSize + format::kNodeTrailerSize;
+  std::string_view last = node->size() > 0 ? node->key(node->size() - 1) : std::string_view();
+  format::PutVarint(&in, prefix);
+  in.append(last.substr(0, prefix));
+  for (size_t i = 0; i < node->size(); i++) {
+    std::string_view k = node->key(i);
+    if (node->leaf() || i > 0) k.remove_prefix(std::min(prefix, k.size()));
+    format::PutVarint(&in, k.size());
+    in.append(k);
+    if (!node->leaf()) {
+      format::PutVarint(&in, node->child(i).count);
+      fixed += format::kHashBytes + kLocatorGuess;
+      continue;
+    }
+    in.push_back(static_cast<char>(node->vtype(i)));
+    if (node->vtype(i) == ValueType::kInline) {
+      format::PutVarint(&in, node->value(i).size());
+      in.append(node->value(i));
+    } else {
+      fixed += 2 * format::kMaxVarint64 + format::kHashBytes + kLocatorGuess;  // aux, count, hash
+    }
+  }
+  size_t n = Compress(in, level);
+  size_t stored = (ZSTD_isError(n) ? in.size() : n) + fixed;
+  float ratio = raw == 0 ? 1.0f : static_cast<float>(stored) / static_cast<float>(raw);
+  node->set_ratio(ratio, raw);
   return ratio;
 }
 

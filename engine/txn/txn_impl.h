@@ -192,11 +192,38 @@ class ReadTxnImpl final : public ReadTxn, public TxnBase {
   Result<Tree*> OpenTree(std::string_view name) override { return OpenUser(name); }
   Result<std::vector<std::string>> ListTrees() override { return Names(); }
   const std::string& snapshot() const override { return snapshot_; }
-  NodeSource* source() override { return db_; }
+  NodeSource* source() override { return &pins_; }
   WriteContext* writer() override { return nullptr; }
 
  private:
+  // The read path of a read transaction: the store's, plus the branch nodes
+  // it has read kept pinned (up to kSlots, first come, none ever replaced),
+  // so that later descents reach them without the shared cache (no lock, no
+  // reference count: what it returns for them is only valid while the
+  // transaction lives, as is every node it reads).
+  class Pins final : public NodeSource {
+   public:
+    explicit Pins(DbImpl* db) : db_(db) {}
+    Result<NodeRef> Load(const format::BlockPtr& ptr) override;
+    Status ReadData(const format::BlockPtr& ptr, std::string* out) override {
+      return db_->ReadData(ptr, out);
+    }
+    void Prefetch(const format::BlockPtr& ptr) override { db_->Prefetch(ptr); }
+
+   private:
+    static constexpr unsigned kBits = 7;
+    static constexpr size_t kSlots = size_t{1} << kBits;
+    struct Slot {
+      uint64_t page = 0;
+      format::Hash128 hash;
+      NodeRef node;
+    };
+    DbImpl* db_;
+    std::unique_ptr<Slot[]> slots_;  // made on the first branch read
+  };
+
   std::string snapshot_;
+  Pins pins_{db_};
 };
 
 class WriteTxnImpl final : public WriteTxn, public TxnBase, public WriteContext {

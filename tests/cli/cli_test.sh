@@ -302,10 +302,15 @@ assert s["depth"] >= 2, s  # 3000 records do not fit one leaf
 assert s["pages_used"] + s["pages_free"] == s["pages_total"], s
 assert s["pages_total"] * s["page_size"] <= s["file_bytes"], s
 assert len(s["root_hash"]) == 32 and s["txn_id"] >= 1, s
+# Space of the live trees: compression only ever saves bytes.
+assert s["logical_bytes"] >= s["stored_bytes"] > 0, s
+assert s["stored_pages"] <= s["pages_used"] and s["nodes"] >= 2, s
+assert abs(s["compress_ratio"] - s["logical_bytes"] / s["stored_bytes"]) < 0.01, s
 EOF
 expect 0 b stat l
 for f in 'txn id' depth keys 'pages used' 'pages free' 'pages total' 'file bytes' \
-         'page size' 'format version' 'root hash' trees; do
+         'page size' 'format version' 'root hash' trees 'logical bytes' 'stored bytes' \
+         'compress ratio'; do
   grep -q "^$f: " out || fail "stat has no '$f:' line: $(cat out)"
 done
 grep -q "^keys: *$N\$" out || fail "stat keys line: $(cat out)"

@@ -270,6 +270,18 @@ struct DbStats {
   uint64_t snapshots = 0;
 };
 
+// Space of the live trees: every tree in the catalog, the catalog itself and
+// the system trees (dead list, snapshot records), but not what only
+// snapshots hold.
+struct SpaceStats {
+  uint64_t logical_bytes = 0;  // nodes as encoded (before compression) + large-value data
+  uint64_t stored_bytes = 0;   // the same as stored on disk (compressed nodes' frames)
+  uint64_t stored_pages = 0;   // pages of the runs holding them
+  uint64_t nodes = 0;
+  uint64_t compressed_nodes = 0;  // of those, stored with zstd
+  uint64_t data_blocks = 0;       // large values' data blocks
+};
+
 struct CheckReport {
   uint64_t nodes_checked = 0;
   uint64_t pages_checked = 0;  // pages of those nodes
@@ -317,7 +329,14 @@ class Db {
   // Makes the live store what the snapshot holds (one commit; the snapshot
   // stays).
   virtual Status Rollback(std::string_view snapshot) = 0;
+  // Cheap: counters and what the meta page and the cache know.
   virtual Result<DbStats> Stat() = 0;
+  // Found by walking the live trees: the first call reads every node
+  // (O(nodes); data blocks are counted from their pointers, not read),
+  // later ones only the subtrees that changed since (a branch's subtree is
+  // remembered by its page, birth and hash). A node that fails to read or
+  // verify stops the walk with its error (`Check` says more).
+  virtual Result<SpaceStats> Space() = 0;
   // Moves live pages toward the start of the file so that it can shrink, in
   // a few commits, and returns the file size afterwards. Pages that only
   // snapshots hold stay where they are.
