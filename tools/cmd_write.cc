@@ -61,13 +61,21 @@ int RunPut(const Invocation& inv) {
   return kExitOk;
 }
 
+// With VALUE, only that (key, value) pair: one of a dup tree key's values.
 int RunDel(const Invocation& inv) {
-  std::string key;
+  std::string key, value;
   if (int rc = DecodeArg(inv, "KEY", inv.args[1], &key)) return rc;
+  const bool pair = inv.args.size() > 2;
+  if (pair) {
+    if (int rc = DecodeArg(inv, "VALUE", inv.args[2], &value)) return rc;
+  }
   WriteSession s;
   if (int rc = OpenWrite(inv, /*create_tree=*/false, &s)) return rc;
-  if (Status st = s.tree->Delete(key); !st.ok()) {
-    if (st.IsNotFound()) return NotFound(inv, "key not found: " + Escape(key));
+  if (Status st = pair ? s.tree->Delete(key, value) : s.tree->Delete(key); !st.ok()) {
+    if (st.IsNotFound()) {
+      return NotFound(inv, (pair ? "pair not found: " + Escape(key) + " " + Escape(value)
+                                 : "key not found: " + Escape(key)));
+    }
     return Fail(inv, st);
   }
   if (Status st = s.txn->Commit(); !st.ok()) return Fail(inv, st);
@@ -101,6 +109,8 @@ class LineReader {
 int RunLoad(const Invocation& inv) {
   WriteSession s;
   if (int rc = OpenWrite(inv, /*create_tree=*/true, &s)) return rc;
+  // kAppend: every key must follow the tree's last one (the engine checks).
+  const bool append = inv.Has("--append");
   LineReader reader;
   std::string_view line;
   std::string key, value, why;
@@ -115,7 +125,11 @@ int RunLoad(const Invocation& inv) {
     if (value.size() > kMaxValueSize) {
       return BadInput(inv, where + "value longer than " + std::to_string(kMaxValueSize) + " bytes");
     }
-    if (Status st = s.tree->Put(key, value); !st.ok()) {
+    if (Status st = s.tree->Put(key, value, append ? kAppend : 0u); !st.ok()) {
+      if (append && st.code() == Code::kInvalidArgument) {
+        return BadInput(inv, where + "--append needs keys in ascending order, each after the "
+                                     "tree's last key: " + st.ToString());
+      }
       return Error(inv, where + st.ToString());
     }
   }

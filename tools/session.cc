@@ -104,13 +104,21 @@ int OpenWrite(const Invocation& inv, bool create_tree, WriteSession* s) {
   if (!txn.ok()) return Fail(inv, txn.status());
   s->txn = std::move(txn).value();
   if (inv.Value("--tree") == nullptr) {
+    if (inv.Has("--dup")) return UsageError(inv, "--dup needs --tree (main has one value a key)");
     s->tree = s->txn->Main();
     return kExitOk;
   }
   const std::string name = TreeName(inv);
-  auto tree = create_tree ? s->txn->CreateTree(name) : s->txn->OpenTree(name);
+  TreeOptions options;
+  options.dupsort = inv.Has("--dup");
+  auto tree = !create_tree ? s->txn->OpenTree(name)
+              : options.dupsort ? s->txn->CreateTree(name, options)
+                                : s->txn->CreateTree(name);
   if (!tree.ok()) {
     if (tree.status().IsNotFound()) return NotFound(inv, "no such tree: " + Escape(name));
+    if (tree.status().code() == Code::kInvalidArgument) {
+      return BadInput(inv, "tree " + Escape(name) + " exists without duplicate keys");
+    }
     return Fail(inv, tree.status());
   }
   s->tree = tree.value();

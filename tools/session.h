@@ -50,8 +50,9 @@ struct WriteSession {
 // Returns kExitOk or the exit code after reporting the error.
 int OpenRead(const Invocation& inv, bool open_tree, ReadSession* s);
 // Opens args[0] for writing (Durability::kFull) and begins a write
-// transaction on the --tree tree, creating it when create_tree is set, else a
-// missing tree is kExitNotFound.
+// transaction on the --tree tree, creating it when create_tree is set (with
+// --dup, as a tree with duplicate keys), else a missing tree is
+// kExitNotFound.
 int OpenWrite(const Invocation& inv, bool create_tree, WriteSession* s);
 
 // The name the --tree option selects, or "main".

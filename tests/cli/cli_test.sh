@@ -231,6 +231,47 @@ printf 'k1\tv1\nk2\tv\\x41' | { expect 0 b load m; }
 expect 0 b get m k2
 eq "$(cat out)" vA "value from a last line without newline"
 
+step "load --append: keys in order; out of order exits 2 and commits nothing"
+expect 0 b create ap
+python3 -c '
+for i in range(20000): print("k%06d\tvalue %d" % (i, i))' >asc.tsv
+expect 0 b load ap --append <asc.tsv
+expect 0 b count ap
+eq "$(cat out)" 20000 "count after load --append"
+expect 0 b dump ap
+same out asc.tsv "dump after load --append"
+printf 'k020001\tx\nk020000\ty\n' | { expect 2 b load ap --append; }
+grep -q 'line 2' err && grep -q 'ascending' err || fail "load --append order error: $(cat err)"
+printf 'k000005\tx\n' | { expect 2 b load ap --append; }  # not after the tree's last key
+expect 1 b get ap k020001
+expect 0 b get ap k000005
+eq "$(cat out)" "value 5" "value kept after a refused append"
+
+step "dup trees: put --dup, load --dup, del KEY VALUE"
+expect 0 b create dp
+expect 2 b put dp k v --dup
+grep -q -- '--dup needs --tree' err || fail "put --dup without --tree: $(cat err)"
+for v in v2 v0 v1 v0; do expect 0 b put dp k "$v" --tree idx --dup; done
+expect 0 b dump dp --tree idx
+eq "$(cat out)" "$(printf 'k\tv0\nk\tv1\nk\tv2')" "a dup key's values, sorted, each once"
+printf 'j\tb\nj\ta\nl\tz\n' | { expect 0 b load dp --tree idx --dup; }
+expect 0 b count dp --tree idx
+eq "$(cat out)" 6 "count of every value"
+expect 0 b get dp k --tree idx
+eq "$(cat out)" v0 "get gives the smallest value"
+expect 0 b del dp k v1 --tree idx
+expect 1 b del dp k v1 --tree idx
+grep -q 'pair not found' err || fail "del of a missing pair: $(cat err)"
+expect 0 b ls dp --tree idx
+eq "$(cat out | tr '\n' ' ')" "j j k k l " "keys after deleting one value"
+expect 0 b del dp k --tree idx
+expect 0 b count dp --tree idx
+eq "$(cat out)" 3 "del KEY removes all its values"
+expect 0 b put dp k v --tree plain
+expect 2 b put dp k v2 --tree plain --dup
+grep -q 'exists without duplicate keys' err || fail "--dup on a plain tree: $(cat err)"
+expect 0 b check dp
+
 step "ls --prefix / --offset / --limit"
 cut -f1 expected.tsv >keys
 ls_case() {  # ls_case PREFIX OFFSET LIMIT [extra bruce args]: PREFIX is escaped text
