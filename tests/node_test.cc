@@ -197,8 +197,19 @@ TEST(Node, FrozenSearchAgreesWithAModel) {
     }
     std::string buf;
     plain.Encode(&buf);
-    auto frozen = Node::Decode(buf, 1);  // Decode freezes
-    ASSERT_TRUE(frozen.ok()) << frozen.status().ToString();
+    auto decoded = Node::Decode(buf, 1);
+    ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+    std::shared_ptr<const Node> frozen = Node::Freeze(std::move(decoded).value());
+    // The frozen copy holds the same entries.
+    ASSERT_EQ(frozen->size(), sorted.size());
+    for (size_t i = 0; i < sorted.size(); i++) {
+      ASSERT_EQ(frozen->key(i), sorted[i]);
+      if (leaf) {
+        ASSERT_EQ(frozen->value(i), "v");
+      } else {
+        ASSERT_EQ(frozen->child(i).page, 10 + i);
+      }
+    }
     // Probes: every key, and each one shortened, lengthened and bumped.
     std::vector<std::string> probes = {"", prefix, std::string(20, '\xff')};
     for (const std::string& k : sorted) {
@@ -214,14 +225,14 @@ TEST(Node, FrozenSearchAgreesWithAModel) {
       if (leaf) {
         bool found_plain, found_frozen;
         ASSERT_EQ(plain.LowerBound(q, &found_plain), want);
-        ASSERT_EQ((*frozen)->LowerBound(q, &found_frozen), want) << "probe of " << q.size() << " bytes";
+        ASSERT_EQ(frozen->LowerBound(q, &found_frozen), want) << "probe of " << q.size() << " bytes";
         bool want_found = want < sorted.size() && sorted[want] == q;
         ASSERT_EQ(found_plain, want_found);
         ASSERT_EQ(found_frozen, want_found);
       } else {
         size_t child = static_cast<size_t>(std::upper_bound(sorted.begin() + 1, sorted.end(), q) - sorted.begin()) - 1;
         ASSERT_EQ(plain.ChildIndex(q), child);
-        ASSERT_EQ((*frozen)->ChildIndex(q), child) << "probe of " << q.size() << " bytes";
+        ASSERT_EQ(frozen->ChildIndex(q), child) << "probe of " << q.size() << " bytes";
       }
     }
   }

@@ -141,17 +141,97 @@ constexpr uint64_t kHeadOfLongKey = 8;  // last byte of a head that is not the w
 
 }  // namespace
 
-void Node::Freeze() {
-  dirty_.clear();
-  dirty_.shrink_to_fit();
-  if (garbage_ > 0) CompactArena();
-  slots_.shrink_to_fit();
-  kids_.shrink_to_fit();
-  size_t p = SharedPrefix();
-  size_t first = leaf() ? 0 : 1;
-  prefix_.assign(slots_.size() > first ? key(first).substr(0, p) : std::string_view());
-  heads_.assign(slots_.size(), 0);  // a branch's first head is unused: 0, below all
-  for (size_t i = first; i < slots_.size(); i++) heads_[i] = HeadOf(key(i), p);
+// One run of memory handed out in order: a frozen node's containers
+// allocate from it and never free (the run goes with the node). It is
+// sized for them exactly; anything past its end (not expected) comes from
+// the heap.
+struct Node::Block final : std::pmr::memory_resource {
+  char* next;
+  char* end;
+
+  static Block* Make(size_t bytes) {
+    void* mem = ::operator new(sizeof(Block) + bytes);
+    auto* b = new (mem) Block;
+    b->next = static_cast<char*>(mem) + sizeof(Block);
+    b->end = b->next + bytes;
+    return b;
+  }
+  bool Owns(const void* p) const {
+    auto* c = static_cast<const char*>(p);
+    return c >= reinterpret_cast<const char*>(this + 1) && c < end;
+  }
+  size_t size() const { return static_cast<size_t>(end - reinterpret_cast<const char*>(this)); }
+
+ private:
+  void* do_allocate(size_t bytes, size_t align) override {
+    auto at = reinterpret_cast<uintptr_t>(next);
+    char* p = next + ((align - at % align) % align);
+    if (p + bytes > end) return std::pmr::new_delete_resource()->allocate(bytes, align);
+    next = p + bytes;
+    return p;
+  }
+  void do_deallocate(void* p, size_t bytes, size_t align) override {
+    if (!Owns(p)) std::pmr::new_delete_resource()->deallocate(p, bytes, align);
+  }
+  bool do_is_equal(const std::pmr::memory_resource& o) const noexcept override {
+    return this == &o;
+  }
+};
+
+void Node::BlockFree::operator()(Block* b) const {
+  b->~Block();
+  ::operator delete(b);
+}
+
+Node::Node(FrozenKey, uint8_t level, Block* block)
+    : block_(block),
+      level_(level),
+      slots_(block),
+      heads_(block),
+      arena_(block),
+      prefix_(block),
+      kids_(block) {}
+
+Node::~Node() = default;
+
+std::shared_ptr<const Node> Node::Freeze(std::unique_ptr<Node> src) {
+  const Node& s = *src;
+  size_t n = s.slots_.size();
+  size_t first = s.leaf() ? 0 : 1;
+  size_t p = s.SharedPrefix();
+  size_t live = 0;
+  for (const Slot& sl : s.slots_) live += sl.klen + (s.leaf() ? sl.vlen : 0);
+  // Each container's bytes, with room to align it and a string's NUL.
+  size_t bytes = n * sizeof(uint64_t) + n * sizeof(Slot) + s.kids_.size() * sizeof(BlockPtr) +
+                 (live + 1) + (p + 1) + 5 * alignof(std::max_align_t);
+  auto f = std::make_shared<Node>(FrozenKey(), s.level_, Block::Make(bytes));
+  // The heads first: a search reads them first.
+  if (n > 0) {
+    f->heads_.assign(n, 0);  // a branch's first head is unused: 0, below all
+    for (size_t i = first; i < n; i++) f->heads_[i] = HeadOf(s.key(i), p);
+  }
+  f->slots_.assign(s.slots_.begin(), s.slots_.end());
+  // Keys together (what a search reads), then the values.
+  f->arena_.reserve(live);
+  for (Slot& sl : f->slots_) {
+    uint32_t k = static_cast<uint32_t>(f->arena_.size());
+    f->arena_.append(s.arena_, sl.koff, sl.klen);
+    sl.koff = k;
+  }
+  if (s.leaf()) {
+    for (Slot& sl : f->slots_) {
+      uint32_t v = static_cast<uint32_t>(f->arena_.size());
+      f->arena_.append(s.arena_, sl.voff, sl.vlen);
+      sl.voff = v;
+    }
+  }
+  if (n > first) f->prefix_.assign(s.key(first).substr(0, p));
+  f->kids_.assign(s.kids_.begin(), s.kids_.end());
+  f->bytes_ = s.bytes_;
+  f->hash_ = s.hash_;
+  f->ratio_ = s.ratio_;
+  f->measured_ = s.measured_;
+  return f;
 }
 
 bool Node::Narrow(std::string_view key, size_t first, size_t* lo, size_t* hi) const {
@@ -230,7 +310,7 @@ void Node::MaybeCompactArena() {
 
 void Node::CompactArena() {
   // Keys first, together (what a search reads), then the values.
-  std::string fresh;
+  std::pmr::string fresh(arena_.get_allocator());
   fresh.reserve(arena_.size() - garbage_);
   for (Slot& s : slots_) {
     uint32_t k = static_cast<uint32_t>(fresh.size());
@@ -249,7 +329,6 @@ void Node::CompactArena() {
 }
 
 void Node::InsertLeaf(size_t i, std::string_view key, std::string_view value, ValueType vt) {
-  Thaw();
   Slot s;
   s.koff = AppendArena(key);
   s.klen = static_cast<uint32_t>(key.size());
@@ -271,7 +350,6 @@ void Node::SetValue(size_t i, std::string_view value, ValueType vt) {
 }
 
 void Node::InsertBranch(size_t i, std::string_view key, const BlockPtr& child) {
-  Thaw();
   Slot s{};
   s.koff = AppendArena(key);
   s.klen = static_cast<uint32_t>(key.size());
@@ -282,7 +360,6 @@ void Node::InsertBranch(size_t i, std::string_view key, const BlockPtr& child) {
 }
 
 void Node::SetKey(size_t i, std::string_view key) {
-  Thaw();
   bytes_ -= EntryBound(i);
   garbage_ += slots_[i].klen;
   slots_[i].koff = AppendArena(key);
@@ -292,7 +369,6 @@ void Node::SetKey(size_t i, std::string_view key) {
 }
 
 void Node::Erase(size_t i) {
-  Thaw();
   if (leaf() && slots_[i].vtype == ValueType::kOverflow) overflow_dirty_.reset();
   bytes_ -= EntryBound(i);
   garbage_ += slots_[i].klen + (leaf() ? slots_[i].vlen : 0);
@@ -327,7 +403,21 @@ bool Node::HasDirtyKids() const {
   return std::any_of(dirty_.begin(), dirty_.end(), [](const auto& d) { return d != nullptr; });
 }
 
+void Node::PrefetchMemory() const {
+  auto fetch = [](const void* from, size_t n) {
+    auto* p = static_cast<const char*>(from);
+    for (size_t i = 0; i < n; i += 64) __builtin_prefetch(p + i);
+  };
+  if (block_) {
+    fetch(block_.get(), block_->size());  // everything is in the block
+    return;
+  }
+  fetch(slots_.data(), slots_.size() * sizeof(Slot));
+  fetch(arena_.data(), arena_.size());
+}
+
 size_t Node::MemoryBytes() const {
+  if (block_) return sizeof(Node) + block_->size();
   return sizeof(Node) + arena_.capacity() + slots_.capacity() * sizeof(Slot) +
          prefix_.capacity() + heads_.capacity() * sizeof(uint64_t) +
          kids_.capacity() * sizeof(BlockPtr) + dirty_.capacity() * sizeof(void*);
@@ -430,7 +520,7 @@ Result<std::unique_ptr<Node>> Node::Decode(std::string buf, uint64_t page) {
 
   auto node = std::make_unique<Node>(level);
   node->hash_ = hash;
-  node->arena_ = std::move(buf);
+  node->arena_.assign(buf);
   const char* base = node->arena_.data();
   Reader r(base + kNodeHeaderSize, logical_len - kNodeHeaderSize);
   Reader loc(base + logical_len, body - logical_len);
@@ -522,7 +612,6 @@ Result<std::unique_ptr<Node>> Node::Decode(std::string buf, uint64_t page) {
   size_t live = 0;
   for (const Slot& s : node->slots_) live += s.klen + (is_leaf ? s.vlen : 0);
   node->garbage_ = node->arena_.size() - live;
-  node->Freeze();
   return node;
 }
 

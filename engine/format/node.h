@@ -37,6 +37,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <memory_resource>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -101,6 +102,15 @@ class Node {
   };
 
   explicit Node(uint8_t level) : level_(level) {}
+  // What only Node can make: the key to the frozen node's constructor.
+  class FrozenKey {
+    FrozenKey() = default;
+    friend class Node;
+  };
+  struct Block;
+  Node(FrozenKey, uint8_t level, Block* block);
+  ~Node();
+  Node(Node&&) = delete;
   // A clean copy to change in a write transaction (no dirty children).
   std::unique_ptr<Node> Clone() const;
 
@@ -135,11 +145,12 @@ class Node {
   // stored once in the encoding.
   size_t SharedPrefix() const;
 
-  // Builds the search aids of a node that will not change again (one read
-  // from the store, or just written and going to the cache): the prefix its
-  // keys share and, per entry, the 8 key bytes after it (see heads_). Drops
-  // what only a dirty node needs. A change to the node drops the aids.
-  void Freeze();
+  // The shared, immutable form of a node that will not change again (one
+  // read from the store, or just written and going to the cache): its
+  // entries in one block of memory (heads, slots, keys, then values,
+  // children), with the search aids (see heads_), and nothing a dirty node
+  // needs.
+  static std::shared_ptr<const Node> Freeze(std::unique_ptr<Node> node);
 
   // First index whose key is >= key (leaf), and whether it is equal.
   size_t LowerBound(std::string_view key, bool* found) const;
@@ -187,6 +198,10 @@ class Node {
   }
   size_t measured() const { return measured_; }
 
+  // Asks the CPU to bring the node's entries (slots, keys, values) into its
+  // cache: for a scan that is about to read them all.
+  void PrefetchMemory() const;
+
   // Bytes of memory it holds (for the cache's budget).
   size_t MemoryBytes() const;
 
@@ -195,28 +210,33 @@ class Node {
   uint32_t AppendArena(std::string_view bytes);
   void MaybeCompactArena();
   void CompactArena();
-  void Thaw() {
-    if (!heads_.empty()) heads_.clear(), prefix_.clear();
-  }
   // With the aids of a frozen node: narrows the search for `key` among the
   // entries [first, size()) to [*lo, *hi): every key before *lo is less
   // than `key`, every key from *hi on greater. True when the range is not
   // empty and its keys are known to equal `key` (the heads held them whole).
   bool Narrow(std::string_view key, size_t first, size_t* lo, size_t* hi) const;
 
+  // A frozen node's memory (null otherwise): declared first, so that it is
+  // released after the containers that live in it.
+  struct BlockFree {
+    void operator()(Block* b) const;
+  };
+  std::unique_ptr<Block, BlockFree> block_;
   // What a search reads comes first, near the node's start (a cached node
   // shares its allocation with its reference count, read just before).
+  // The containers allocate from the block in a frozen node, from the heap
+  // otherwise.
   uint8_t level_;
-  std::vector<Slot> slots_;
+  std::pmr::vector<Slot> slots_;
   // A frozen node's search aids (empty otherwise): the bytes every key (a
   // branch's first aside) starts with, and for each entry its head: the next
   // 7 bytes of its key and their count (see HeadOf in node.cc). Heads in
   // order say the keys are in that order, so a search compares heads, dense
   // in one array, and reads keys only among equal heads of long keys.
-  std::vector<uint64_t> heads_;
-  std::string arena_;
-  std::string prefix_;
-  std::vector<BlockPtr> kids_;
+  std::pmr::vector<uint64_t> heads_;
+  std::pmr::string arena_;
+  std::pmr::string prefix_;
+  std::pmr::vector<BlockPtr> kids_;
   std::vector<std::unique_ptr<Node>> dirty_;
   std::unique_ptr<Node> overflow_dirty_;
   size_t bytes_ = kNodeHeaderSize + kNodeTrailerSize + 1;  // + an empty prefix's length

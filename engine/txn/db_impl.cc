@@ -212,7 +212,7 @@ Result<NodeRef> DbImpl::LoadUncached(const BlockPtr& p) {
   if (n->Count() != p.count) {
     return Status::Corruption("node key count does not match its parent's pointer", p.page);
   }
-  return std::make_shared<const format::Node>(std::move(*n));  // one allocation with its count
+  return format::Node::Freeze(std::move(n));
 }
 
 Status DbImpl::ReadData(const BlockPtr& p, std::string* out) {

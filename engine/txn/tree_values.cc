@@ -368,13 +368,16 @@ Status TreeImpl::DropValue(std::string_view key, const btree::OldValue& old) {
 // ---- The Tree calls ----
 
 Status TreeImpl::Get(std::string_view key, std::string* value) {
+  BRUCE_RETURN_IF_ERROR(Usable());
+  // A small value is copied straight into *value (its buffer reused).
+  ValueType vt;
+  Status st = btree::Get(txn_->source(), root_, key, value, &vt);
+  BRUCE_RETURN_IF_ERROR(st);
+  if (vt == ValueType::kInline) return Status::OK();
+  value->clear();  // it held the large value's descriptor
   ValueRef v;
   BRUCE_RETURN_IF_ERROR(Lookup(key, &v));
   if (!v.exists) return Status::NotFound("key not found");
-  if (v.vtype == ValueType::kInline) {
-    *value = std::move(v.inline_bytes);
-    return Status::OK();
-  }
   if (v.size > kMaxGetBytes) {
     return Status::InvalidArgument("the value is " + std::to_string(v.size) +
                                    " bytes: read it in ranges with ReadAt");

@@ -261,9 +261,8 @@ Result<BlockPtr> WriteTxnImpl::WriteNode(std::unique_ptr<format::Node> node, int
   batch_.append(body);
   batch_.resize(batch_.size() + pages * ps - body.size(), '\0');
   if (batch_.size() >= kBatchBytes) BRUCE_RETURN_IF_ERROR(FlushBatch());
-  // To the cache at commit, frozen and in one allocation with its count.
-  node->Freeze();
-  written_[p.page] = Written{p.page, hash, std::make_shared<const format::Node>(std::move(*node))};
+  // To the cache at commit, frozen.
+  written_[p.page] = Written{p.page, hash, format::Node::Freeze(std::move(node))};
   return p;
 }
 
