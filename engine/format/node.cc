@@ -142,17 +142,17 @@ constexpr uint64_t kHeadOfLongKey = 8;  // last byte of a head that is not the w
 }  // namespace
 
 // One run of memory handed out in order: a frozen node's containers
-// allocate from it and never free (the run goes with the node). It is
-// sized for them exactly; anything past its end (not expected) comes from
-// the heap.
+// allocate from it and never free (the run goes with the node: it is the
+// tail of the node's own allocation, see Freeze). It is sized for them
+// exactly; anything past its end (not expected) comes from the heap.
 struct Node::Block final : std::pmr::memory_resource {
   char* next;
   char* end;
 
-  static Block* Make(size_t bytes) {
-    void* mem = ::operator new(sizeof(Block) + bytes);
+  // Makes one at `mem`, with `bytes` to hand out after it.
+  static Block* At(char* mem, size_t bytes) {
     auto* b = new (mem) Block;
-    b->next = static_cast<char*>(mem) + sizeof(Block);
+    b->next = mem + sizeof(Block);
     b->end = b->next + bytes;
     return b;
   }
@@ -178,19 +178,42 @@ struct Node::Block final : std::pmr::memory_resource {
   }
 };
 
-void Node::BlockFree::operator()(Block* b) const {
-  b->~Block();
-  ::operator delete(b);
-}
+namespace {
 
-Node::Node(FrozenKey, uint8_t level, Block* block)
-    : block_(block),
+// Allocates what std::allocate_shared asks for (the count and the object)
+// with `tail` more bytes after it, and says where they start.
+template <typename T>
+struct TailAllocator {
+  using value_type = T;
+  size_t tail;
+  char** tail_at;
+  TailAllocator(size_t t, char** at) : tail(t), tail_at(at) {}
+  template <typename U>
+  TailAllocator(const TailAllocator<U>& o) : tail(o.tail), tail_at(o.tail_at) {}
+  T* allocate(size_t n) {
+    constexpr size_t kAlign = alignof(std::max_align_t);
+    size_t head = (n * sizeof(T) + kAlign - 1) / kAlign * kAlign;
+    auto* p = static_cast<char*>(::operator new(head + tail));
+    *tail_at = p + head;
+    return reinterpret_cast<T*>(p);
+  }
+  void deallocate(T* p, size_t) { ::operator delete(p); }
+  template <typename U>
+  bool operator==(const TailAllocator<U>& o) const {
+    return tail == o.tail && tail_at == o.tail_at;
+  }
+};
+
+}  // namespace
+
+Node::Node(FrozenKey, uint8_t level, char* const* tail, size_t bytes)
+    : block_(Block::At(*tail, bytes)),
       level_(level),
-      slots_(block),
-      heads_(block),
-      arena_(block),
-      prefix_(block),
-      kids_(block) {}
+      slots_(block_),
+      heads_(block_),
+      arena_(block_),
+      prefix_(block_),
+      kids_(block_) {}
 
 Node::~Node() = default;
 
@@ -204,7 +227,10 @@ std::shared_ptr<const Node> Node::Freeze(std::unique_ptr<Node> src) {
   // Each container's bytes, with room to align it and a string's NUL.
   size_t bytes = n * sizeof(uint64_t) + n * sizeof(Slot) + s.kids_.size() * sizeof(BlockPtr) +
                  (live + 1) + (p + 1) + 5 * alignof(std::max_align_t);
-  auto f = std::make_shared<Node>(FrozenKey(), s.level_, Block::Make(bytes));
+  // One allocation: the count, the node, then its block.
+  char* tail = nullptr;
+  auto f = std::allocate_shared<Node>(TailAllocator<Node>(sizeof(Block) + bytes, &tail),
+                                      FrozenKey(), s.level_, &tail, bytes);
   // The heads first: a search reads them first.
   if (n > 0) {
     f->heads_.assign(n, 0);  // a branch's first head is unused: 0, below all
@@ -409,7 +435,7 @@ void Node::PrefetchMemory() const {
     for (size_t i = 0; i < n; i += 64) __builtin_prefetch(p + i);
   };
   if (block_) {
-    fetch(block_.get(), block_->size());  // everything is in the block
+    fetch(this, sizeof(Node) + block_->size());  // the node, then its block
     return;
   }
   fetch(slots_.data(), slots_.size() * sizeof(Slot));

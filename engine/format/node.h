@@ -108,7 +108,8 @@ class Node {
     friend class Node;
   };
   struct Block;
-  Node(FrozenKey, uint8_t level, Block* block);
+  // A frozen node whose block is made at *tail with `bytes` to hand out.
+  Node(FrozenKey, uint8_t level, char* const* tail, size_t bytes);
   ~Node();
   Node(Node&&) = delete;
   // A clean copy to change in a write transaction (no dirty children).
@@ -216,12 +217,9 @@ class Node {
   // empty and its keys are known to equal `key` (the heads held them whole).
   bool Narrow(std::string_view key, size_t first, size_t* lo, size_t* hi) const;
 
-  // A frozen node's memory (null otherwise): declared first, so that it is
-  // released after the containers that live in it.
-  struct BlockFree {
-    void operator()(Block* b) const;
-  };
-  std::unique_ptr<Block, BlockFree> block_;
+  // A frozen node's memory (null otherwise), right after the node in the
+  // same allocation: it goes with the node.
+  Block* block_ = nullptr;
   // What a search reads comes first, near the node's start (a cached node
   // shares its allocation with its reference count, read just before).
   // The containers allocate from the block in a frozen node, from the heap
