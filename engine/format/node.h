@@ -6,6 +6,12 @@
 // first separator is always empty (it stands for "everything below the next
 // separator").
 //
+// A node in the cache is frozen (Freeze): shared and immutable, in one
+// allocation with its reference count, its entries packed behind it (key
+// heads, slots, keys, values, children), and searched by the heads: a warm
+// lookup touches few cache lines and pages. A write transaction changes a
+// Clone, whose containers live on the heap.
+//
 // Page layout of a node (all integers little-endian, see docs/FORMAT.md):
 //
 //   0        1        2        4           8              12
