@@ -139,6 +139,24 @@ inline uint64_t HeadOf(std::string_view k, size_t from) {
 }
 constexpr uint64_t kHeadOfLongKey = 8;  // last byte of a head that is not the whole key
 
+// Copies the keys, then (a leaf's) values, that `slots` point to in `from`
+// to the end of `to`, and points the slots at the copies: the keys end up
+// together, which is what a search reads.
+void PackEntries(std::string_view from, bool leaf, std::pmr::vector<Node::Slot>* slots,
+                 std::pmr::string* to) {
+  for (Node::Slot& sl : *slots) {
+    uint32_t k = static_cast<uint32_t>(to->size());
+    to->append(from.substr(sl.koff, sl.klen));
+    sl.koff = k;
+  }
+  if (!leaf) return;
+  for (Node::Slot& sl : *slots) {
+    uint32_t v = static_cast<uint32_t>(to->size());
+    to->append(from.substr(sl.voff, sl.vlen));
+    sl.voff = v;
+  }
+}
+
 }  // namespace
 
 // One run of memory handed out in order: a frozen node's containers
@@ -237,20 +255,8 @@ std::shared_ptr<const Node> Node::Freeze(std::unique_ptr<Node> src) {
     for (size_t i = first; i < n; i++) f->heads_[i] = HeadOf(s.key(i), p);
   }
   f->slots_.assign(s.slots_.begin(), s.slots_.end());
-  // Keys together (what a search reads), then the values.
   f->arena_.reserve(live);
-  for (Slot& sl : f->slots_) {
-    uint32_t k = static_cast<uint32_t>(f->arena_.size());
-    f->arena_.append(s.arena_, sl.koff, sl.klen);
-    sl.koff = k;
-  }
-  if (s.leaf()) {
-    for (Slot& sl : f->slots_) {
-      uint32_t v = static_cast<uint32_t>(f->arena_.size());
-      f->arena_.append(s.arena_, sl.voff, sl.vlen);
-      sl.voff = v;
-    }
-  }
+  PackEntries(s.arena_, s.leaf(), &f->slots_, &f->arena_);
   if (n > first) f->prefix_.assign(s.key(first).substr(0, p));
   f->kids_.assign(s.kids_.begin(), s.kids_.end());
   f->bytes_ = s.bytes_;
@@ -331,25 +337,9 @@ uint32_t Node::AppendArena(std::string_view bytes) {
 
 void Node::MaybeCompactArena() {
   if (garbage_ < 4096 || garbage_ < arena_.size() / 2) return;
-  CompactArena();
-}
-
-void Node::CompactArena() {
-  // Keys first, together (what a search reads), then the values.
   std::pmr::string fresh(arena_.get_allocator());
   fresh.reserve(arena_.size() - garbage_);
-  for (Slot& s : slots_) {
-    uint32_t k = static_cast<uint32_t>(fresh.size());
-    fresh.append(arena_, s.koff, s.klen);
-    s.koff = k;
-  }
-  if (leaf()) {
-    for (Slot& s : slots_) {
-      uint32_t v = static_cast<uint32_t>(fresh.size());
-      fresh.append(arena_, s.voff, s.vlen);
-      s.voff = v;
-    }
-  }
+  PackEntries(arena_, leaf(), &slots_, &fresh);
   arena_.swap(fresh);
   garbage_ = 0;
 }
@@ -435,7 +425,8 @@ void Node::PrefetchMemory() const {
     for (size_t i = 0; i < n; i += 64) __builtin_prefetch(p + i);
   };
   if (block_) {
-    fetch(this, sizeof(Node) + block_->size());  // the node, then its block
+    // The node, then its block, to the block's end.
+    fetch(this, static_cast<size_t>(block_->end - reinterpret_cast<const char*>(this)));
     return;
   }
   fetch(slots_.data(), slots_.size() * sizeof(Slot));

@@ -216,7 +216,6 @@ class Node {
   size_t EntryBound(size_t i) const;
   uint32_t AppendArena(std::string_view bytes);
   void MaybeCompactArena();
-  void CompactArena();
   // With the aids of a frozen node: narrows the search for `key` among the
   // entries [first, size()) to [*lo, *hi): every key before *lo is less
   // than `key`, every key from *hi on greater. True when the range is not

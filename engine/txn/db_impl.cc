@@ -216,15 +216,7 @@ Result<NodeRef> DbImpl::LoadUncached(const BlockPtr& p) {
 }
 
 Status DbImpl::ReadData(const BlockPtr& p, std::string* out) {
-  if (p.page < format::kMetaPages) return Status::Corruption("pointer to a meta page", p.page);
-  if (p.comp != format::Compression::kNone) {
-    return Status::Corruption("unknown compression " + std::to_string(static_cast<int>(p.comp)),
-                              p.page);
-  }
-  if (p.stored_len != p.count || p.count > page_size_) {
-    return Status::Corruption("implausible data block length " + std::to_string(p.stored_len),
-                              p.page);
-  }
+  BRUCE_RETURN_IF_ERROR(CheckDataPtr(p, page_size_));
   out->resize(p.stored_len);
   BRUCE_RETURN_IF_ERROR(store_->Read(p.page * page_size_, p.stored_len, out->data()));
   if (!(format::HashLogical(*out) == p.hash)) {

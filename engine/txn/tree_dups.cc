@@ -118,10 +118,7 @@ Status TreeImpl::DupPut(std::string_view key, std::string_view value, uint32_t f
   if (flags & ~uint32_t{kNoOverwrite | kAppend | kNoDupData}) {
     return Status::InvalidArgument("unknown put flags");
   }
-  if (key.size() > kMaxKeySize) {
-    return Status::InvalidArgument("key is " + std::to_string(key.size()) + " bytes; the limit is " +
-                                   std::to_string(kMaxKeySize));
-  }
+  BRUCE_RETURN_IF_ERROR(CheckKeySize(key));
   if (value.size() > kMaxDupValueSize) {
     return Status::InvalidArgument("value is " + std::to_string(value.size()) +
                                    " bytes; the limit in a tree with duplicate keys is " +

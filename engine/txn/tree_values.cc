@@ -50,7 +50,13 @@ bool AllZero(std::string_view s) {
   return s.empty() || (s[0] == 0 && std::memcmp(s.data(), s.data() + 1, s.size() - 1) == 0);
 }
 
-// What DbImpl::ReadData checks of a data block's pointer before reading it.
+Status TooLarge(uint64_t size) {
+  return Status::InvalidArgument("a value of " + std::to_string(size) +
+                                 " bytes is over the limit of " + std::to_string(kMaxValueBytes));
+}
+
+}  // namespace
+
 Status CheckDataPtr(const BlockPtr& p, uint32_t page_size) {
   if (p.page < format::kMetaPages) return Status::Corruption("pointer to a meta page", p.page);
   if (p.comp != format::Compression::kNone) {
@@ -64,12 +70,11 @@ Status CheckDataPtr(const BlockPtr& p, uint32_t page_size) {
   return Status::OK();
 }
 
-Status TooLarge(uint64_t size) {
-  return Status::InvalidArgument("a value of " + std::to_string(size) +
-                                 " bytes is over the limit of " + std::to_string(kMaxValueBytes));
+Status TreeImpl::CheckKeySize(std::string_view key) {
+  if (key.size() <= kMaxKeySize) return Status::OK();
+  return Status::InvalidArgument("key is " + std::to_string(key.size()) + " bytes; the limit is " +
+                                 std::to_string(kMaxKeySize));
 }
-
-}  // namespace
 
 uint64_t TreeImpl::chunk_size() const { return txn_->page_size(); }
 size_t TreeImpl::inline_max() const { return txn_->page_size() / 4; }
@@ -85,10 +90,17 @@ Status TreeImpl::Lookup(std::string_view key, ValueRef* v) {
   BRUCE_RETURN_IF_ERROR(Usable());
   *v = ValueRef{};
   std::string raw;
-  Status st = btree::Get(txn_->source(), root_, key, &raw, &v->vtype);
+  ValueType vt;
+  Status st = btree::Get(txn_->source(), root_, key, &raw, &vt);
   if (st.IsNotFound()) return Status::OK();
   BRUCE_RETURN_IF_ERROR(st);
+  return Resolve(key, std::move(raw), vt, v);
+}
+
+Status TreeImpl::Resolve(std::string_view key, std::string raw, ValueType vt, ValueRef* v) {
+  *v = ValueRef{};
   v->exists = true;
+  v->vtype = vt;
   if (v->vtype == ValueType::kInline) {
     v->inline_bytes = std::move(raw);
     v->size = v->inline_bytes.size();
@@ -374,10 +386,10 @@ Status TreeImpl::Get(std::string_view key, std::string* value) {
   Status st = btree::Get(txn_->source(), root_, key, value, &vt);
   BRUCE_RETURN_IF_ERROR(st);
   if (vt == ValueType::kInline) return Status::OK();
-  value->clear();  // it held the large value's descriptor
   ValueRef v;
-  BRUCE_RETURN_IF_ERROR(Lookup(key, &v));
-  if (!v.exists) return Status::NotFound("key not found");
+  Status resolved = Resolve(key, std::move(*value), vt, &v);
+  value->clear();  // it held the large value's descriptor
+  BRUCE_RETURN_IF_ERROR(resolved);
   if (v.size > kMaxGetBytes) {
     return Status::InvalidArgument("the value is " + std::to_string(v.size) +
                                    " bytes: read it in ranges with ReadAt");
@@ -389,10 +401,7 @@ Status TreeImpl::Put(std::string_view key, std::string_view value) {
   if (dupsort()) return DupPut(key, value, 0, nullptr);
   WriteContext* w;
   BRUCE_RETURN_IF_ERROR(Writable(&w));
-  if (key.size() > kMaxKeySize) {
-    return Status::InvalidArgument("key is " + std::to_string(key.size()) + " bytes; the limit is " +
-                                   std::to_string(kMaxKeySize));
-  }
+  BRUCE_RETURN_IF_ERROR(CheckKeySize(key));
   if (value.size() > kMaxValueSize) {
     return Status::InvalidArgument("value is " + std::to_string(value.size()) +
                                    " bytes; the limit for one Put is " +
@@ -506,10 +515,7 @@ Status TreeImpl::WriteAt(std::string_view key, uint64_t offset, std::string_view
   WriteContext* w;
   BRUCE_RETURN_IF_ERROR(Writable(&w));
   BRUCE_RETURN_IF_ERROR(NotForDups("WriteAt"));
-  if (key.size() > kMaxKeySize) {
-    return Status::InvalidArgument("key is " + std::to_string(key.size()) + " bytes; the limit is " +
-                                   std::to_string(kMaxKeySize));
-  }
+  BRUCE_RETURN_IF_ERROR(CheckKeySize(key));
   if (offset > kMaxValueBytes || data.size() > kMaxValueBytes - offset) {
     return TooLarge(offset + data.size());
   }
@@ -557,10 +563,7 @@ Status TreeImpl::Rename(std::string_view from, std::string_view to) {
   WriteContext* w;
   BRUCE_RETURN_IF_ERROR(Writable(&w));
   BRUCE_RETURN_IF_ERROR(NotForDups("Rename"));
-  if (to.size() > kMaxKeySize) {
-    return Status::InvalidArgument("key is " + std::to_string(to.size()) + " bytes; the limit is " +
-                                   std::to_string(kMaxKeySize));
-  }
+  BRUCE_RETURN_IF_ERROR(CheckKeySize(to));
   std::string raw;
   ValueType vt;
   BRUCE_RETURN_IF_ERROR(btree::Get(txn_->source(), root_, from, &raw, &vt));

@@ -145,7 +145,7 @@ Result<std::vector<std::string>> TxnBase::Names() {
 Result<NodeRef> ReadTxnImpl::Pins::Load(const BlockPtr& ptr) {
   Slot* slot = nullptr;
   if (slots_) {
-    slot = &slots_[(ptr.page * 0x9e3779b97f4a7c15ull) >> (64 - kBits)];
+    slot = &slots_[SlotOf(ptr.page)];
     if (slot->node && slot->page == ptr.page && slot->hash == ptr.hash) {
       return NodeRef(NodeRef(), slot->node.get());  // the pin owns it: no count
     }
@@ -154,7 +154,7 @@ Result<NodeRef> ReadTxnImpl::Pins::Load(const BlockPtr& ptr) {
   if (!n->leaf()) {
     if (!slots_) {
       slots_ = std::make_unique<Slot[]>(kSlots);
-      slot = &slots_[(ptr.page * 0x9e3779b97f4a7c15ull) >> (64 - kBits)];
+      slot = &slots_[SlotOf(ptr.page)];
     }
     // A slot is never replaced: a node handed out uncounted stays alive.
     if (!slot->node) *slot = Slot{ptr.page, ptr.hash, n};

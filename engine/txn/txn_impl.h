@@ -110,6 +110,8 @@ class TreeImpl final : public Tree {
   Status DupDelete(std::string_view key, const std::string_view* value);
   std::unique_ptr<Cursor> NewDupCursor();
   Status NotForDups(const char* call) const;
+  // InvalidArgument for a key longer than kMaxKeySize.
+  static Status CheckKeySize(std::string_view key);
 
   // Every call checks this first; it also writes a pending Reserve buffer.
   Status Usable();
@@ -117,6 +119,8 @@ class TreeImpl final : public Tree {
   uint64_t chunk_size() const;
   size_t inline_max() const;
   Status Lookup(std::string_view key, ValueRef* v);
+  // Lookup's second half: what the leaf holds for key (raw, of type vt).
+  Status Resolve(std::string_view key, std::string raw, format::ValueType vt, ValueRef* v);
   Result<Extent*> MutableExtent(std::string_view key, ValueRef* v);
   Status ReadRange(const ValueRef& v, uint64_t offset, size_t n, std::string* out);
   Status ReadChunk(Extent* e, uint64_t c, std::string* out);
@@ -213,6 +217,9 @@ class ReadTxnImpl final : public ReadTxn, public TxnBase {
    private:
     static constexpr unsigned kBits = 7;
     static constexpr size_t kSlots = size_t{1} << kBits;
+    static size_t SlotOf(uint64_t page) {
+      return static_cast<size_t>((page * 0x9e3779b97f4a7c15ull) >> (64 - kBits));
+    }
     struct Slot {
       uint64_t page = 0;
       format::Hash128 hash;
@@ -322,5 +329,9 @@ class WriteTxnImpl final : public WriteTxn, public TxnBase, public WriteContext 
   std::string batch_;        // encoded nodes for adjacent pages, not yet written
   uint64_t batch_page_ = 0;  // the first page of batch_
 };
+
+// What a data block's pointer must say before it is read (DbImpl::ReadData,
+// and the large-value read path that reads runs of blocks itself).
+Status CheckDataPtr(const format::BlockPtr& p, uint32_t page_size);
 
 }  // namespace bruce
