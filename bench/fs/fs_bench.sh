@@ -100,13 +100,18 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# wait_mounted MNT NAME: waits (bounded) until MNT is a mount point.
+wait_mounted() {
+  for _ in $(seq 1 200); do mountpoint -q "$1" && return 0; sleep 0.05; done
+  echo "fs_bench: $2 did not mount" >&2
+  exit 1
+}
+
 mount_bfs() {
   mkdir -p "$MNT"
   "$BRUCEFS" "$STORE" "$MNT" -f -o "create${BFS_OPTS:+,$BFS_OPTS}" 2>>"$WORK/daemon.log" &
   BFS_PID=$!
-  for _ in $(seq 1 200); do mountpoint -q "$MNT" && return 0; sleep 0.05; done
-  echo "fs_bench: brucefs did not mount" >&2
-  exit 1
+  wait_mounted "$MNT" brucefs
 }
 umount_bfs() {
   fusermount3 -u "$MNT"
@@ -122,9 +127,7 @@ mount_pt() {
   mkdir -p "$PT_MNT" "$PT_DIR"
   "$PASSTHROUGH" -f -o "source=$PT_DIR,cache=always" "$PT_MNT" 2>>"$WORK/pt.log" &
   PT_PID=$!
-  for _ in $(seq 1 200); do mountpoint -q "$PT_MNT" && return 0; sleep 0.05; done
-  echo "fs_bench: passthrough_ll did not mount" >&2
-  exit 1
+  wait_mounted "$PT_MNT" passthrough_ll
 }
 umount_pt() {
   fusermount3 -u "$PT_MNT"
