@@ -237,6 +237,26 @@ TEST(Values, DamagedDataBlockIsReportedNotReturned) {
 
 // Random byte-range operations on a few keys against std::string models,
 // with commits, aborts and reopens.
+// The space a committed value holds: a small value its size, a large one
+// a chunk for every chunk that is not all zeros (zeros are holes).
+void ExpectAllocated(Db* db, const std::map<std::string, std::string>& model) {
+  auto r = db->BeginRead();
+  for (const auto& [key, val] : model) {
+    uint64_t want = 0;
+    if (val.size() <= 1024) {
+      want = val.size();
+    } else {
+      for (size_t at = 0; at < val.size(); at += 4096) {
+        std::string_view c = std::string_view(val).substr(at, 4096);
+        if (c.find_first_not_of('\0') != std::string_view::npos) want += 4096;
+      }
+    }
+    auto got = (*r)->Main()->AllocatedBytes(key);
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    ASSERT_EQ(*got, want) << key << " of " << val.size() << " bytes";
+  }
+}
+
 TEST(Values, RandomRangesAgainstAModel) {
   std::mt19937_64 rng(testing::Seed("Values.RandomRanges"));
   auto store = std::shared_ptr<PageStore>(NewMemoryStore());
@@ -252,7 +272,7 @@ TEST(Values, RandomRangesAgainstAModel) {
     Tree* t = w->Main();
     std::string k = "file" + std::to_string(rng() % 6);
     uint64_t limit = rng() % 4 == 0 ? 200000 : 6000;
-    switch (rng() % 10) {
+    switch (rng() % 12) {
       case 0:
       case 1:
       case 2: {
@@ -306,7 +326,44 @@ TEST(Values, RandomRangesAgainstAModel) {
         ASSERT_TRUE(w->Commit().ok());
         w.reset();
         committed = working;
+        ExpectAllocated(db.get(), committed);
         break;
+      case 10: {
+        // A hole punched anywhere, of any length, past the end included.
+        uint64_t off = rng() % (limit + 1000);
+        uint64_t len = rng() % 3 == 0 ? rng() % 50000 : rng() % 3 == 0 ? ~uint64_t{0} : rng() % 9000;
+        Status s = t->ZeroRange(k, off, len);
+        auto it = working.find(k);
+        ASSERT_EQ(s.IsNotFound(), it == working.end()) << s.ToString();
+        if (it != working.end() && off < it->second.size()) {
+          uint64_t n = std::min<uint64_t>(len, it->second.size() - off);
+          it->second.replace(off, n, std::string(n, '\0'));
+        }
+        break;
+      }
+      case 11: {
+        // Out to another tree of the transaction and back under another key.
+        std::string k2 = "file" + std::to_string(rng() % 6);
+        Tree* other = w->CreateTree("other").value();
+        Status s = t->MoveTo(k, other, "parked");
+        ASSERT_EQ(s.IsNotFound(), working.count(k) == 0) << s.ToString();
+        if (!s.ok()) break;
+        ASSERT_TRUE(t->ValueSize(k).status().IsNotFound());
+        if (rng() % 2 == 0) {
+          ASSERT_TRUE(w->Commit().ok());
+          w = std::move(db->BeginWrite()).value();
+          t = w->Main();
+          other = w->OpenTree("other").value();
+          committed = working;
+          committed.erase(k);  // parked in "other" meanwhile
+        }
+        ASSERT_EQ(other->ValueSize("parked").value(), working[k].size());
+        ASSERT_TRUE(other->MoveTo("parked", t, k2).ok());
+        std::string v = std::move(working[k]);
+        working.erase(k);
+        working[k2] = std::move(v);
+        break;
+      }
       case 9:
         if (rng() % 4 == 0) {
           w->Abort();

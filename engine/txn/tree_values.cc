@@ -32,23 +32,11 @@ using format::BlockPtr;
 using format::PtrValue;
 using format::ValueType;
 
-namespace {
-
-std::string ChunkKey(uint64_t c) {
-  std::string k(8, '\0');
-  for (int i = 0; i < 8; i++) k[i] = static_cast<char>(c >> (56 - 8 * i));
-  return k;
-}
-
-uint64_t ChunkIndex(std::string_view k) {
-  uint64_t c = 0;
-  for (char ch : k) c = (c << 8) | static_cast<unsigned char>(ch);
-  return c;
-}
-
 bool AllZero(std::string_view s) {
   return s.empty() || (s[0] == 0 && std::memcmp(s.data(), s.data() + 1, s.size() - 1) == 0);
 }
+
+namespace {
 
 Status TooLarge(uint64_t size) {
   return Status::InvalidArgument("a value of " + std::to_string(size) +
@@ -556,32 +544,6 @@ Status TreeImpl::Truncate(std::string_view key, uint64_t size) {
   BRUCE_ASSIGN_OR_RETURN(Extent * e, MutableExtent(key, &v));
   if (size < e->size) BRUCE_RETURN_IF_ERROR(CutChunks(e, size));
   e->size = size;
-  return Status::OK();
-}
-
-Status TreeImpl::Rename(std::string_view from, std::string_view to) {
-  WriteContext* w;
-  BRUCE_RETURN_IF_ERROR(Writable(&w));
-  BRUCE_RETURN_IF_ERROR(NotForDups("Rename"));
-  BRUCE_RETURN_IF_ERROR(CheckKeySize(to));
-  std::string raw;
-  ValueType vt;
-  BRUCE_RETURN_IF_ERROR(btree::Get(txn_->source(), root_, from, &raw, &vt));
-  if (from == to) return Status::OK();
-  changed_ = true;
-  txn_->Changed();
-  // Take the value out from under `from` without freeing anything it owns.
-  std::optional<Extent> moving;
-  if (auto it = extents_.find(from); it != extents_.end()) {
-    moving = std::move(it->second);
-    extents_.erase(it);
-  }
-  BRUCE_RETURN_IF_ERROR(btree::Delete(w, &root_, from));
-  btree::OldValue old;
-  bool added;
-  BRUCE_RETURN_IF_ERROR(btree::Put(w, &root_, to, raw, vt, &added, &old));
-  BRUCE_RETURN_IF_ERROR(DropValue(to, old));
-  if (moving) extents_.emplace(std::string(to), std::move(*moving));
   return Status::OK();
 }
 

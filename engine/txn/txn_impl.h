@@ -30,6 +30,20 @@ namespace bruce {
 
 class TxnBase;
 
+// A chunk tree's key: the chunk's index, 8 bytes big-endian.
+inline std::string ChunkKey(uint64_t c) {
+  std::string k(8, '\0');
+  for (int i = 0; i < 8; i++) k[i] = static_cast<char>(c >> (56 - 8 * i));
+  return k;
+}
+inline uint64_t ChunkIndex(std::string_view k) {
+  uint64_t c = 0;
+  for (char ch : k) c = (c << 8) | static_cast<unsigned char>(ch);
+  return c;
+}
+// True for bytes that are all zero (which a chunk tree keeps as a hole).
+bool AllZero(std::string_view s);
+
 // Tree flags (the catalog entry's aux): bits 0-7 are the zstd level its
 // nodes are written with (0: no compression); bit 8 marks a dup tree.
 constexpr uint64_t kTreeZstdLevelMask = 0xff;
@@ -70,6 +84,9 @@ class TreeImpl final : public Tree {
   Status WriteAt(std::string_view key, uint64_t offset, std::string_view data) override;
   Status Truncate(std::string_view key, uint64_t size) override;
   Status Rename(std::string_view from, std::string_view to) override;
+  Status MoveTo(std::string_view from, Tree* dest, std::string_view to) override;
+  Result<uint64_t> AllocatedBytes(std::string_view key) override;
+  Status ZeroRange(std::string_view key, uint64_t offset, uint64_t length) override;
   Result<uint64_t> SeekData(std::string_view key, uint64_t offset, bool hole) override;
 
   TreeRoot& root() { return root_; }

@@ -180,6 +180,20 @@ class Tree {
   // Moves from's value to key `to`, replacing any value there, without
   // copying the value's bytes. kNotFound when from is absent.
   virtual Status Rename(std::string_view from, std::string_view to) = 0;
+  // The same into another tree of this write transaction (`dest`, not a
+  // dup tree; this tree itself is a Rename): the value moves with its
+  // chunks, nothing is copied. kInvalidArgument for a tree of another
+  // transaction.
+  virtual Status MoveTo(std::string_view from, Tree* dest, std::string_view to) = 0;
+  // The bytes the value really holds: a small value's size, else its
+  // chunks present times the chunk size (holes hold nothing). kNotFound
+  // when the key is absent.
+  virtual Result<uint64_t> AllocatedBytes(std::string_view key) = 0;
+  // Makes [offset, offset + length) read as zeros without changing the
+  // value's size: chunks wholly inside are freed (a hole), chunks in part
+  // are rewritten. Costs O(chunks present in the range), whatever its
+  // length. kNotFound when the key is absent.
+  virtual Status ZeroRange(std::string_view key, uint64_t offset, uint64_t length) = 0;
   // The first offset >= offset that holds data (hole = false) or lies in a
   // hole (hole = true; the end of the value counts as a hole). kNotFound
   // when there is no such offset below the value's size (data), or offset
