@@ -1,5 +1,7 @@
 #include "attr_record.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 
 namespace brucefs {
@@ -53,6 +55,38 @@ auto FindPos(std::vector<std::pair<std::string, std::string>>& v, std::string_vi
 
 }  // namespace
 
+bool RecordOnly(Kind k) {
+  return k != Kind::kNone && k != Kind::kFile && k != Kind::kSymlink;
+}
+
+uint32_t TypeBits(Kind k) {
+  switch (k) {
+    case Kind::kFile: return S_IFREG;
+    case Kind::kDir: return S_IFDIR;
+    case Kind::kSymlink: return S_IFLNK;
+    case Kind::kFifo: return S_IFIFO;
+    case Kind::kSocket: return S_IFSOCK;
+    case Kind::kCharDev: return S_IFCHR;
+    case Kind::kBlockDev: return S_IFBLK;
+    case Kind::kNone:
+    case Kind::kLink: break;
+  }
+  return 0;
+}
+
+Kind KindOf(uint32_t mode) {
+  switch (mode & S_IFMT) {
+    case S_IFREG: return Kind::kFile;
+    case S_IFDIR: return Kind::kDir;
+    case S_IFLNK: return Kind::kSymlink;
+    case S_IFIFO: return Kind::kFifo;
+    case S_IFSOCK: return Kind::kSocket;
+    case S_IFCHR: return Kind::kCharDev;
+    case S_IFBLK: return Kind::kBlockDev;
+    default: return Kind::kNone;
+  }
+}
+
 const std::string* Attr::FindXattr(std::string_view name) const {
   for (const auto& [n, v] : xattrs) {
     if (n == name) return &v;
@@ -87,6 +121,9 @@ std::string EncodeAttr(const Attr& a) {
   PutU64(&out, static_cast<uint64_t>(a.atime_ns));
   PutU64(&out, static_cast<uint64_t>(a.mtime_ns));
   PutU64(&out, static_cast<uint64_t>(a.ctime_ns));
+  PutU64(&out, a.ino);
+  PutU64(&out, a.rdev);
+  PutU32(&out, a.nlink);
   PutU32(&out, static_cast<uint32_t>(a.xattrs.size()));
   for (const auto& [name, value] : a.xattrs) {
     PutU16(&out, static_cast<uint16_t>(name.size()));
@@ -102,9 +139,16 @@ bool DecodeAttr(std::string_view data, Attr* a) {
   uint8_t version = 0, kind = 0;
   uint64_t at = 0, mt = 0, ct = 0;
   uint32_t n = 0;
-  if (!r.U8(&version) || version != kAttrVersion || !r.U8(&kind) || kind > 3) return false;
+  if (!r.U8(&version) || version < 1 || version > kAttrVersion || !r.U8(&kind) || kind > 8) {
+    return false;
+  }
   if (!r.U32(&a->mode) || !r.U32(&a->uid) || !r.U32(&a->gid)) return false;
-  if (!r.U64(&at) || !r.U64(&mt) || !r.U64(&ct) || !r.U32(&n)) return false;
+  if (!r.U64(&at) || !r.U64(&mt) || !r.U64(&ct)) return false;
+  a->ino = 0;
+  a->rdev = 0;
+  a->nlink = 1;
+  if (version >= 2 && (!r.U64(&a->ino) || !r.U64(&a->rdev) || !r.U32(&a->nlink))) return false;
+  if (!r.U32(&n)) return false;
   a->kind = static_cast<Kind>(kind);
   a->atime_ns = static_cast<int64_t>(at);
   a->mtime_ns = static_cast<int64_t>(mt);

@@ -39,6 +39,13 @@ int64_t NowNs() {
 
 namespace {
 
+constexpr char kNextInoKey[] = "next_ino";
+// Inode numbers kept in records start here, above any FUSE inode number a
+// mount hands out, so the two never meet.
+constexpr uint64_t kFirstIno = uint64_t{1} << 40;
+// ext4's limit of names per file.
+constexpr size_t kLinkMax = 65000;
+
 int64_t SteadyNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
@@ -81,10 +88,46 @@ Status BruceFs::Start() {
     wtxn_ = std::move(*w);
     live_ = std::make_unique<FsTree>(wtxn_.get(), wtxn_.get(),
                                      Defaults{opt_.uid, opt_.gid, opt_.default_time_ns});
+    std::optional<std::string> v;
+    BRUCE_RETURN_IF_ERROR(live_->GetMeta(kNextInoKey, &v));
+    next_ino_ = kFirstIno;
+    if (v && v->size() == 8) {
+      next_ino_ = 0;
+      for (int i = 7; i >= 0; --i) next_ino_ = (next_ino_ << 8) | static_cast<uint8_t>((*v)[i]);
+    }
+    // Files left open and unlinked by a crash: free them now.
+    auto orphans = wtxn_->OpenTree("orphans");
+    if (orphans.ok()) {
+      BRUCE_ASSIGN_OR_RETURN(uint64_t n, (*orphans)->Count());
+      if (n > 0) {
+        fuse_log(FUSE_LOG_INFO, "brucefs: freeing %llu files unlinked while open\n",
+                 static_cast<unsigned long long>(n));
+        BRUCE_RETURN_IF_ERROR(Orphans()->Clear());
+        dirty_ = true;
+      }
+    }
     txg_ = std::thread([this] { TxgLoop(); });
   }
   started_ = true;
   return Status::OK();
+}
+
+uint64_t BruceFs::NewIno() {
+  ino_dirty_ = true;
+  return next_ino_++;
+}
+
+FsTree* BruceFs::Orphans() {
+  if (!orphans_ && wtxn_) {
+    orphans_ = std::make_unique<FsTree>(wtxn_.get(), wtxn_.get(), live_->defaults(),
+                                        TreeNames::Orphans());
+  }
+  return orphans_.get();
+}
+
+bool BruceFs::Writable(const Target& t) const {
+  return !opt_.read_only &&
+         (t.view == InodeTable::kLiveView || t.view == InodeTable::kOrphanView);
 }
 
 Status BruceFs::Shutdown() {
@@ -94,6 +137,13 @@ Status BruceFs::Shutdown() {
     std::lock_guard<std::mutex> l(mu_);
     if (!started_ || stopped_) return Status::OK();
     stopped_ = true;
+    if (!open_.empty() && wtxn_) {
+      // Handles the kernel never released (a lazy unmount's): their
+      // orphans go now rather than at the next mount.
+      FsTree* o = Orphans();
+      Status c = o ? o->Clear() : Status::OK();
+      if (c.ok()) dirty_ = true;
+    }
     s = Seal("unmount");
     txn = sealed_txn_;
     live_.reset();
@@ -123,6 +173,14 @@ Status BruceFs::Commit(const char* why) {
 
 Status BruceFs::Seal(const char* why) {
   if (opt_.read_only || !wtxn_ || !dirty_) return Status::OK();
+  if (ino_dirty_) {
+    std::string v(8, '\0');
+    for (int i = 0; i < 8; ++i) v[i] = static_cast<char>(next_ino_ >> (8 * i));
+    Status p = live_->PutMeta(kNextInoKey, v);
+    if (!p.ok()) return p;
+    ino_dirty_ = false;
+  }
+  orphans_.reset();
   live_.reset();
   auto r = wtxn_->CommitNoWait();
   wtxn_.reset();
@@ -252,13 +310,15 @@ int BruceFs::StatExisting(const Target& t, FsTree** tree, Node* n) {
 
 FsTree* BruceFs::Tree(uint32_t view) {
   if (view == InodeTable::kLiveView) return live_.get();
+  if (view == InodeTable::kOrphanView) return Orphans();
   auto it = views_.find(view);
   return it == views_.end() ? nullptr : it->second.tree.get();
 }
 
 int BruceFs::Resolve(fuse_ino_t ino, Target* t) {
   if (!inodes_.Resolve(ino, &t->view, &t->path)) return ENOENT;
-  if (t->view != InodeTable::kLiveView && t->view != InodeTable::kSnapDirView) {
+  if (t->view != InodeTable::kLiveView && t->view != InodeTable::kSnapDirView &&
+      t->view != InodeTable::kOrphanView) {
     std::lock_guard<std::mutex> l(mu_);
     if (views_.count(t->view) == 0) return ESTALE;
   }
@@ -289,25 +349,58 @@ int BruceFs::ViewOf(const std::string& snapshot, uint32_t* view) {
   return 0;
 }
 
+uint64_t BruceFs::StIno(uint32_t view, uint64_t nodeid, const Node& n) {
+  const bool own = view == InodeTable::kLiveView || view == InodeTable::kOrphanView;
+  return own && n.attr.ino != 0 ? n.attr.ino : nodeid;
+}
+
 void BruceFs::FillStat(uint32_t view, uint64_t ino, const Node& n, struct stat* st) {
   *st = {};
-  st->st_ino = ino;
-  uint32_t perm = n.attr.mode & 07777;
-  if (view != InodeTable::kLiveView) perm &= ~0222u;
-  switch (n.kind) {
-    case Kind::kDir: st->st_mode = S_IFDIR | perm; break;
-    case Kind::kSymlink: st->st_mode = S_IFLNK | perm; break;
-    default: st->st_mode = S_IFREG | perm; break;
-  }
-  st->st_nlink = 1;
+  st->st_ino = StIno(view, ino, n);
+  // Snapshots show modes as they were: they are read-only by EROFS.
+  st->st_mode = TypeBits(n.kind) | (n.attr.mode & 07777);
+  st->st_nlink = n.kind == Kind::kDir ? 2 + Subdirs(view, n.primary) : n.attr.nlink;
   st->st_uid = n.attr.uid;
   st->st_gid = n.attr.gid;
+  st->st_rdev = static_cast<dev_t>(n.attr.rdev);
   st->st_size = static_cast<off_t>(n.size);
   st->st_blksize = 1 << 20;
-  st->st_blocks = static_cast<blkcnt_t>((n.size + 511) / 512);
+  st->st_blocks = static_cast<blkcnt_t>((n.allocated + 511) / 512);
   st->st_atim = ToTimespec(n.attr.atime_ns);
   st->st_mtim = ToTimespec(n.attr.mtime_ns);
   st->st_ctim = ToTimespec(n.attr.ctime_ns);
+}
+
+uint64_t BruceFs::Subdirs(uint32_t view, const std::string& path) {
+  if (view == InodeTable::kOrphanView) return 0;
+  auto key = std::make_pair(view, path);
+  auto it = subdirs_.find(key);
+  if (it != subdirs_.end()) return it->second;
+  FsTree* t = Tree(view);
+  if (t == nullptr) return 0;
+  uint64_t n = 0;
+  std::string lb;
+  for (;;) {
+    std::optional<Child> c;
+    if (!t->NextChild(path, lb, &c).ok() || !c) break;
+    lb = c->next_lb;
+    Node child;
+    std::string p = path.empty() ? c->name : path + "/" + c->name;
+    if (t->Stat(p, &child).ok() && child.kind == Kind::kDir) n++;
+  }
+  if (subdirs_.size() > 100000) subdirs_.clear();
+  subdirs_[key] = n;
+  return n;
+}
+
+void BruceFs::SubdirsChanged(const std::string& dir, int delta) {
+  auto it = subdirs_.find({InodeTable::kLiveView, dir});
+  if (it == subdirs_.end()) return;
+  if (delta < 0 && it->second == 0) {
+    subdirs_.erase(it);
+  } else {
+    it->second += delta;
+  }
 }
 
 void BruceFs::FillSpecial(uint64_t ino, struct stat* st) {
@@ -329,7 +422,7 @@ int BruceFs::StatEntry(uint32_t view, const std::string& path, uint64_t lookups,
   FS_TRY(t->Stat(path, &n));
   if (n.kind == Kind::kNone) return ENOENT;
   *e = {};
-  e->ino = inodes_.Get(view, path, lookups);
+  e->ino = inodes_.Get(view, n.primary, lookups);
   FillStat(view, e->ino, n, &e->attr);
   e->attr_timeout = e->entry_timeout = opt_.timeout_s;
   return 0;
@@ -341,7 +434,9 @@ void BruceFs::NewEntry(const std::string& path, const Attr& a, uint64_t size,
   n.kind = a.kind;
   n.attr = a;
   n.size = size;
+  n.allocated = size;
   n.has_record = true;
+  n.primary = path;
   *e = {};
   e->ino = inodes_.Get(InodeTable::kLiveView, path, 1);
   FillStat(InodeTable::kLiveView, e->ino, n, &e->attr);
@@ -400,6 +495,48 @@ int BruceFs::Fsync() {
   return err == ENOSPC || err == EDQUOT ? err : EIO;
 }
 
-int BruceFs::Link() { return EPERM; }
+int BruceFs::Link(fuse_ino_t ino, fuse_ino_t newparent, const char* newname,
+                  fuse_entry_param* e) {
+  Target t, p;
+  if (int err = Resolve(ino, &t)) return err;
+  if (int err = Resolve(newparent, &p)) return err;
+  if (p.view != InodeTable::kLiveView || opt_.read_only) return EROFS;
+  if (t.view == InodeTable::kOrphanView) return ENOENT;  // no name left to link to
+  if (t.view != InodeTable::kLiveView) return EXDEV;     // a snapshot is another tree
+  GroupLock l(this);
+  FsTree* tree = LiveTree();
+  Node n;
+  FS_TRY(tree->Stat(t.path, &n));
+  if (n.kind == Kind::kNone) return ENOENT;
+  if (n.kind == Kind::kDir) return EPERM;
+  std::string path;
+  Node pnode;
+  if (int err = PrepareNew(p, newname, &path, &pnode)) return err;
+  std::vector<std::string> names;
+  if (n.attr.nlink > 1) {
+    FS_TRY(tree->GetLinks(n.attr.ino, &names));
+    if (names.empty()) return EIO;
+  } else {
+    names.push_back(n.primary);
+  }
+  if (names.size() >= kLinkMax) return EMLINK;
+  if (n.attr.ino == 0) n.attr.ino = NewIno();
+  names.push_back(path);
+  n.attr.nlink = static_cast<uint32_t>(names.size());
+  n.attr.ctime_ns = NowNs();
+  FS_TRY(tree->PutRecord(n.primary, n.attr));
+  FS_TRY(tree->PutLinks(n.attr.ino, names));
+  Attr link;
+  link.kind = Kind::kLink;
+  link.ino = n.attr.ino;
+  FS_TRY(tree->PutRecord(path, link));
+  if (int err = TouchDir(p.path, &pnode)) return err;
+  Dirty(256);
+  *e = {};
+  e->ino = inodes_.Get(InodeTable::kLiveView, n.primary, 1);
+  FillStat(InodeTable::kLiveView, e->ino, n, &e->attr);
+  e->attr_timeout = e->entry_timeout = opt_.timeout_s;
+  return 0;
+}
 
 }  // namespace brucefs

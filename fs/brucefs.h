@@ -57,12 +57,14 @@ struct FsOptions {
   int64_t default_time_ns = 0;          // their times (the store's last commit)
   std::string store_path;               // for statfs of the disk under it
   double timeout_s = 86400;             // entry and attribute cache time
+  bool acl = true;                      // POSIX ACLs (system.posix_acl_*)
 };
 
 // Who is calling: fuse_req_ctx's fields.
 struct Caller {
   uint32_t uid = 0;
   uint32_t gid = 0;
+  uint32_t umask = 0;  // applied by brucefs when ACLs are on (the kernel leaves it)
 };
 
 class BruceFs {
@@ -103,8 +105,14 @@ class BruceFs {
   int Rmdir(fuse_ino_t parent, const char* name);
   int Rename(fuse_ino_t parent, const char* name, fuse_ino_t newparent, const char* newname,
              unsigned flags);
-  int Link();
+  // mknod: regular files, FIFOs, sockets, character and block devices.
+  int Mknod(const Caller& c, fuse_ino_t parent, const char* name, mode_t mode, dev_t rdev,
+            fuse_entry_param* e);
+  int Link(fuse_ino_t ino, fuse_ino_t newparent, const char* newname, fuse_entry_param* e);
   int Open(fuse_ino_t ino, int flags, bool* keep_cache);
+  // The end of an open: a file unlinked while open is freed at its last.
+  void Release(fuse_ino_t ino);
+  int Fallocate(fuse_ino_t ino, int mode, off_t off, off_t len);
   int Read(fuse_ino_t ino, size_t size, off_t off, std::string* out);
   int Write(fuse_ino_t ino, int flags, const char* buf, size_t size, off_t off);
   int Fsync();
@@ -189,7 +197,25 @@ class BruceFs {
   bruce::Status Durable(uint64_t txn, const char* why);
   void Dirty(uint64_t bytes);                     // requires mu_
   int ViewOf(const std::string& snapshot, uint32_t* view);  // requires mu_
+  // Requires mu_ (a directory's link count counts its subdirectories).
   void FillStat(uint32_t view, uint64_t ino, const Node& n, struct stat* st);
+  // st_ino: a live file's own number (kept across mounts) if it has one,
+  // else the FUSE inode number.
+  static uint64_t StIno(uint32_t view, uint64_t nodeid, const Node& n);
+  // The subdirectories of directory `path` of a view, counted once and
+  // then kept up to date by mkdir, rmdir and rename. Requires mu_.
+  uint64_t Subdirs(uint32_t view, const std::string& path);
+  void SubdirsChanged(const std::string& dir, int delta);  // requires mu_
+  // Whether an inode's view takes changes: the live tree and the orphans.
+  bool Writable(const Target& t) const;
+  // A new inode number, kept across mounts. Requires mu_.
+  uint64_t NewIno();
+  // The orphans of the open group (files unlinked while open). Requires mu_.
+  FsTree* Orphans();
+  // Removes the name `path` of non-directory n: another name of a
+  // hard-linked file takes over its record and content, the last name of a
+  // file still open makes it an orphan, else it is deleted. Requires mu_.
+  int DropName(const std::string& path, Node* n);
   void FillSpecial(uint64_t ino, struct stat* st);
   int StatEntry(uint32_t view, const std::string& path, uint64_t lookups,
                 fuse_entry_param* e);             // requires mu_
@@ -206,6 +232,10 @@ class BruceFs {
   void NewEntry(const std::string& path, const Attr& a, uint64_t size, fuse_entry_param* e);
   int SnapshotMkdir(const char* name, fuse_entry_param* e);
   int Exchange(const std::string& a, const std::string& b);  // requires mu_
+  // Makes a node of kind `kind` (not a directory) at `name` in `parent`,
+  // with content `content` when the kind has some.
+  int MakeNode(const Caller& c, fuse_ino_t parent, const char* name, Kind kind, mode_t mode,
+               dev_t rdev, std::string_view content, fuse_entry_param* e);
   int SnapshotRmdir(const char* name);
   // The entries of h's directory in view t after offset `off`, at most max.
   // kinds false: their kinds are left kNone (readdirplus takes them from
@@ -247,6 +277,11 @@ class BruceFs {
   // record, xattrs included, may move to another inode's path). Guarded by
   // mu_.
   std::unordered_set<fuse_ino_t> no_caps_;
+  uint64_t next_ino_ = 0;                    // guarded by mu_
+  bool ino_dirty_ = false;                   // next_ino_ not yet in the open group
+  std::unordered_map<fuse_ino_t, uint32_t> open_;  // open handles per inode; mu_
+  std::unique_ptr<FsTree> orphans_;          // over wtxn_, made on first use; mu_
+  std::map<std::pair<uint32_t, std::string>, uint64_t> subdirs_;  // guarded by mu_
 
   std::mutex dir_mu_;
   std::map<uint64_t, std::unique_ptr<DirHandle>> dirs_;  // guarded by dir_mu_

@@ -2,6 +2,8 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
+
 #include "bruce/options.h"
 
 namespace brucefs {
@@ -11,9 +13,20 @@ using bruce::Status;
 
 namespace {
 
-constexpr char kAttrsTree[] = "attrs";
 constexpr char kMetaTree[] = "fsmeta";
+constexpr char kLinksTree[] = "links";
 constexpr char kRootRecord[] = "root";
+
+std::string InoKey(uint64_t ino) {
+  std::string k(8, '\0');
+  for (int i = 0; i < 8; i++) k[i] = static_cast<char>(ino >> (56 - 8 * i));
+  return k;
+}
+
+bool Under(std::string_view k, std::string_view from) {
+  return k.size() >= from.size() && k.substr(0, from.size()) == from &&
+         (k.size() == from.size() || k[from.size()] == '/');
+}
 
 std::string Prefix(const std::string& dir) { return dir.empty() ? std::string() : dir + "/"; }
 
@@ -21,18 +34,29 @@ bool StartsWith(std::string_view s, std::string_view p) { return s.substr(0, p.s
 
 }  // namespace
 
-FsTree::FsTree(bruce::Txn* txn, bruce::WriteTxn* w, Defaults defaults)
-    : txn_(txn), w_(w), defaults_(defaults), main_(txn->Main()) {
-  auto a = txn_->OpenTree(kAttrsTree);
+FsTree::FsTree(bruce::Txn* txn, bruce::WriteTxn* w, Defaults defaults, TreeNames names)
+    : txn_(txn), w_(w), defaults_(defaults), main_(txn->Main()), names_(names) {
+  if (names.main != nullptr) {
+    // The orphans: made on first use, in a write transaction only.
+    auto m = w_->CreateTree(names.main);
+    auto a = w_->CreateTree(names.attrs);
+    main_ = m.ok() ? *m : nullptr;
+    attrs_ = a.ok() ? *a : nullptr;
+    return;
+  }
+  auto a = txn_->OpenTree(names.attrs);
   if (a.ok()) attrs_ = *a;
   auto m = txn_->OpenTree(kMetaTree);
   if (m.ok()) fsmeta_ = *m;
+  auto l = txn_->OpenTree(kLinksTree);
+  if (l.ok()) links_ = *l;
 }
 
 Attr FsTree::DefaultAttr(Kind kind) const {
   Attr a;
   a.kind = kind;
   a.mode = kind == Kind::kDir ? 0755 : kind == Kind::kSymlink ? 0777 : 0644;
+  a.nlink = 1;
   a.uid = defaults_.uid;
   a.gid = defaults_.gid;
   a.atime_ns = a.mtime_ns = a.ctime_ns = defaults_.time_ns;
@@ -42,8 +66,81 @@ Attr FsTree::DefaultAttr(Kind kind) const {
 Result<bruce::Tree*> FsTree::AttrsForWrite() {
   if (attrs_ != nullptr) return attrs_;
   if (w_ == nullptr) return Status::ReadOnly("read-only view");
-  BRUCE_ASSIGN_OR_RETURN(attrs_, w_->CreateTree(kAttrsTree));
+  BRUCE_ASSIGN_OR_RETURN(attrs_, w_->CreateTree(names_.attrs));
   return attrs_;
+}
+
+Result<bruce::Tree*> FsTree::MetaForWrite() {
+  if (fsmeta_ != nullptr) return fsmeta_;
+  if (w_ == nullptr) return Status::ReadOnly("read-only view");
+  BRUCE_ASSIGN_OR_RETURN(fsmeta_, w_->CreateTree(kMetaTree));
+  return fsmeta_;
+}
+
+Status FsTree::GetMeta(const std::string& key, std::optional<std::string>* out) {
+  out->reset();
+  if (fsmeta_ == nullptr) return Status::OK();
+  std::string v;
+  Status s = fsmeta_->Get(key, &v);
+  if (s.IsNotFound()) return Status::OK();
+  BRUCE_RETURN_IF_ERROR(s);
+  *out = std::move(v);
+  return Status::OK();
+}
+
+Status FsTree::PutMeta(const std::string& key, std::string_view value) {
+  BRUCE_ASSIGN_OR_RETURN(bruce::Tree * t, MetaForWrite());
+  return t->Put(key, value);
+}
+
+Status FsTree::GetLinks(uint64_t ino, std::vector<std::string>* names) {
+  names->clear();
+  if (links_ == nullptr) return Status::OK();
+  std::string v;
+  Status s = links_->Get(InoKey(ino), &v);
+  if (s.IsNotFound()) return Status::OK();
+  BRUCE_RETURN_IF_ERROR(s);
+  // Each name: 4 bytes of length (little-endian), then the name.
+  for (size_t at = 0; at < v.size();) {
+    if (v.size() - at < 4) return Status::Corruption("bad name list of inode " + std::to_string(ino));
+    uint32_t n = 0;
+    for (int i = 0; i < 4; i++) n |= uint32_t{static_cast<uint8_t>(v[at + i])} << (8 * i);
+    at += 4;
+    if (v.size() - at < n) return Status::Corruption("bad name list of inode " + std::to_string(ino));
+    names->emplace_back(v, at, n);
+    at += n;
+  }
+  return Status::OK();
+}
+
+Status FsTree::PutLinks(uint64_t ino, const std::vector<std::string>& names) {
+  if (links_ == nullptr) {
+    if (names.empty()) return Status::OK();
+    if (w_ == nullptr) return Status::ReadOnly("read-only view");
+    BRUCE_ASSIGN_OR_RETURN(links_, w_->CreateTree(kLinksTree));
+  }
+  if (names.empty()) {
+    Status s = links_->Delete(InoKey(ino));
+    return s.IsNotFound() ? Status::OK() : s;
+  }
+  std::string v;
+  for (const auto& n : names) {
+    for (int i = 0; i < 4; i++) v.push_back(static_cast<char>((n.size() >> (8 * i)) & 0xff));
+    v += n;
+  }
+  return links_->Put(InoKey(ino), v);
+}
+
+Status FsTree::Clear() {
+  for (bruce::Tree* t : {main_, attrs_}) {
+    if (t == nullptr) continue;
+    std::vector<std::string> keys;
+    auto c = t->NewCursor();
+    for (c->First(); c->Valid(); c->Next()) keys.emplace_back(c->key());
+    BRUCE_RETURN_IF_ERROR(c->status());
+    for (const auto& k : keys) BRUCE_RETURN_IF_ERROR(t->Delete(k));
+  }
+  return Status::OK();
 }
 
 Status FsTree::GetRecord(const std::string& path, std::optional<Attr>* out) {
@@ -89,11 +186,26 @@ Result<bool> FsTree::HasKey(bruce::Tree* t, std::string_view key) {
   return n > 0;
 }
 
+Status FsTree::Content(const std::string& path, Node* out) {
+  auto size = main_->ValueSize(path);
+  if (!size.ok() && size.status().IsNotFound()) {
+    out->kind = Kind::kNone;
+    return Status::OK();
+  }
+  if (!size.ok()) return size.status();
+  out->kind = Kind::kFile;
+  out->size = *size;
+  BRUCE_ASSIGN_OR_RETURN(out->allocated, main_->AllocatedBytes(path));
+  return Status::OK();
+}
+
 Status FsTree::Stat(const std::string& path, Node* out) {
   std::optional<Attr> rec;
   BRUCE_RETURN_IF_ERROR(GetRecord(path, &rec));
+  out->primary = path;
+  out->size = out->allocated = 0;
   bool dir = path.empty() || (rec && rec->kind == Kind::kDir);
-  if (!dir) {
+  if (!dir && names_.main == nullptr) {
     std::string p = Prefix(path);
     BRUCE_ASSIGN_OR_RETURN(uint64_t n, main_->CountPrefix(p));
     if (n == 0 && attrs_ != nullptr) {
@@ -101,18 +213,34 @@ Status FsTree::Stat(const std::string& path, Node* out) {
     }
     dir = n > 0;
   }
-  out->size = 0;
   if (dir) {
     out->kind = Kind::kDir;
   } else {
-    auto size = main_->ValueSize(path);
-    if (!size.ok() && size.status().IsNotFound()) {
-      out->kind = Kind::kNone;
-      return Status::OK();
+    if (rec && rec->kind == Kind::kLink) {
+      // A further name of a hard-linked file: its first name holds it.
+      std::vector<std::string> names;
+      BRUCE_RETURN_IF_ERROR(GetLinks(rec->ino, &names));
+      if (names.empty()) {
+        return Status::Corruption("\"" + path + "\" names inode " + std::to_string(rec->ino) +
+                                  ", which has no name list");
+      }
+      out->primary = names[0];
+      BRUCE_RETURN_IF_ERROR(GetRecord(out->primary, &rec));
+      if (!rec || rec->kind == Kind::kLink || rec->kind == Kind::kDir) {
+        return Status::Corruption("the first name of inode " + std::to_string(rec ? rec->ino : 0) +
+                                  " has no file record");
+      }
     }
-    if (!size.ok()) return size.status();
-    out->size = *size;
-    out->kind = rec && rec->kind == Kind::kSymlink ? Kind::kSymlink : Kind::kFile;
+    if (rec && RecordOnly(rec->kind)) {
+      out->kind = rec->kind;
+    } else {
+      BRUCE_RETURN_IF_ERROR(Content(out->primary, out));
+      if (out->kind == Kind::kNone && out->primary == path) return Status::OK();
+      if (out->kind == Kind::kNone) {
+        return Status::Corruption("hard-linked \"" + out->primary + "\" has no content");
+      }
+      out->kind = rec && rec->kind == Kind::kSymlink ? Kind::kSymlink : Kind::kFile;
+    }
   }
   out->has_record = rec && rec->kind == out->kind;
   out->attr = out->has_record ? std::move(*rec) : DefaultAttr(out->kind);
@@ -141,7 +269,7 @@ Status FsTree::NextChild(const std::string& dir, std::string_view lb, std::optio
         std::string_view rest = ac->key().substr(p.size());
         Attr a;
         if (rest.find('/') != std::string_view::npos ||
-            (DecodeAttr(ac->value(), &a) && a.kind == Kind::kDir)) {
+            (DecodeAttr(ac->value(), &a) && RecordOnly(a.kind))) {
           ka = std::string(ac->key());
           break;
         }
@@ -164,7 +292,7 @@ Status FsTree::NextChild(const std::string& dir, std::string_view lb, std::optio
     if (!listed && attrs_ != nullptr) {
       std::optional<Attr> rec;
       BRUCE_RETURN_IF_ERROR(GetRecord(exact, &rec));
-      listed = rec && rec->kind == Kind::kDir;
+      listed = rec && RecordOnly(rec->kind);
     }
     if (listed) {
       lo = exact + '0';
@@ -254,10 +382,25 @@ Status FsTree::MoveSubtree(const std::string& from, const std::string& to) {
     BRUCE_RETURN_IF_ERROR(main_->Rename(k, to + k.substr(from.size())));
   }
   std::string v;
+  std::vector<uint64_t> linked;  // hard-linked files with a name moved
   for (const auto& k : ak) {
     BRUCE_RETURN_IF_ERROR(attrs_->Get(k, &v));
+    Attr a;
+    if (DecodeAttr(v, &a) && (a.kind == Kind::kLink || (a.nlink > 1 && a.kind != Kind::kDir))) {
+      linked.push_back(a.ino);
+    }
     BRUCE_RETURN_IF_ERROR(attrs_->Put(to + k.substr(from.size()), v));
     BRUCE_RETURN_IF_ERROR(attrs_->Delete(k));
+  }
+  std::sort(linked.begin(), linked.end());
+  linked.erase(std::unique(linked.begin(), linked.end()), linked.end());
+  std::vector<std::string> names;
+  for (uint64_t ino : linked) {
+    BRUCE_RETURN_IF_ERROR(GetLinks(ino, &names));
+    for (auto& n : names) {
+      if (Under(n, from)) n = to + n.substr(from.size());
+    }
+    BRUCE_RETURN_IF_ERROR(PutLinks(ino, names));
   }
   return Status::OK();
 }

@@ -6,7 +6,15 @@
 //   "main"    key = path, value = file content (or a symlink's target)
 //   "attrs"   key = path, value = an Attr record (attr_record.h); absent
 //             for keys written through the engine, which get Defaults
-//   "fsmeta"  "root" = the root directory's Attr record
+//   "fsmeta"  "root" = the root directory's Attr record; "next_ino" = the
+//             next inode number to hand out (8 bytes, little-endian)
+//   "links"   8-byte big-endian inode number -> the names of a hard-linked
+//             file (docs/FS.md "Hard links"); the first holds its record
+//             and content, the others kLink records
+//
+// The orphans of a mount (files unlinked while open) live in two more
+// trees, "orphans" and "orphan_attrs", shaped as "main" and "attrs" and
+// keyed by an 8-byte number: FsTree with TreeNames::Orphans() shows them.
 //
 // A directory is implicit: `d` is a directory iff some key of "main" or
 // "attrs" starts with `d/`, or "attrs" holds a directory record for `d`
@@ -39,7 +47,18 @@ struct Node {
   Kind kind = Kind::kNone;
   Attr attr;             // the record, or defaults; attr.kind == kind
   uint64_t size = 0;     // content bytes (files, symlinks)
+  uint64_t allocated = 0;  // bytes of it really held (holes hold none)
   bool has_record = false;
+  // The path holding the record and content: the stat'ed path, or for a
+  // further name of a hard-linked file its first name.
+  std::string primary;
+};
+
+// Which trees an FsTree shows: the live namespace or the orphans.
+struct TreeNames {
+  const char* main = nullptr;  // null: the transaction's "main"
+  const char* attrs = "attrs";
+  static TreeNames Orphans() { return TreeNames{"orphans", "orphan_attrs"}; }
 };
 
 // One entry of a directory listing.
@@ -52,7 +71,7 @@ struct Child {
 class FsTree {
  public:
   // `w` is the same transaction when it may be written, else null.
-  FsTree(bruce::Txn* txn, bruce::WriteTxn* w, Defaults defaults);
+  FsTree(bruce::Txn* txn, bruce::WriteTxn* w, Defaults defaults, TreeNames names = {});
 
   bruce::Tree* main() { return main_; }
   const Defaults& defaults() const { return defaults_; }
@@ -64,6 +83,18 @@ class FsTree {
   bruce::Status DeleteRecord(const std::string& path);
   // Defaults for a path without a record.
   Attr DefaultAttr(Kind kind) const;
+
+  // The names of hard-linked file `ino` (first: the one holding its record
+  // and content); empty when it has no entry.
+  bruce::Status GetLinks(uint64_t ino, std::vector<std::string>* names);
+  // Writes them; an empty list deletes the entry.
+  bruce::Status PutLinks(uint64_t ino, const std::vector<std::string>& names);
+  // A value of "fsmeta"; nullopt when absent.
+  bruce::Status GetMeta(const std::string& key, std::optional<std::string>* out);
+  bruce::Status PutMeta(const std::string& key, std::string_view value);
+  // Drops every key of both trees (the orphans, at mount).
+  bruce::Status Clear();
+  bruce::Tree* attrs() { return attrs_; }
 
   // The first child of `dir` whose first key is >= lb (pass "" to start).
   bruce::Status NextChild(const std::string& dir, std::string_view lb,
@@ -77,7 +108,8 @@ class FsTree {
   bruce::Result<bool> IsEmptyDir(const std::string& dir);
 
   // Moves `from` (file or directory) and every key under `from/`, in both
-  // trees, to `to`; file bytes move by Tree::Rename, never copied.
+  // trees, to `to`; file bytes move by Tree::Rename, never copied. The
+  // name lists of hard-linked files among them follow.
   // kInvalidArgument when a moved key would pass kMaxKeySize.
   bruce::Status MoveSubtree(const std::string& from, const std::string& to);
   // Deletes the records of `dir` and of every path under `dir/`.
@@ -85,6 +117,9 @@ class FsTree {
 
  private:
   bruce::Result<bruce::Tree*> AttrsForWrite();
+  bruce::Result<bruce::Tree*> MetaForWrite();
+  // Size and allocated bytes of the content at `path` (absent: kNone).
+  bruce::Status Content(const std::string& path, Node* out);
   bruce::Result<bool> HasKey(bruce::Tree* t, std::string_view key);
   bruce::Status CollectKeys(bruce::Tree* t, const std::string& path,
                             std::vector<std::string>* keys);
@@ -95,6 +130,8 @@ class FsTree {
   bruce::Tree* main_;
   bruce::Tree* attrs_ = nullptr;   // null while the store has no "attrs"
   bruce::Tree* fsmeta_ = nullptr;  // likewise
+  bruce::Tree* links_ = nullptr;   // likewise
+  TreeNames names_;
 };
 
 }  // namespace brucefs

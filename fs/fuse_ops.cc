@@ -12,7 +12,8 @@ BruceFs* Fs(fuse_req_t req) { return static_cast<BruceFs*>(fuse_req_userdata(req
 
 Caller Who(fuse_req_t req) {
   const fuse_ctx* c = fuse_req_ctx(req);
-  return Caller{static_cast<uint32_t>(c->uid), static_cast<uint32_t>(c->gid)};
+  return Caller{static_cast<uint32_t>(c->uid), static_cast<uint32_t>(c->gid),
+                static_cast<uint32_t>(c->umask)};
 }
 
 void ReplyEntry(fuse_req_t req, int err, const fuse_entry_param& e) {
@@ -24,12 +25,17 @@ void ReplyEntry(fuse_req_t req, int err, const fuse_entry_param& e) {
 }
 
 void Init(void* userdata, fuse_conn_info* conn) {
-  (void)userdata;
+  auto* fs = static_cast<BruceFs*>(userdata);
   if (conn->capable & FUSE_CAP_READDIRPLUS) conn->want |= FUSE_CAP_READDIRPLUS;
   if (conn->capable & FUSE_CAP_CACHE_SYMLINKS) conn->want |= FUSE_CAP_CACHE_SYMLINKS;
-  // The kernel applies the umask, sends setattr to drop setuid on write,
-  // and keeps no dirty pages of its own (see docs/FS.md "Caching").
+  // The kernel sends setattr to drop setuid on write and keeps no dirty
+  // pages of its own (see docs/FS.md "Caching"). It applies the umask
+  // unless ACLs are on: then a directory's default ACL replaces the umask,
+  // and brucefs applies one or the other (fs/acl.h).
   conn->want &= ~(FUSE_CAP_DONT_MASK | FUSE_CAP_HANDLE_KILLPRIV | FUSE_CAP_WRITEBACK_CACHE);
+  if (fs->options().acl && (conn->capable & FUSE_CAP_POSIX_ACL)) {
+    conn->want |= FUSE_CAP_POSIX_ACL | FUSE_CAP_DONT_MASK;
+  }
   conn->max_write = 1u << 20;
   conn->max_readahead = 1u << 20;
 }
@@ -96,13 +102,8 @@ void Readlink(fuse_req_t req, fuse_ino_t ino) {
 }
 
 void Mknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, dev_t rdev) {
-  (void)rdev;
-  if (!S_ISREG(mode)) {
-    fuse_reply_err(req, EPERM);  // no devices, FIFOs or sockets (docs/FS.md)
-    return;
-  }
   fuse_entry_param e{};
-  int err = Fs(req)->Create(Who(req), parent, name, mode, O_CREAT | O_EXCL, &e);
+  int err = Fs(req)->Mknod(Who(req), parent, name, mode, rdev, &e);
   ReplyEntry(req, err, e);
 }
 
@@ -132,10 +133,9 @@ void Rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t newp
 }
 
 void Link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char* newname) {
-  (void)ino;
-  (void)newparent;
-  (void)newname;
-  fuse_reply_err(req, Fs(req)->Link());
+  fuse_entry_param e{};
+  int err = Fs(req)->Link(ino, newparent, newname, &e);
+  ReplyEntry(req, err, e);
 }
 
 void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
@@ -195,9 +195,15 @@ void Flush(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 }
 
 void Release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
-  (void)ino;
   (void)fi;
+  Fs(req)->Release(ino);
   fuse_reply_err(req, 0);
+}
+
+void Fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t len,
+               fuse_file_info* fi) {
+  (void)fi;
+  fuse_reply_err(req, Fs(req)->Fallocate(ino, mode, off, len));
 }
 
 void Fsync(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_info* fi) {
@@ -344,6 +350,7 @@ fuse_lowlevel_ops MakeOps() {
   ops.removexattr = RemoveXattr;
   ops.access = Access;
   ops.lseek = Lseek;
+  ops.fallocate = Fallocate;
   return ops;
 }
 

@@ -22,6 +22,29 @@ uint64_t InodeTable::Get(uint32_t view, const std::string& path, uint64_t lookup
   return it->second;
 }
 
+uint64_t InodeTable::Find(uint32_t view, const std::string& path) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = by_path_.find({view, path});
+  return it == by_path_.end() ? 0 : it->second;
+}
+
+void InodeTable::Ref(uint64_t ino, uint64_t lookups) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = nodes_.find(ino);
+  if (it != nodes_.end()) it->second.nlookup += lookups;
+}
+
+void InodeTable::Move(uint64_t ino, uint32_t view, const std::string& path) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = nodes_.find(ino);
+  if (it == nodes_.end()) return;
+  by_path_.erase({it->second.view, it->second.path});
+  it->second.view = view;
+  it->second.path = path;
+  it->second.linked = true;
+  by_path_[{view, path}] = ino;
+}
+
 bool InodeTable::Resolve(uint64_t ino, uint32_t* view, std::string* path) {
   std::lock_guard<std::mutex> l(mu_);
   auto it = nodes_.find(ino);
@@ -62,7 +85,16 @@ void InodeTable::Rename(uint32_t view, const std::string& from, const std::strin
   });
   for (auto& [path, ino] : moved) {
     nodes_[ino].path = path;
-    by_path_[{view, path}] = ino;
+    auto [it, added] = by_path_.try_emplace({view, path}, ino);
+    if (!added) {
+      // Displaced: whatever had that name no longer has it.
+      auto n = nodes_.find(it->second);
+      if (n != nodes_.end()) {
+        n->second.linked = false;
+        if (n->second.nlookup == 0) nodes_.erase(n);
+      }
+      it->second = ino;
+    }
   }
 }
 

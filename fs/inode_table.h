@@ -26,17 +26,26 @@ class InodeTable {
   static constexpr uint64_t kSnapDirIno = 2;
   static constexpr uint32_t kLiveView = 0;
   static constexpr uint32_t kSnapDirView = 0xffffffff;
+  // Files unlinked while open, keyed by their orphan key (FsTree over the
+  // orphan trees).
+  static constexpr uint32_t kOrphanView = 0xfffffffe;
 
   InodeTable();
 
   // The inode of (view, path), made on first use; adds `lookups` to the
   // kernel's lookup count of it.
   uint64_t Get(uint32_t view, const std::string& path, uint64_t lookups);
+  // The inode of (view, path), or 0 when it has none.
+  uint64_t Find(uint32_t view, const std::string& path);
+  // Adds `lookups` to the kernel's lookup count of a known inode.
+  void Ref(uint64_t ino, uint64_t lookups);
+  // Gives inode `ino` the name (view, path), which nothing may hold.
+  void Move(uint64_t ino, uint32_t view, const std::string& path);
   // False when the inode is unknown or its entry was unlinked.
   bool Resolve(uint64_t ino, uint32_t* view, std::string* path);
   void Forget(uint64_t ino, uint64_t n);
-  // Moves `from` and every path under `from/` to `to`. Nothing may be at
-  // `to` (Remove it first).
+  // Moves `from` and every path under `from/` to `to`; an inode that was
+  // at one of the new paths is unlinked.
   void Rename(uint32_t view, const std::string& from, const std::string& to);
   // Unlinks `path` and every path under `path/`.
   void Remove(uint32_t view, const std::string& path);

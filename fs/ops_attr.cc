@@ -6,6 +6,7 @@
 
 #include <string>
 
+#include "acl.h"
 #include "brucefs.h"
 #include "errno_map.h"
 
@@ -17,12 +18,13 @@ namespace {
 
 int64_t Ns(const struct timespec& ts) { return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec; }
 
-// Namespaces kept: user., trusted., security. (system.* ACLs are not).
-bool XattrNameOk(std::string_view name) {
+// Namespaces kept: user., trusted., security., and the two POSIX ACLs
+// unless they are off (-o noacl).
+bool XattrNameOk(std::string_view name, bool acl) {
   for (std::string_view p : {"user.", "trusted.", "security."}) {
     if (name.size() > p.size() && name.substr(0, p.size()) == p) return true;
   }
-  return false;
+  return acl && (name == kAclAccess || name == kAclDefault);
 }
 
 constexpr size_t kXattrValueMax = 64 * 1024;
@@ -32,25 +34,35 @@ constexpr size_t kXattrValueMax = 64 * 1024;
 int BruceFs::SetAttr(fuse_ino_t ino, const struct stat& in, int to_set, struct stat* out) {
   Target t;
   if (int err = Resolve(ino, &t)) return err;
-  if (t.view != InodeTable::kLiveView || opt_.read_only) return EROFS;
+  if (!Writable(t)) return EROFS;
   GroupLock l(this);
-  FsTree* tree = LiveTree();
+  FsTree* tree = Tree(t.view);
   Node n;
   FS_TRY(tree->Stat(t.path, &n));
   if (n.kind == Kind::kNone) return ENOENT;
   const int64_t now = NowNs();
   Attr& a = n.attr;
-  if (to_set & FUSE_SET_ATTR_MODE) a.mode = in.st_mode & 07777;
+  if (to_set & FUSE_SET_ATTR_MODE) {
+    a.mode = in.st_mode & 07777;
+    // The access ACL follows the mode (posix_acl_chmod).
+    std::vector<AclEntry> acl;
+    const std::string* v = a.FindXattr(kAclAccess);
+    if (opt_.acl && v != nullptr && ParseAcl(*v, &acl)) {
+      AclChmod(&acl, a.mode);
+      a.SetXattr(kAclAccess, EncodeAcl(acl));
+    }
+  }
   if (to_set & FUSE_SET_ATTR_UID) a.uid = in.st_uid;
   if (to_set & FUSE_SET_ATTR_GID) a.gid = in.st_gid;
   if (to_set & FUSE_SET_ATTR_SIZE) {
     if (n.kind == Kind::kDir) return EISDIR;
     if (n.kind != Kind::kFile) return EINVAL;
     if (in.st_size < 0) return EINVAL;
-    Status s = tree->main()->Truncate(t.path, static_cast<uint64_t>(in.st_size));
+    Status s = tree->main()->Truncate(n.primary, static_cast<uint64_t>(in.st_size));
     if (s.code() == bruce::Code::kInvalidArgument) return EFBIG;
     FS_TRY(s);
     n.size = static_cast<uint64_t>(in.st_size);
+    FS_ASSIGN(n.allocated, tree->main()->AllocatedBytes(n.primary));
     a.mtime_ns = now;
   }
   if (to_set & FUSE_SET_ATTR_ATIME_NOW) {
@@ -64,7 +76,7 @@ int BruceFs::SetAttr(fuse_ino_t ino, const struct stat& in, int to_set, struct s
     a.mtime_ns = Ns(in.st_mtim);
   }
   a.ctime_ns = (to_set & FUSE_SET_ATTR_CTIME) ? Ns(in.st_ctim) : now;
-  FS_TRY(tree->PutRecord(t.path, a));
+  FS_TRY(tree->PutRecord(n.primary, a));
   Dirty(256);
   FillStat(t.view, ino, n, out);
   return 0;
@@ -109,20 +121,35 @@ int BruceFs::SetXattr(fuse_ino_t ino, const char* name, const char* value, size_
                       int flags) {
   Target t;
   if (int err = Resolve(ino, &t)) return err;
-  if (t.view != InodeTable::kLiveView || opt_.read_only) return EROFS;
-  if (!XattrNameOk(name)) return EOPNOTSUPP;
+  if (!Writable(t)) return EROFS;
+  if (!XattrNameOk(name, opt_.acl)) return EOPNOTSUPP;
   if (size > kXattrValueMax) return E2BIG;
   GroupLock l(this);
+  FsTree* tree = Tree(t.view);
   Node n;
-  FS_TRY(LiveTree()->Stat(t.path, &n));
+  FS_TRY(tree->Stat(t.path, &n));
   if (n.kind == Kind::kNone) return ENOENT;
   bool exists = n.attr.FindXattr(name) != nullptr;
   if ((flags & XATTR_CREATE) && exists) return EEXIST;
   if ((flags & XATTR_REPLACE) && !exists) return ENODATA;
-  n.attr.SetXattr(name, std::string_view(value, size));
+  std::string_view v(value, size);
+  if (std::string_view(name) == kAclAccess || std::string_view(name) == kAclDefault) {
+    std::vector<AclEntry> acl;
+    if (!ParseAcl(v, &acl)) return EINVAL;
+    if (std::string_view(name) == kAclDefault) {
+      if (n.kind != Kind::kDir) return EACCES;
+      n.attr.SetXattr(name, v);
+    } else if (AclToMode(acl, &n.attr.mode)) {
+      n.attr.SetXattr(name, v);
+    } else {
+      n.attr.RemoveXattr(name);  // the mode says it all, as on ext4
+    }
+  } else {
+    n.attr.SetXattr(name, v);
+  }
   n.attr.ctime_ns = NowNs();
   no_caps_.erase(ino);
-  FS_TRY(LiveTree()->PutRecord(t.path, n.attr));
+  FS_TRY(tree->PutRecord(n.primary, n.attr));
   Dirty(256 + size);
   return 0;
 }
@@ -131,8 +158,9 @@ int BruceFs::GetXattr(fuse_ino_t ino, const char* name, std::string* value) {
   Target t;
   if (int err = Resolve(ino, &t)) return err;
   if (t.view == InodeTable::kSnapDirView) return ENODATA;
-  if (!XattrNameOk(name)) return std::string_view(name).substr(0, 7) == "system." ? EOPNOTSUPP
-                                                                                  : ENODATA;
+  if (!XattrNameOk(name, opt_.acl)) {
+    return std::string_view(name).substr(0, 7) == "system." ? EOPNOTSUPP : ENODATA;
+  }
   const bool caps =
       t.view == InodeTable::kLiveView && std::string_view(name) == "security.capability";
   GroupLock l(this);
@@ -168,15 +196,16 @@ int BruceFs::ListXattr(fuse_ino_t ino, std::string* names) {
 int BruceFs::RemoveXattr(fuse_ino_t ino, const char* name) {
   Target t;
   if (int err = Resolve(ino, &t)) return err;
-  if (t.view != InodeTable::kLiveView || opt_.read_only) return EROFS;
-  if (!XattrNameOk(name)) return EOPNOTSUPP;
+  if (!Writable(t)) return EROFS;
+  if (!XattrNameOk(name, opt_.acl)) return EOPNOTSUPP;
   GroupLock l(this);
+  FsTree* tree = Tree(t.view);
   Node n;
-  FS_TRY(LiveTree()->Stat(t.path, &n));
+  FS_TRY(tree->Stat(t.path, &n));
   if (n.kind == Kind::kNone) return ENOENT;
   if (!n.attr.RemoveXattr(name)) return ENODATA;
   n.attr.ctime_ns = NowNs();
-  FS_TRY(LiveTree()->PutRecord(t.path, n.attr));
+  FS_TRY(tree->PutRecord(n.primary, n.attr));
   Dirty(256);
   return 0;
 }

@@ -1,5 +1,7 @@
-// Operations on file content: open, read, write, lseek.
+// Operations on file content: open, release, read, write, lseek, fallocate.
 #include <fcntl.h>
+#include <linux/falloc.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "brucefs.h"
@@ -14,7 +16,7 @@ int BruceFs::Open(fuse_ino_t ino, int flags, bool* keep_cache) {
   if (int err = Resolve(ino, &t)) return err;
   if (t.view == InodeTable::kSnapDirView) return EISDIR;
   const bool writes = (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
-  if (writes && (t.view != InodeTable::kLiveView || opt_.read_only)) return EROFS;
+  if (writes && !Writable(t)) return EROFS;
   GroupLock l(this);
   FsTree* tree;
   Node n;
@@ -29,6 +31,70 @@ int BruceFs::Open(fuse_ino_t ino, int flags, bool* keep_cache) {
   // Every change reaches the store through this kernel, so its page cache
   // stays right across opens.
   *keep_cache = true;
+  open_[ino]++;
+  return 0;
+}
+
+void BruceFs::Release(fuse_ino_t ino) {
+  GroupLock l(this);
+  auto it = open_.find(ino);
+  if (it == open_.end()) return;
+  if (--it->second > 0) return;
+  open_.erase(it);
+  Target t;
+  if (!inodes_.Resolve(ino, &t.view, &t.path) || t.view != InodeTable::kOrphanView) return;
+  // The last close of a file unlinked while open: now it goes.
+  FsTree* o = Orphans();
+  if (o == nullptr) return;
+  Status s = o->main()->Delete(t.path);
+  if (s.ok() || s.IsNotFound()) s = o->DeleteRecord(t.path);
+  if (!s.ok()) {
+    (void)ToErrno(s);  // logged; the orphan goes at the next mount
+    return;
+  }
+  inodes_.Remove(InodeTable::kOrphanView, t.path);
+  Dirty(256);
+}
+
+int BruceFs::Fallocate(fuse_ino_t ino, int mode, off_t off, off_t len) {
+  Target t;
+  if (int err = Resolve(ino, &t)) return err;
+  if (off < 0 || len <= 0) return EINVAL;
+  const int known = FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE | FALLOC_FL_ZERO_RANGE;
+  if (mode & ~known) return EOPNOTSUPP;
+  const bool punch = mode & FALLOC_FL_PUNCH_HOLE, zero = mode & FALLOC_FL_ZERO_RANGE;
+  if (punch && (zero || !(mode & FALLOC_FL_KEEP_SIZE))) return EOPNOTSUPP;
+  if (!Writable(t)) return EROFS;
+  const uint64_t at = static_cast<uint64_t>(off), n = static_cast<uint64_t>(len);
+  if (at + n > bruce::kMaxValueBytes || at + n < at) return EFBIG;
+  GroupLock l(this);
+  FsTree* tree = Tree(t.view);
+  Node node;
+  FS_TRY(tree->Stat(t.path, &node));
+  if (node.kind == Kind::kNone) return ENOENT;
+  if (node.kind == Kind::kDir) return EISDIR;
+  if (node.kind != Kind::kFile) return ENODEV;
+  if (!punch && !zero) {
+    // Space is taken when written (copy-on-write cannot set blocks aside):
+    // what can be promised is that the disk under the store has room.
+    const uint64_t want = at + n > node.size ? at + n - node.size : 0;
+    struct statvfs host;
+    std::string dir = opt_.store_path.substr(0, opt_.store_path.rfind('/') + 1);
+    if (want > 0 && statvfs(dir.empty() ? "." : dir.c_str(), &host) == 0 &&
+        uint64_t{host.f_bavail} * host.f_frsize < want) {
+      return ENOSPC;
+    }
+  } else {
+    FS_TRY(tree->main()->ZeroRange(t.path, at, n));
+  }
+  if (!(mode & FALLOC_FL_KEEP_SIZE) && at + n > node.size) {
+    FS_TRY(tree->main()->Truncate(t.path, at + n));
+  }
+  if (punch || zero || at + n > node.size) {
+    node.attr.mtime_ns = node.attr.ctime_ns = NowNs();
+    FS_TRY(tree->PutRecord(node.primary, node.attr));
+    Dirty(256);
+  }
   return 0;
 }
 
@@ -46,10 +112,10 @@ int BruceFs::Read(fuse_ino_t ino, size_t size, off_t off, std::string* out) {
 int BruceFs::Write(fuse_ino_t ino, int flags, const char* buf, size_t size, off_t off) {
   Target t;
   if (int err = Resolve(ino, &t)) return err;
-  if (t.view != InodeTable::kLiveView || opt_.read_only) return EROFS;
+  if (!Writable(t)) return EROFS;
   if (off < 0) return EINVAL;
   GroupLock l(this);
-  FsTree* tree = LiveTree();
+  FsTree* tree = Tree(t.view);
   uint64_t at = static_cast<uint64_t>(off);
   if (flags & O_APPEND) {
     FS_ASSIGN(at, tree->main()->ValueSize(t.path));

@@ -33,10 +33,6 @@ void ReportUnshowable(const std::string& key, const char* why) {
   fuse_log(FUSE_LOG_WARNING, "brucefs: key \"%s\" is not shown: %s\n", key.c_str(), why);
 }
 
-mode_t TypeBits(Kind k) {
-  return k == Kind::kDir ? S_IFDIR : k == Kind::kSymlink ? S_IFLNK : S_IFREG;
-}
-
 }  // namespace
 
 int BruceFs::ListDir(DirHandle* h, FsTree* t, uint64_t off, size_t max, bool kinds,
@@ -82,12 +78,14 @@ int BruceFs::ListDir(DirHandle* h, FsTree* t, uint64_t off, size_t max, bool kin
       continue;
     }
     Node n;
+    uint64_t ino = 0;
     if (kinds) {
       FS_TRY(t->Stat(path, &n));
       if (n.kind == Kind::kNone) continue;
+      ino = StIno(h->view, inodes_.Get(h->view, n.primary, 0), n);
     }
     FS_ASSIGN(uint64_t pos, t->Position(c->first_key));
-    DirEnt e{std::move(name), h->view, path, n.kind, inodes_.Get(h->view, path, 0), 4 + pos};
+    DirEnt e{std::move(name), h->view, path, n.kind, ino, 4 + pos};
     h->resume[e.off] = c->next_lb;
     if (push(std::move(e))) return 0;
   }
@@ -211,13 +209,13 @@ int BruceFs::ReadDir(fuse_req_t req, fuse_ino_t ino, uint64_t fh, size_t size, o
           if (h->tree && h->tree->Stat(d.path, &n).ok()) kind = n.kind;
         }
         e = {};
-        e.attr.st_ino = d.ino;
+        e.attr.st_ino = d.ino != 0 ? d.ino : inodes_.Get(d.view, d.path, 0);
         e.attr.st_mode = TypeBits(kind);
       }
       n = fuse_add_direntry_plus(req, buf->data() + pos, size - pos, d.name.c_str(), &e,
                                  static_cast<off_t>(d.off));
       if (n > size - pos) break;
-      if (e.ino != 0) inodes_.Get(d.view, d.path, 1);
+      if (e.ino != 0) inodes_.Ref(e.ino, 1);
     } else {
       struct stat st {};
       st.st_ino = d.ino;

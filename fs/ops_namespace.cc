@@ -4,8 +4,10 @@
 #include <linux/fs.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstring>
 
+#include "acl.h"
 #include "brucefs.h"
 #include "errno_map.h"
 #include "name_codec.h"
@@ -49,9 +51,24 @@ Attr BruceFs::NewAttr(const Caller& c, Kind kind, mode_t mode, const Node& paren
   a.mode = mode & 07777;
   a.uid = c.uid;
   a.gid = c.gid;
+  if (kind != Kind::kDir) a.ino = NewIno();
   if (parent.attr.mode & S_ISGID) {  // BSD group semantics of a setgid directory
     a.gid = parent.attr.gid;
     if (kind == Kind::kDir) a.mode |= S_ISGID;
+  }
+  if (opt_.acl && kind != Kind::kSymlink) {
+    // With ACLs on, the kernel leaves the umask to us: a directory's default
+    // ACL replaces it (posix_acl_create).
+    const std::string* def = parent.attr.FindXattr(kAclDefault);
+    std::vector<AclEntry> acl;
+    if (def != nullptr && ParseAcl(*def, &acl)) {
+      uint32_t m = a.mode;
+      if (AclCreate(&acl, &m)) a.SetXattr(kAclAccess, EncodeAcl(acl));
+      a.mode = m;
+      if (kind == Kind::kDir) a.SetXattr(kAclDefault, *def);
+    } else {
+      a.mode &= ~(c.umask & 0777);
+    }
   }
   a.atime_ns = a.mtime_ns = a.ctime_ns = NowNs();
   return a;
@@ -91,6 +108,8 @@ int BruceFs::Mkdir(const Caller& c, fuse_ino_t parent, const char* name, mode_t 
   const Attr a = NewAttr(c, Kind::kDir, mode, pnode);
   FS_TRY(LiveTree()->PutRecord(path, a));
   if (int err = TouchDir(p.path, &pnode)) return err;
+  SubdirsChanged(p.path, +1);
+  subdirs_[{InodeTable::kLiveView, path}] = 0;
   Dirty(256);
   NewEntry(path, a, 0, e);
   return 0;
@@ -116,7 +135,9 @@ int BruceFs::Create(const Caller& c, fuse_ino_t parent, const char* name, mode_t
       FS_TRY(LiveTree()->main()->Truncate(path, 0));
       Dirty(256);
       e->attr.st_size = 0;
+      e->attr.st_blocks = 0;
     }
+    open_[e->ino]++;
     return 0;
   }
   if (err) return err;
@@ -127,11 +148,12 @@ int BruceFs::Create(const Caller& c, fuse_ino_t parent, const char* name, mode_t
   Dirty(256);
   NewEntry(path, a, 0, e);
   no_caps_.insert(e->ino);  // a new file has no xattrs
+  open_[e->ino]++;
   return 0;
 }
 
-int BruceFs::Symlink(const Caller& c, const char* target, fuse_ino_t parent, const char* name,
-                     fuse_entry_param* e) {
+int BruceFs::MakeNode(const Caller& c, fuse_ino_t parent, const char* name, Kind kind,
+                      mode_t mode, dev_t rdev, std::string_view content, fuse_entry_param* e) {
   Target p;
   if (int err = Resolve(parent, &p)) return err;
   if (p.view != InodeTable::kLiveView || opt_.read_only) return EROFS;
@@ -139,13 +161,75 @@ int BruceFs::Symlink(const Caller& c, const char* target, fuse_ino_t parent, con
   std::string path;
   Node pnode;
   if (int err = PrepareNew(p, name, &path, &pnode)) return err;
-  Attr a = NewAttr(c, Kind::kSymlink, 0777, pnode);
-  a.gid = pnode.attr.mode & S_ISGID ? pnode.attr.gid : c.gid;
-  FS_TRY(LiveTree()->main()->Put(path, target));
+  Attr a = NewAttr(c, kind, mode, pnode);
+  if (kind == Kind::kCharDev || kind == Kind::kBlockDev) a.rdev = rdev;
+  if (!RecordOnly(kind)) FS_TRY(LiveTree()->main()->Put(path, content));
   FS_TRY(LiveTree()->PutRecord(path, a));
   if (int err = TouchDir(p.path, &pnode)) return err;
-  Dirty(256);
-  NewEntry(path, a, strlen(target), e);
+  Dirty(256 + content.size());
+  NewEntry(path, a, content.size(), e);
+  return 0;
+}
+
+int BruceFs::Symlink(const Caller& c, const char* target, fuse_ino_t parent, const char* name,
+                     fuse_entry_param* e) {
+  return MakeNode(c, parent, name, Kind::kSymlink, 0777, 0, target, e);
+}
+
+int BruceFs::Mknod(const Caller& c, fuse_ino_t parent, const char* name, mode_t mode, dev_t rdev,
+                   fuse_entry_param* e) {
+  const Kind kind = KindOf(mode);
+  if (kind == Kind::kNone || kind == Kind::kDir || kind == Kind::kSymlink) return EINVAL;
+  return MakeNode(c, parent, name, kind, mode, kind == Kind::kFile ? 0 : rdev, "", e);
+}
+
+int BruceFs::DropName(const std::string& path, Node* n) {
+  FsTree* t = LiveTree();
+  n->attr.ctime_ns = NowNs();
+  if (n->attr.nlink > 1 && n->has_record) {
+    // One name of a hard-linked file goes; the others stay.
+    std::vector<std::string> names;
+    FS_TRY(t->GetLinks(n->attr.ino, &names));
+    auto it = std::find(names.begin(), names.end(), path);
+    if (it == names.end()) {
+      fuse_log(FUSE_LOG_ERR, "brucefs: \"%s\" is not in the name list of inode %llu\n",
+               path.c_str(), static_cast<unsigned long long>(n->attr.ino));
+      return EIO;
+    }
+    names.erase(it);
+    n->attr.nlink = static_cast<uint32_t>(names.size());
+    FS_TRY(t->DeleteRecord(path));
+    if (path == n->primary) {
+      // The next name takes the record and the content; the inode follows.
+      const std::string& next = names.front();
+      if (!RecordOnly(n->kind)) FS_TRY(t->main()->Rename(path, next));
+      inodes_.Rename(InodeTable::kLiveView, path, next);
+      n->primary = next;
+    }
+    FS_TRY(t->PutRecord(n->primary, n->attr));
+    // Back to one name: a plain file again.
+    FS_TRY(t->PutLinks(n->attr.ino, names.size() > 1 ? names : std::vector<std::string>{}));
+    return 0;
+  }
+  const uint64_t nodeid = inodes_.Find(InodeTable::kLiveView, path);
+  auto open = nodeid != 0 ? open_.find(nodeid) : open_.end();
+  if (open != open_.end() && open->second > 0 && !RecordOnly(n->kind)) {
+    // Its last name, but still open: an orphan until its last close.
+    FsTree* o = Orphans();
+    if (o == nullptr || o->main() == nullptr) return EROFS;
+    std::string key(8, '\0');
+    for (int i = 0; i < 8; i++) key[i] = static_cast<char>(nodeid >> (56 - 8 * i));
+    FS_TRY(t->main()->MoveTo(path, o->main(), key));
+    n->attr.nlink = 0;
+    n->attr.kind = n->kind;
+    FS_TRY(o->PutRecord(key, n->attr));
+    FS_TRY(t->DeleteRecord(path));
+    inodes_.Move(nodeid, InodeTable::kOrphanView, key);
+    return 0;
+  }
+  if (!RecordOnly(n->kind)) FS_TRY(t->main()->Delete(path));
+  FS_TRY(t->DeleteRecord(path));
+  inodes_.Remove(InodeTable::kLiveView, path);
   return 0;
 }
 
@@ -162,11 +246,9 @@ int BruceFs::Unlink(fuse_ino_t parent, const char* name) {
   FS_TRY(LiveTree()->Stat(path, &n));
   if (n.kind == Kind::kNone) return ENOENT;
   if (n.kind == Kind::kDir) return EISDIR;
-  FS_TRY(LiveTree()->main()->Delete(path));
-  FS_TRY(LiveTree()->DeleteRecord(path));
+  if (int err = DropName(path, &n)) return err;
   if (int err = TouchDir(p.path)) return err;
   Dirty(256);
-  inodes_.Remove(InodeTable::kLiveView, path);
   return 0;
 }
 
@@ -188,6 +270,8 @@ int BruceFs::Rmdir(fuse_ino_t parent, const char* name) {
   if (!empty) return ENOTEMPTY;
   FS_TRY(LiveTree()->DeleteRecords(path));
   if (int err = TouchDir(p.path)) return err;
+  SubdirsChanged(p.path, -1);
+  subdirs_.erase({InodeTable::kLiveView, path});
   Dirty(256);
   inodes_.Remove(InodeTable::kLiveView, path);
   return 0;
@@ -248,16 +332,23 @@ int BruceFs::Rename(fuse_ino_t parent, const char* name, fuse_ino_t newparent,
   FS_TRY(t->Stat(to, &dst));
   if (from == to) return 0;
   const int64_t now = NowNs();
+  // Two names of one hard-linked file: nothing to do (POSIX).
+  if (src.kind != Kind::kDir && dst.kind != Kind::kNone && src.primary == dst.primary) return 0;
   if (src.kind == Kind::kDir || dst.kind == Kind::kDir) {
     dirty_all_dirs_ = true;  // the listings of every directory under them move
+    subdirs_.clear();        // and their subdirectory counts
   }
   if (flags & RENAME_EXCHANGE) {
     if (dst.kind == Kind::kNone) return ENOENT;
     if (Inside(to, from) || Inside(from, to)) return EINVAL;
     if (int err = Exchange(from, to)) return err;
-    src.attr.ctime_ns = dst.attr.ctime_ns = now;
-    FS_TRY(t->PutRecord(to, src.attr));
-    FS_TRY(t->PutRecord(from, dst.attr));
+    // Both files changed (their ctime), wherever their records now are.
+    for (const std::string* path : {&from, &to}) {
+      Node n;
+      FS_TRY(t->Stat(*path, &n));
+      n.attr.ctime_ns = now;
+      FS_TRY(t->PutRecord(n.primary, n.attr));
+    }
   } else {
     if (dst.kind != Kind::kNone && (flags & RENAME_NOREPLACE)) return EEXIST;
     if (src.kind == Kind::kDir) {
@@ -267,26 +358,43 @@ int BruceFs::Rename(fuse_ino_t parent, const char* name, fuse_ino_t newparent,
         FS_ASSIGN(bool empty, t->IsEmptyDir(to));
         if (!empty) return ENOTEMPTY;
         FS_TRY(t->DeleteRecords(to));
+        inodes_.Remove(InodeTable::kLiveView, to);
       }
     } else if (dst.kind == Kind::kDir) {
       return EISDIR;
     } else if (dst.kind != Kind::kNone) {
-      FS_TRY(t->DeleteRecord(to));
+      if (int err = DropName(to, &dst)) return err;
     }
     Status s;
-    if (src.kind != Kind::kDir) {
-      // A file or symlink has nothing under it: move its value's pointer
-      // and drop its record (written anew at `to` below).
-      s = t->main()->Rename(from, to);
-      if (s.ok()) s = t->DeleteRecord(from);
-    } else {
+    src.attr.ctime_ns = now;
+    if (src.kind == Kind::kDir) {
       s = t->MoveSubtree(from, to);
+      if (s.ok()) s = t->PutRecord(to, src.attr);
+      if (s.ok()) inodes_.Rename(InodeTable::kLiveView, from, to);
+    } else if (src.primary != from) {
+      // A further name of a hard-linked file: only its link record moves.
+      Attr link;
+      link.kind = Kind::kLink;
+      link.ino = src.attr.ino;
+      s = t->DeleteRecord(from);
+      if (s.ok()) s = t->PutRecord(to, link);
+      if (s.ok()) s = t->PutRecord(src.primary, src.attr);
+    } else {
+      // Nothing is under a file: move its value's pointer and its record.
+      if (!RecordOnly(src.kind)) s = t->main()->Rename(from, to);
+      if (s.ok()) s = t->DeleteRecord(from);
+      if (s.ok()) s = t->PutRecord(to, src.attr);
+      if (s.ok()) inodes_.Rename(InodeTable::kLiveView, from, to);
+    }
+    if (s.ok() && src.kind != Kind::kDir && src.attr.nlink > 1) {
+      std::vector<std::string> names;
+      s = t->GetLinks(src.attr.ino, &names);
+      for (auto& n : names) {
+        if (n == from) n = to;
+      }
+      if (s.ok()) s = t->PutLinks(src.attr.ino, names);
     }
     if (!s.ok()) return s.code() == bruce::Code::kInvalidArgument ? ENAMETOOLONG : ToErrno(s);
-    src.attr.ctime_ns = now;
-    FS_TRY(t->PutRecord(to, src.attr));
-    if (dst.kind != Kind::kNone) inodes_.Remove(InodeTable::kLiveView, to);
-    inodes_.Rename(InodeTable::kLiveView, from, to);
   }
   if (int err = TouchDir(p.path)) return err;
   if (np.path != p.path) {

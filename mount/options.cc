@@ -19,6 +19,8 @@ const char kUsage[] =
     "  -o cache_size=BYTES     the engine's node cache (default 128M)\n"
     "  -o allow_other          let other users in (modes are always checked)\n"
     "  -o default_permissions  the kernel checks modes (always on)\n"
+    "  -o acl|noacl            POSIX ACLs (default acl; noacl: system.* xattrs\n"
+    "                          get EOPNOTSUPP)\n"
     "  -f                      stay in the foreground\n"
     "  -d                      debug: foreground, log every request\n"
     "BYTES may end in K, M or G. Generic flags (nosuid, nodev, noexec, noatime, ...)\n"
@@ -66,6 +68,12 @@ std::string ApplyOption(const std::string& opt, MountConfig* c) {
   if (key == "ro") return flag(&c->fs.read_only);
   if (key == "create") return flag(&c->create);
   if (key == "allow_other") return flag(&c->allow_other);
+  if (key == "acl" || key == "noacl") {
+    bool on = false;
+    std::string err = flag(&on);
+    c->fs.acl = key == "acl";
+    return err;
+  }
   if (key == "default_permissions") {
     bool unused = false;
     return flag(&unused);

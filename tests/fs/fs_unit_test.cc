@@ -83,14 +83,20 @@ TEST(AttrRecord, ExactBytes) {
   a.atime_ns = 1;
   a.mtime_ns = -2;
   a.ctime_ns = 0x0102030405060708;
+  a.ino = 0x1122334455;
+  a.rdev = 0x0803;
+  a.nlink = 3;
   a.SetXattr("user.b", "2");
   a.SetXattr("user.a", "");
   std::string e = EncodeAttr(a);
   const unsigned char want[] = {
-      1, 1, 0xa4, 0x01, 0, 0, 0xe8, 0x03, 0, 0, 4, 3, 2, 1,   // version kind mode uid gid
+      2, 1, 0xa4, 0x01, 0, 0, 0xe8, 0x03, 0, 0, 4, 3, 2, 1,   // version kind mode uid gid
       1, 0, 0, 0, 0, 0, 0, 0,                                 // atime
       0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,         // mtime -2
       8, 7, 6, 5, 4, 3, 2, 1,                                 // ctime
+      0x55, 0x44, 0x33, 0x22, 0x11, 0, 0, 0,                  // ino
+      3, 8, 0, 0, 0, 0, 0, 0,                                 // rdev
+      3, 0, 0, 0,                                             // nlink
       2, 0, 0, 0,                                             // two xattrs, by name
       6, 0, 'u', 's', 'e', 'r', '.', 'a', 0, 0, 0, 0,
       6, 0, 'u', 's', 'e', 'r', '.', 'b', 1, 0, 0, 0, '2'};
@@ -101,6 +107,27 @@ TEST(AttrRecord, ExactBytes) {
   EXPECT_EQ(*b.FindXattr("user.b"), "2");
   for (size_t n = 0; n < e.size(); ++n) EXPECT_FALSE(DecodeAttr(e.substr(0, n), &b)) << n;
   EXPECT_FALSE(DecodeAttr(e + "x", &b));
+}
+
+// Stores written before hard links and devices hold version 1 records:
+// they still read, as one name, no device, no inode number yet.
+TEST(AttrRecord, Version1StillDecodes) {
+  const unsigned char v1[] = {
+      1, 2, 0xed, 0x01, 0, 0, 0xe8, 0x03, 0, 0, 4, 3, 2, 1,  // a directory, 0755
+      1, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0,
+      1, 0, 0, 0, 6, 0, 'u', 's', 'e', 'r', '.', 'x', 1, 0, 0, 0, 'y'};
+  Attr a;
+  a.ino = 9;
+  a.nlink = 7;
+  ASSERT_TRUE(DecodeAttr(std::string(reinterpret_cast<const char*>(v1), sizeof(v1)), &a));
+  EXPECT_EQ(a.kind, Kind::kDir);
+  EXPECT_EQ(a.mode, 0755u);
+  EXPECT_EQ(a.mtime_ns, 2);
+  EXPECT_EQ(a.ino, 0u);
+  EXPECT_EQ(a.rdev, 0u);
+  EXPECT_EQ(a.nlink, 1u);
+  EXPECT_EQ(*a.FindXattr("user.x"), "y");
+  EXPECT_EQ(EncodeAttr(a)[0], 2);  // rewritten as version 2
 }
 
 TEST(InodeTable, StableAndRenamed) {
