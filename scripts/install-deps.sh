@@ -7,7 +7,7 @@ PACKAGES=(
   build-essential cmake pkg-config
   libzstd-dev libxxhash-dev libboost-dev libfuse3-dev fuse3
   libgtest-dev liblmdb-dev
-  python3 rsync attr procps
+  python3 rsync attr acl procps
 )
 
 missing=()
