@@ -238,6 +238,11 @@ def gen(root, seed):
     # access ACLs on some files, linked files and directories
     acl_targets = rng.sample(files, 12) + [n[0] for n in linked[:3]] + rng.sample(dirs[1:], 5)
     for rel in acl_targets:
+        st = os.lstat(J(rel))
+        if stat.S_ISDIR(st.st_mode) and st.st_mode & stat.S_ISVTX:
+            # rsync (3.5.0 at least) gets it wrong even ext4 to ext4: a
+            # sticky, group-writable directory's g:: entry arrives as ---
+            continue
         named = [(USER, 6, 1234), (GROUP, 4, 4321)]
         if rng.random() < 0.3:
             named.append((USER, 1, 77))
