@@ -8,6 +8,7 @@ a brucefs mount and diffs the two outputs: brucefs behaves as ext4 does,
 errno for errno. Usage: compare.py DIR (as root)."""
 import ctypes
 import errno
+import mmap
 import os
 import socket
 import stat
@@ -180,6 +181,11 @@ def open_unlinked():
         os.fchmod(fd, 0o640)
         st = os.fstat(fd)
         r += [st.st_size, oct(st.st_mode), os.pread(fd, 10, 8995)]
+        m = mmap.mmap(fd, 8192)
+        m[4096:4100] = b"MMAP"
+        m.flush()
+        r += [m[0:6], os.pread(fd, 4, 4096)]
+        m.close()
         fd2 = os.open(P("o2"), os.O_RDWR | os.O_CREAT, 0o600)
         os.write(fd2, b"second")
         os.rename(P("f2") if os.path.exists(P("f2")) else P("n" * 255), P("o2"))
