@@ -255,8 +255,7 @@ def gen(root, seed):
             v = rng.choice([b"", b"v", rng.randbytes(rng.randrange(1, 64)),
                             rng.randbytes(1000 if k == 0 else 100)])
             os.setxattr(J(rel), f"user.k{k}", v)
-    if os.path.exists(J(files[2])):
-        os.setxattr(J(files[2]), "user." + "n" * 200, b"long name")
+    os.setxattr(J(files[2]), "user." + "n" * 200, b"long name")
 
     # distinct past mtimes (and atimes); directories last, deepest first
     for rel in files + specials + [n[0] for n in linked] + symlinks:
