@@ -131,8 +131,15 @@ int BruceFs::Create(const Caller& c, fuse_ino_t parent, const char* name, mode_t
       inodes_.Forget(e->ino, 1);
       return EISDIR;
     }
+    if (!S_ISREG(e->attr.st_mode)) {
+      inodes_.Forget(e->ino, 1);
+      return EEXIST;  // the kernel opens FIFOs and devices itself
+    }
     if (flags & O_TRUNC) {
-      FS_TRY(LiveTree()->main()->Truncate(path, 0));
+      // (the inode's path: another name's, for a hard-linked file)
+      Target t;
+      if (!inodes_.Resolve(e->ino, &t.view, &t.path)) return ENOENT;
+      FS_TRY(LiveTree()->main()->Truncate(t.path, 0));
       Dirty(256);
       e->attr.st_size = 0;
       e->attr.st_blocks = 0;
