@@ -57,7 +57,8 @@ wait "$BFS_PID" 2>/dev/null || true
 exec 7<&-
 fusermount3 -uz "$M" 2>/dev/null || true
 [ "$("$BRUCE" count "$S" --tree orphans)" = 1 ] || fail "the orphan was not in the store at the crash"
-"$BRUCE" check "$S" > /dev/null || fail "bruce check with an orphan"
+"$BRUCE" check "$S" > "$WORK/check.out" || fail "bruce check with an orphan"
+grep -q '^note: 1 files unlinked while open' "$WORK/check.out" || fail "check does not count the orphan: $(cat "$WORK/check.out")"
 used=$("$BRUCE" stat "$S" --json | python3 -c "import json,sys; print(json.load(sys.stdin)['pages_used'])")
 bfs_mount "$S" "$M"
 bfs_umount "$M"
