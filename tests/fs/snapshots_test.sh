@@ -57,6 +57,9 @@ ops = {
     "rmdir": lambda: os.rmdir(P("d", "e")),
     "symlink": lambda: os.symlink("a", P("l2")),
     "chmod root": lambda: os.chmod(snap, 0o777),
+    "mknod": lambda: os.mkfifo(P("fifo")),
+    "link in": lambda: os.link(os.path.join(snap, "..", "..", "d", "e", "blob"), P("l3")),
+    "link inside": lambda: os.link(P("a"), P("l4")),
 }
 bad = []
 for name, fn in ops.items():
@@ -69,6 +72,15 @@ for name, fn in ops.items():
 if bad:
     sys.exit("not EROFS: " + "; ".join(bad))
 print(f"ok: {len(ops)} mutations in a snapshot get EROFS")
+# A link out of a snapshot into the live tree crosses trees: EXDEV, as
+# between two filesystems.
+try:
+    os.link(P("a"), os.path.join(snap, "..", "..", "from-snap"))
+    sys.exit("link out of a snapshot succeeded")
+except OSError as e:
+    if e.errno != errno.EXDEV:
+        sys.exit(f"link out of a snapshot: {errno.errorcode.get(e.errno)}, want EXDEV")
+print("ok: a link out of a snapshot gets EXDEV")
 PY
 
 live_inos=$(find "$M" -path "$M/.snapshots" -prune -o -printf '%i\n' | sort)

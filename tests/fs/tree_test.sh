@@ -67,6 +67,17 @@ nothing_moves "checksum dry run" -aHAXc --dry-run "$SRC/" "$M/tree/"
 nothing_moves "second rsync in" -aHAX "$SRC/" "$M/tree/"
 ok "rsync -aHAXc --dry-run and a second rsync -aHAX move nothing"
 
+# cp -al makes a tree of hard links to every file: same inode, one more link
+f=$(find "$M/tree" -type f -links 1 -print -quit)
+[ -n "$f" ] || fail "no file with one link to check cp -al with"
+cp -al "$M/tree" "$M/linked" || fail "cp -al inside the mount"
+[ "$(stat -c '%i %h' "$f")" = "$(stat -c %i "$M/linked/${f#"$M/tree/"}") 2" ] ||
+  fail "cp -al: $(stat -c '%i %h' "$f") vs $(stat -c '%i %h' "$M/linked/${f#"$M/tree/"}")"
+rm -rf "$M/linked"
+[ "$(stat -c %h "$f")" = 1 ] || fail "rm -rf of the linked copy left $f with $(stat -c %h "$f") links"
+same mnt "$M/tree"
+ok "cp -al links every file; rm -rf of the copy leaves the tree as it was"
+
 # 4. rsync back out
 run_rsync "rsync out" -aHAX "$M/tree/" "$OUT/"
 same out "$OUT"
