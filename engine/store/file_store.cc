@@ -118,7 +118,7 @@ class MemoryStore final : public PageStore {
 }  // namespace
 
 Result<std::unique_ptr<PageStore>> OpenFileStore(const std::string& path, bool create,
-                                                 bool read_only) {
+                                                 bool read_only, bool lock) {
   int flags = O_CLOEXEC | (read_only ? O_RDONLY : O_RDWR);
   if (create && !read_only) flags |= O_CREAT;
   int fd = ::open(path.c_str(), flags, 0644);
@@ -127,7 +127,7 @@ Result<std::unique_ptr<PageStore>> OpenFileStore(const std::string& path, bool c
     if (err == ENOENT) return Status::NotFound("no store at " + path);
     return Status::IOError("open " + path, err);
   }
-  if (::flock(fd, (read_only ? LOCK_SH : LOCK_EX) | LOCK_NB) != 0) {
+  if (lock && ::flock(fd, (read_only ? LOCK_SH : LOCK_EX) | LOCK_NB) != 0) {
     int err = errno;
     ::close(fd);
     if (err == EWOULDBLOCK) {

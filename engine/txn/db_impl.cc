@@ -1,5 +1,7 @@
 #include "txn/db_impl.h"
 
+#include <unistd.h>
+
 #include <zstd.h>
 
 #include <algorithm>
@@ -21,9 +23,40 @@ Result<std::unique_ptr<Db>> Db::Open(const std::string& path, const Options& opt
   if (options.read_only && options.create_if_missing) {
     return Status::InvalidArgument("cannot create a store read-only");
   }
-  BRUCE_ASSIGN_OR_RETURN(std::unique_ptr<PageStore> store,
-                         OpenFileStore(path, options.create_if_missing, options.read_only));
-  return Open(std::shared_ptr<PageStore>(std::move(store)), options);
+  std::unique_ptr<PageStore> store;
+  std::unique_ptr<LockFile> lock;
+  if (options.read_only) {
+    // A reader that can publish in the reader table needs no lock on the
+    // store: the writer (if any) keeps what it reads.
+    BRUCE_ASSIGN_OR_RETURN(store, OpenFileStore(path, false, true, /*lock=*/false));
+    auto lf = LockFile::Open(path);
+    if (lf.ok()) {
+      lock = std::move(*lf);
+      BRUCE_RETURN_IF_ERROR(lock->Claim());
+    } else {
+      // No reader table (no write permission beside the store): the shared
+      // lock keeps writers out instead, as it always did.
+      store.reset();
+      BRUCE_ASSIGN_OR_RETURN(store, OpenFileStore(path, false, true, /*lock=*/true));
+    }
+  } else {
+    BRUCE_ASSIGN_OR_RETURN(store, OpenFileStore(path, options.create_if_missing, false));
+    auto lf = LockFile::Open(path);
+    if (lf.ok()) {
+      lock = std::move(*lf);
+    } else if (::access((path + "-lock").c_str(), F_OK) == 0) {
+      // Readers may be publishing there: writing without seeing them could
+      // reuse pages they read.
+      return lf.status();
+    }
+  }
+  if (options.append_fill < 0.5 || options.append_fill > 1.0) {
+    return Open(std::shared_ptr<PageStore>(std::move(store)), options);  // the error
+  }
+  auto db = std::make_unique<DbImpl>(std::shared_ptr<PageStore>(std::move(store)), options);
+  db->AttachLockFile(std::move(lock));
+  BRUCE_RETURN_IF_ERROR(db->Init());
+  return std::unique_ptr<Db>(std::move(db));
 }
 
 Result<std::unique_ptr<Db>> Db::Open(std::shared_ptr<PageStore> store, const Options& options) {
@@ -111,24 +144,66 @@ Status DbImpl::Create() {
   return w->Commit();
 }
 
-Status DbImpl::OpenExisting(uint64_t size) {
+bool DbImpl::NewestMeta(Meta* out) {
+  auto size = store_->Size();
+  if (!size.ok()) return false;
+  std::vector<Result<Meta>> slots = ReadMetaSlots(*size);
+  bool found = false;
+  for (auto& m : slots) {
+    if (m.ok() && (!found || m->txn > out->txn)) {
+      *out = *m;
+      found = true;
+    }
+  }
+  return found;
+}
+
+std::vector<Result<Meta>> DbImpl::ReadMetaSlots(uint64_t size) {
   // Slot 0 tells the page size; without it, look for slot 1 at every size.
   std::vector<Result<Meta>> slots;
   std::string buf(format::kMetaSize, '\0');
   if (size >= format::kMetaSize) {
-    BRUCE_RETURN_IF_ERROR(store_->Read(0, format::kMetaSize, buf.data()));
-    slots.push_back(format::DecodeMeta(buf, 0));
+    Status st = store_->Read(0, format::kMetaSize, buf.data());
+    slots.push_back(st.ok() ? format::DecodeMeta(buf, 0) : Result<Meta>(st));
   }
   for (uint32_t ps = format::kMinPageSize; ps <= format::kMaxPageSize; ps *= 2) {
-    if (slots[0].ok() && slots[0]->page_size != ps) continue;
+    if (!slots.empty() && slots[0].ok() && slots[0]->page_size != ps) continue;
     if (size < ps + format::kMetaSize) break;
-    BRUCE_RETURN_IF_ERROR(store_->Read(ps, format::kMetaSize, buf.data()));
+    Status st = store_->Read(ps, format::kMetaSize, buf.data());
+    if (!st.ok()) {
+      slots.push_back(st);
+      break;
+    }
     Result<Meta> m = format::DecodeMeta(buf, 1);
     if (m.ok() && m->page_size != ps) continue;
-    if (m.ok() || slots[0].ok() || m.status().code() == Code::kNotSupported) {
+    if (m.ok() || (!slots.empty() && slots[0].ok()) || m.status().code() == Code::kNotSupported) {
       slots.push_back(std::move(m));
       break;
     }
+  }
+  return slots;
+}
+
+Status DbImpl::OpenExisting(uint64_t size) {
+  if (lock_ && options_.read_only) {
+    // A writer may be committing meanwhile: publish the commit first, then
+    // check it is still the newest (else its pages may be reused already).
+    for (int tries = 0; tries < 1000; ++tries) {
+      Meta m, again;
+      if (!NewestMeta(&m)) break;  // the path below reports why
+      {
+        std::lock_guard slot(slot_mu_);
+        BRUCE_RETURN_IF_ERROR(lock_->Publish(m.txn));
+        published_ = m.txn;
+      }
+      if (!NewestMeta(&again) || again.txn != m.txn) continue;
+      if (TryMeta(m).ok()) return Status::OK();
+      break;
+    }
+  }
+  std::vector<Result<Meta>> slots = ReadMetaSlots(size);
+  for (auto& m : slots) {
+    if (!m.ok() && m.status().code() == Code::kIOError) return m.status();
   }
   std::vector<Meta> valid;
   std::string why;
@@ -249,12 +324,84 @@ Version DbImpl::PinCurrent() {
 }
 
 void DbImpl::Unpin(uint64_t txn) {
-  std::lock_guard lock(state_mu_);
-  auto it = readers_.find(txn);
-  if (it != readers_.end() && --it->second == 0) readers_.erase(it);
+  uint64_t keep;
+  {
+    std::lock_guard lock(state_mu_);
+    auto it = readers_.find(txn);
+    if (it != readers_.end() && --it->second == 0) readers_.erase(it);
+    keep = SlotTxn();
+  }
+  if (lock_ && options_.read_only) {
+    // Raising the slot to a commit this process already holds needs no
+    // check: that commit is protected since it was adopted.
+    std::lock_guard slot(slot_mu_);
+    if (keep > published_ && lock_->Publish(keep).ok()) published_ = keep;
+  }
+}
+
+uint64_t DbImpl::SlotTxn() const {
+  return readers_.empty() ? current_.txn : std::min(current_.txn, readers_.begin()->first);
+}
+
+uint64_t DbImpl::OldestReader() {
+  uint64_t oldest = UINT64_MAX;
+  if (lock_) {
+    auto r = lock_->OldestReader();
+    // Unreadable table: keep everything (reuse nothing) rather than guess.
+    oldest = r.ok() ? *r : 0;
+  }
+  std::lock_guard state(state_mu_);
+  return std::min(oldest, readers_.empty() ? current_.txn : readers_.begin()->first);
+}
+
+Status DbImpl::Refresh() {
+  if (!lock_ || !options_.read_only) return Status::OK();
+  for (int tries = 0; tries < 1000; ++tries) {
+    Meta m, again;
+    uint64_t have, keep;
+    {
+      std::lock_guard lock(state_mu_);
+      have = current_.txn;
+      keep = SlotTxn();
+    }
+    if (!NewestMeta(&m) || m.txn <= have || m.page_size != page_size_) return Status::OK();
+    {
+      std::lock_guard slot(slot_mu_);
+      keep = std::min(keep, m.txn);
+      BRUCE_RETURN_IF_ERROR(lock_->Publish(keep));
+      published_ = keep;
+    }
+    if (!NewestMeta(&again) || again.txn != m.txn) continue;
+    // m is protected now: adopt it, as open would.
+    if (!m.catalog.null()) BRUCE_RETURN_IF_ERROR(LoadUncached(m.catalog).status());
+    SnapMap snaps;
+    BRUCE_RETURN_IF_ERROR(LoadSnapshots(m.catalog, &snaps));
+    {
+      std::lock_guard w(writer_mu_);
+      SpaceMap space(store_.get(), page_size_);
+      BRUCE_RETURN_IF_ERROR(space.Load(m));
+      space_ = std::move(space);
+    }
+    std::lock_guard lock(state_mu_);
+    if (m.txn > current_.txn) {
+      current_ = Version{m.txn, m.catalog, m.time_ns, m.total_pages, m.free_pages, m.dead_pages};
+      snaps_ = std::move(snaps);
+      sealed_ = m;
+      durable_txn_.store(m.txn);
+      durable_slot_ = m.slot;
+    }
+    return Status::OK();
+  }
+  return Status::OK();  // the writer is too quick: read what we have
+}
+
+Result<std::vector<ReaderInfo>> DbImpl::Readers() {
+  if (!lock_) return std::vector<ReaderInfo>{};
+  return lock_->Readers();
 }
 
 Result<std::unique_ptr<ReadTxn>> DbImpl::BeginRead() {
+  BRUCE_RETURN_IF_ERROR(Refresh());
   Version v = PinCurrent();
   return std::unique_ptr<ReadTxn>(new ReadTxnImpl(this, v));
 }
@@ -267,16 +414,16 @@ Result<std::unique_ptr<WriteTxn>> DbImpl::BeginWrite() {
   writer_active_ = true;
   lock.unlock();
   Version base;
-  uint64_t oldest;
   {
     std::lock_guard state(state_mu_);
     base = current_;
-    oldest = readers_.empty() ? current_.txn : readers_.begin()->first;
   }
-  // Pages freed by a commit are reused once no reader and no meta page that
-  // a crash could fall back to still sees them.
+  // Pages freed by a commit are reused once no reader (in any process) and
+  // no meta page that a crash could fall back to still sees them. Durable
+  // first, readers after: a reader in another process that publishes after
+  // the table is read then finds a newer meta page and tries again.
   uint64_t durable = durable_txn_.load();
-  space_.Release(std::min(oldest, durable));
+  space_.Release(std::min(OldestReader(), durable));
   if (durable == base.txn) {
     // Everything is on disk: a tail given back by a commit can leave the
     // file. (Failing to is harmless: pages past the end are unused.)
@@ -301,16 +448,15 @@ void DbImpl::Poison(const Status& why) {
 }
 
 Status DbImpl::Publish(const Meta& m, SnapMap snaps) {
-  uint64_t oldest;
   {
     std::lock_guard lock(state_mu_);
     current_ = Version{m.txn, m.catalog, m.time_ns, m.total_pages, m.free_pages, m.dead_pages};
     snaps_ = std::move(snaps);
-    oldest = readers_.empty() ? m.txn : readers_.begin()->first;
     sealed_ = m;
   }
   space_.Committed(m.txn);
-  space_.Release(std::min(oldest, durable_txn_.load()));
+  const uint64_t durable = durable_txn_.load();
+  space_.Release(std::min(OldestReader(), durable));
   return Status::OK();
 }
 

@@ -22,6 +22,7 @@
 
 #include "bruce/db.h"
 #include "format/meta.h"
+#include "store/lock_file.h"
 #include "store/node_cache.h"
 #include "store/space_map.h"
 #include "tree/btree.h"
@@ -61,6 +62,10 @@ class DbImpl final : public Db, public NodeSource {
   ~DbImpl() override;
 
   Status Init();
+  // The reader table beside a file store (before Init): a read-only store
+  // publishes what it reads there and follows new commits; a writable one
+  // reads it before reusing pages.
+  void AttachLockFile(std::unique_ptr<LockFile> lock) { lock_ = std::move(lock); }
 
   Result<std::unique_ptr<ReadTxn>> BeginRead() override;
   Result<std::unique_ptr<ReadTxn>> BeginRead(std::string_view snapshot) override;
@@ -71,6 +76,7 @@ class DbImpl final : public Db, public NodeSource {
   Status Rollback(std::string_view snapshot) override;
   std::string RootHash() override;
   Result<DbStats> Stat() override;
+  Result<std::vector<ReaderInfo>> Readers() override;
   Result<SpaceStats> Space() override;
   Result<uint64_t> Compact() override;
   Status WaitDurable(uint64_t txn) override;
@@ -106,6 +112,19 @@ class DbImpl final : public Db, public NodeSource {
   Status Create();
   Status OpenExisting(uint64_t file_size);
   Status TryMeta(const format::Meta& m);
+  // A read-only store with a reader table: adopts the newest durable commit
+  // once its slot protects it (publish, then check the commit is still the
+  // newest: else the writer may have reused its pages before it saw us).
+  Status Refresh();
+  // The newest meta page on disk that verifies; false when neither does.
+  bool NewestMeta(format::Meta* m);
+  // Both meta slots as on disk (slot 0 first), each decoded or its error.
+  std::vector<Result<format::Meta>> ReadMetaSlots(uint64_t size);
+  // The oldest commit this process's slot must keep (state_mu_ held).
+  uint64_t SlotTxn() const;
+  // The oldest commit any reader may read: this process's and, from the
+  // reader table, other processes'. Read durable first, then call this.
+  uint64_t OldestReader();
   Status LoadSnapshots(const format::BlockPtr& catalog, SnapMap* out);
 
   // Space's figures of a subtree, and what it remembers of them.
@@ -123,6 +142,9 @@ class DbImpl final : public Db, public NodeSource {
   Result<uint64_t> LogicalLength(const format::BlockPtr& p);
 
   std::shared_ptr<PageStore> store_;
+  std::unique_ptr<LockFile> lock_;  // null for a store not in a file
+  std::mutex slot_mu_;              // orders this process's slot writes
+  uint64_t published_ = 0;          // what the slot holds; guarded by slot_mu_
   Options options_;
   uint32_t page_size_;
   NodeCache cache_;

@@ -306,11 +306,23 @@ struct CheckReport {
   bool ok() const { return problems.empty(); }
 };
 
+// A process reading the store through its reader table (a read-only open
+// in another process): what `bruce stat` lists.
+struct ReaderInfo {
+  uint32_t pid = 0;
+  uint64_t txn = 0;       // the oldest commit it may still read
+  uint64_t since_ns = 0;  // when it opened the store
+};
+
 class Db {
  public:
   virtual ~Db() = default;
 
-  // Opens the store in the file at path.
+  // Opens the store in the file at path. One process at a time may open it
+  // for writing (another gets kBusy); any number may open it read-only
+  // meanwhile, in any process: they publish the commit they read in the
+  // reader table PATH-lock, the writer never reuses what they may read, and
+  // each BeginRead sees the last durable commit.
   static Result<std::unique_ptr<Db>> Open(const std::string& path, const Options& options);
   // Opens a store kept in `store` (memory, or a fault-injecting store in tests).
   static Result<std::unique_ptr<Db>> Open(std::shared_ptr<PageStore> store,
@@ -345,6 +357,9 @@ class Db {
   virtual Status Rollback(std::string_view snapshot) = 0;
   // Cheap: counters and what the meta page and the cache know.
   virtual Result<DbStats> Stat() = 0;
+  // The other processes reading this store (read-only opens), from the
+  // reader table beside it; empty for a store not in a file.
+  virtual Result<std::vector<ReaderInfo>> Readers() = 0;
   // Found by walking the live trees: the first call reads every node
   // (O(nodes); data blocks are counted from their pointers, not read),
   // later ones only the subtrees that changed since (a branch's subtree is

@@ -47,11 +47,13 @@ class PageStore {
   }
 };
 
-// Opens (or with `create`, creates) a file store. A writable open takes an
-// exclusive lock and a read-only one a shared lock, so a store in use by a
-// writer in another process is refused with kBusy and a clear message.
+// Opens (or with `create`, creates) a file store. With `lock`, a writable
+// open takes an exclusive lock and a read-only one a shared lock, so a store
+// in use by a writer in another process is refused with kBusy and a clear
+// message. (Db::Open opens readers without the lock when they can publish
+// what they read in the store's reader table: store/lock_file.h.)
 Result<std::unique_ptr<PageStore>> OpenFileStore(const std::string& path, bool create,
-                                                 bool read_only);
+                                                 bool read_only, bool lock = true);
 
 // A store in memory; empty when created.
 std::unique_ptr<PageStore> NewMemoryStore();

@@ -1,0 +1,150 @@
+#include "store/lock_file.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <ctime>
+
+#include "format/coding.h"
+
+namespace bruce {
+namespace {
+
+constexpr char kMagic[8] = {'b', 'r', 'u', 'c', 'e', 'L', 'K', '\n'};
+constexpr uint32_t kVersion = 1;
+constexpr size_t kHeader = 64;
+constexpr size_t kSlotSize = 32;
+
+off_t SlotOffset(uint32_t i) { return static_cast<off_t>(kHeader + kSlotSize * i); }
+
+uint64_t NowNs() {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return uint64_t(ts.tv_sec) * 1000000000 + uint64_t(ts.tv_nsec);
+}
+
+struct flock SlotLock(uint32_t i, short type) {
+  struct flock l;
+  std::memset(&l, 0, sizeof(l));
+  l.l_type = type;
+  l.l_whence = SEEK_SET;
+  l.l_start = SlotOffset(i);
+  l.l_len = kSlotSize;
+  return l;
+}
+
+Status Pwrite(int fd, const std::string& path, const char* p, size_t n, off_t at) {
+  while (n > 0) {
+    ssize_t w = ::pwrite(fd, p, n, at);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return Status::IOError("write " + path, w < 0 ? errno : EIO);
+    p += w;
+    n -= static_cast<size_t>(w);
+    at += w;
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<LockFile>> LockFile::Open(const std::string& store_path) {
+  const std::string path = store_path + "-lock";
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::IOError("open " + path, errno);
+  std::unique_ptr<LockFile> lf(new LockFile(fd, path));
+  // Whoever comes first writes the header; a lock on it makes that one
+  // writer, and everyone after checks it.
+  struct flock l;
+  std::memset(&l, 0, sizeof(l));
+  l.l_type = F_WRLCK;
+  l.l_whence = SEEK_SET;
+  l.l_len = kHeader;
+  if (::fcntl(fd, F_OFD_SETLKW, &l) != 0) return Status::IOError("lock " + path, errno);
+  char head[kHeader];
+  ssize_t n = ::pread(fd, head, kHeader, 0);
+  Status st;
+  if (n == 0) {
+    std::string page(kFileSize, '\0');
+    std::memcpy(page.data(), kMagic, 8);
+    format::StoreU32(page.data() + 8, kVersion);
+    format::StoreU32(page.data() + 12, kSlots);
+    st = Pwrite(fd, path, page.data(), page.size(), 0);
+  } else if (n != static_cast<ssize_t>(kHeader) || std::memcmp(head, kMagic, 8) != 0) {
+    st = Status::Corruption(path + " is not a bruce lock file");
+  } else if (format::LoadU32(head + 8) != kVersion || format::LoadU32(head + 12) != kSlots) {
+    st = Status::NotSupported(path + ": lock file version " +
+                              std::to_string(format::LoadU32(head + 8)) + " is not supported");
+  }
+  l.l_type = F_UNLCK;
+  (void)::fcntl(fd, F_OFD_SETLK, &l);
+  if (!st.ok()) return st;
+  return lf;
+}
+
+LockFile::~LockFile() {
+  if (slot_ >= 0) {
+    // Free the slot before its lock goes, so that it is never live and stale.
+    char zero[kSlotSize] = {};
+    (void)Pwrite(fd_, path_, zero, kSlotSize, SlotOffset(static_cast<uint32_t>(slot_)));
+  }
+  ::close(fd_);  // drops the slot's lock
+}
+
+Status LockFile::Claim() {
+  if (slot_ >= 0) return Status::OK();
+  for (uint32_t i = 0; i < kSlots; ++i) {
+    struct flock l = SlotLock(i, F_WRLCK);
+    if (::fcntl(fd_, F_OFD_SETLK, &l) == 0) {
+      slot_ = static_cast<int>(i);
+      since_ns_ = NowNs();
+      return Status::OK();
+    }
+    if (errno != EAGAIN && errno != EACCES) return Status::IOError("lock " + path_, errno);
+  }
+  return Status::Busy(path_ + ": all " + std::to_string(kSlots) + " reader slots are in use");
+}
+
+Status LockFile::Publish(uint64_t txn) {
+  if (slot_ < 0) return Status::InvalidArgument("no reader slot");
+  char s[kSlotSize] = {};
+  format::StoreU32(s, static_cast<uint32_t>(::getpid()));
+  format::StoreU64(s + 8, txn);
+  format::StoreU64(s + 16, since_ns_);
+  return Pwrite(fd_, path_, s, kSlotSize, SlotOffset(static_cast<uint32_t>(slot_)));
+}
+
+Result<bool> LockFile::Live(uint32_t i) {
+  struct flock l = SlotLock(i, F_WRLCK);
+  if (::fcntl(fd_, F_OFD_GETLK, &l) != 0) return Status::IOError("test lock " + path_, errno);
+  return l.l_type != F_UNLCK;
+}
+
+Result<std::vector<ReaderInfo>> LockFile::Readers() {
+  std::string page(kFileSize, '\0');
+  ssize_t n = ::pread(fd_, page.data(), kFileSize, 0);
+  if (n < 0) return Status::IOError("read " + path_, errno);
+  std::vector<ReaderInfo> out;
+  for (uint32_t i = 0; i < kSlots; ++i) {
+    if (SlotOffset(i) + static_cast<off_t>(kSlotSize) > n) break;
+    if (static_cast<int>(i) == slot_) continue;  // this process's own
+    const char* s = page.data() + SlotOffset(i);
+    const uint32_t pid = format::LoadU32(s);
+    if (pid == 0) continue;
+    BRUCE_ASSIGN_OR_RETURN(bool live, Live(i));
+    if (!live) continue;  // its process is gone
+    out.push_back(ReaderInfo{pid, format::LoadU64(s + 8), format::LoadU64(s + 16)});
+  }
+  return out;
+}
+
+Result<uint64_t> LockFile::OldestReader() {
+  BRUCE_ASSIGN_OR_RETURN(std::vector<ReaderInfo> readers, Readers());
+  uint64_t oldest = UINT64_MAX;
+  for (const ReaderInfo& r : readers) oldest = std::min(oldest, r.txn);
+  return oldest;
+}
+
+}  // namespace bruce

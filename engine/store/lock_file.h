@@ -1,0 +1,76 @@
+// store/lock_file.h — the reader table beside a store file (LMDB's model).
+//
+// A store at PATH has a lock file PATH-lock, one page of 4096 bytes, every
+// integer little-endian (docs/FORMAT.md "Lock file"):
+//
+//   offset  size  field
+//   0       8     magic "bruceLK\n"
+//   8       4     version (1)
+//   12      4     slots (126)
+//   16      48    reserved, 0
+//   64+32i  32    reader slot i:
+//                   0  4  pid of the reading process (0: free)
+//                   4  4  reserved, 0
+//                   8  8  the oldest transaction it reads
+//                   16 8  when that reader began, ns since the epoch
+//                   24 8  reserved, 0
+//
+// A process that opens the store read-only takes a slot for as long as it
+// has the store open: it holds an open-file-description lock (F_OFD_SETLK)
+// on the slot's 32 bytes and writes there the oldest commit it may still
+// read. The writing process (which has the store file itself locked) reads
+// the table before it reuses freed pages and never reuses a page freed
+// after the oldest transaction of a live slot. A slot whose lock is not
+// held belongs to a process that is gone (kill -9 included: the kernel
+// drops its locks), so it holds nothing back and the next reader takes it.
+// Nobody waits for anybody: readers and the writer only take and test locks
+// that never block.
+//
+// Thread safety: a LockFile is used under its owner's locks (DbImpl's
+// state_mu_); the file is shared with other processes by design.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bruce/db.h"
+#include "bruce/status.h"
+
+namespace bruce {
+
+class LockFile {
+ public:
+  static constexpr uint32_t kSlots = 126;
+  static constexpr size_t kFileSize = 4096;
+
+  // Opens PATH-lock, making it when absent. kIOError when that cannot be
+  // done (e.g. no write permission on the directory).
+  static Result<std::unique_ptr<LockFile>> Open(const std::string& store_path);
+  ~LockFile();
+  LockFile(const LockFile&) = delete;
+  LockFile& operator=(const LockFile&) = delete;
+
+  // Takes a free (or dead) slot for this reader: kBusy when all are live.
+  Status Claim();
+  // Writes the oldest transaction this reader may read into its slot.
+  Status Publish(uint64_t txn);
+  // The oldest transaction of the live slots of other readers, or
+  // UINT64_MAX when there is none.
+  Result<uint64_t> OldestReader();
+  // The live readers.
+  Result<std::vector<ReaderInfo>> Readers();
+
+ private:
+  LockFile(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  // Whether another open file description holds slot i's lock.
+  Result<bool> Live(uint32_t i);
+
+  int fd_;
+  std::string path_;
+  int slot_ = -1;
+  uint64_t since_ns_ = 0;
+};
+
+}  // namespace bruce

@@ -1,0 +1,216 @@
+// Readers in other processes (store/lock_file.h): a read-only open in a
+// child process reads while this process writes, and never sees a torn or
+// mixed state; a reader pins what it reads until it ends or is killed.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <random>
+#include <string>
+
+#include "bruce/db.h"
+#include "testutil.h"
+
+namespace bruce {
+namespace {
+
+std::unique_ptr<Db> OpenWriter(const std::string& path) {
+  Options o;
+  o.create_if_missing = true;
+  o.durability = Durability::kNoSync;
+  auto db = Db::Open(path, o);
+  EXPECT_TRUE(db.ok()) << db.status().ToString();
+  return std::move(db).value();
+}
+
+std::unique_ptr<Db> OpenReader(const std::string& path) {
+  Options o;
+  o.read_only = true;
+  o.cache_bytes = 64 << 10;  // reads go to the file, where a reused page would show
+  auto db = Db::Open(path, o);
+  if (!db.ok()) return nullptr;
+  return std::move(db).value();
+}
+
+// One commit: every key k/0..k/(keys-1) and "sum" are rewritten so that "sum"
+// is the sum of their values, and a few keys come and go (so pages are
+// freed and reused at every commit).
+Status Churn(Db* db, std::mt19937_64& rng, uint64_t round, int keys = 200) {
+  BRUCE_ASSIGN_OR_RETURN(auto w, db->BeginWrite());
+  uint64_t sum = 0;
+  for (int i = 0; i < keys; ++i) {
+    uint64_t v = rng() % 1000;
+    sum += v;
+    BRUCE_RETURN_IF_ERROR(w->Main()->Put("k/" + std::to_string(i), std::to_string(v) +
+                                         std::string(rng() % 100, 'x')));
+  }
+  BRUCE_RETURN_IF_ERROR(w->Main()->Put("sum", std::to_string(sum)));
+  BRUCE_RETURN_IF_ERROR(w->Main()->Put("round", std::to_string(round)));
+  return w->Commit();
+}
+
+// In the child: `reads` read transactions, each checking "sum" against the
+// values it sees. Exit status 0 when all agree, 1 on a mismatch, 2 on an
+// error, 3 when the store does not open.
+int ReadLoop(const std::string& path, int reads, int want_keys) {
+  auto db = OpenReader(path);
+  if (!db) return 3;
+  uint64_t last_round = 0;
+  int rounds_seen = 0;
+  // At least `reads` transactions, and on until 20 commits were seen.
+  for (int n = 0; n < reads || (rounds_seen < 20 && n < 100 * reads); ++n) {
+    auto r = db->BeginRead();
+    if (!r.ok()) return 2;
+    uint64_t sum = 0;
+    int keys = 0;
+    // Several passes: a transaction that lasts across several commits.
+    for (int pass = 0; pass < 3; ++pass) {
+      auto c = (*r)->Main()->NewCursor();
+      for (c->Seek("k/"); c->Valid() && c->key().substr(0, 2) == "k/"; c->Next()) {
+        sum += std::stoull(std::string(c->value()));
+        keys++;
+      }
+      if (!c->status().ok()) return 2;
+    }
+    sum /= 3;
+    keys /= 3;
+    std::string want, round;
+    if (!(*r)->Main()->Get("sum", &want).ok() || !(*r)->Main()->Get("round", &round).ok()) {
+      return 2;
+    }
+    if (keys != want_keys || std::to_string(sum) != want) return 1;
+    if (std::stoull(round) < last_round) return 1;  // never back in time
+    if (std::stoull(round) != last_round) rounds_seen++;
+    last_round = std::stoull(round);
+  }
+  return rounds_seen >= 20 ? 0 : 4;  // 4: it did not follow the writer
+}
+
+TEST(Reader, OtherProcessesReadConsistentStatesWhileOneWrites) {
+  testing::TempDir dir;
+  const std::string path = dir.File("s.bruce");
+  std::mt19937_64 rng(testing::Seed("Reader.Consistent"));
+  {
+    auto db = OpenWriter(path);
+    ASSERT_TRUE(Churn(db.get(), rng, 1, 3000).ok());
+  }
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) _exit(ReadLoop(path, 200, 3000));
+  auto db = OpenWriter(path);  // the writer opens while the reader reads
+  int status = 0;
+  uint64_t round = 2;
+  for (; round < 200000; ++round) {
+    Status s = Churn(db.get(), rng, round, 3000);
+    ASSERT_TRUE(s.ok()) << s.ToString();
+    if (waitpid(child, &status, WNOHANG) == child) break;
+  }
+  if (round == 200000) {
+    kill(child, SIGKILL);
+    waitpid(child, &status, 0);
+    FAIL() << "the reader did not finish within 200,000 commits";
+  }
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0)
+      << "1: a read transaction saw a mixed state, 2: a read error, 3: no open, 4: it saw fewer "
+         "than 20 commits";
+  CheckReport report;
+  ASSERT_TRUE(db->Check(&report).ok());
+  EXPECT_TRUE(report.ok()) << report.problems.front();
+  EXPECT_GT(round, 3u);
+}
+
+// A reader in another process keeps its commit readable however much the
+// writer churns (the file grows instead of reusing its pages); once it is
+// killed (-9), the writer reuses them again and the file stops growing.
+TEST(Reader, APinnedReaderKeepsItsPagesUntilKilled) {
+  testing::TempDir dir;
+  const std::string path = dir.File("s.bruce");
+  std::mt19937_64 rng(testing::Seed("Reader.Pinned"));
+  auto db = OpenWriter(path);
+  ASSERT_TRUE(Churn(db.get(), rng, 1).ok());
+  std::string pinned_sum;
+  {
+    auto r = db->BeginRead();
+    ASSERT_TRUE((*r)->Main()->Get("sum", &pinned_sum).ok());
+  }
+  int up[2], down[2];
+  ASSERT_EQ(pipe(up), 0);
+  ASSERT_EQ(pipe(down), 0);
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    // Pin commit 1's state, say so, wait, then check it reads the same.
+    auto rdb = OpenReader(path);
+    if (!rdb) _exit(3);
+    auto r = rdb->BeginRead();
+    if (!r.ok()) _exit(2);
+    char c = 'r';
+    if (write(up[1], &c, 1) != 1 || read(down[0], &c, 1) != 1) _exit(2);
+    std::string sum;
+    uint64_t total = 0;
+    auto cur = (*r)->Main()->NewCursor();
+    for (cur->Seek("k/"); cur->Valid() && cur->key().substr(0, 2) == "k/"; cur->Next()) {
+      total += std::stoull(std::string(cur->value()));
+    }
+    c = (*r)->Main()->Get("sum", &sum).ok() && cur->status().ok() && sum == std::to_string(total)
+            ? 'y'
+            : 'n';
+    if (write(up[1], &c, 1) != 1) _exit(2);
+    if (read(down[0], &c, 1) != 1) _exit(2);  // killed while waiting here
+    _exit(0);
+  }
+  char c = 0;
+  ASSERT_EQ(read(up[0], &c, 1), 1);
+  auto readers = db->Readers();
+  ASSERT_TRUE(readers.ok());
+  ASSERT_EQ(readers->size(), 1u);
+  EXPECT_EQ((*readers)[0].pid, static_cast<uint32_t>(child));
+  const uint64_t pinned_txn = (*readers)[0].txn;
+  for (int i = 0; i < 300; ++i) ASSERT_TRUE(Churn(db.get(), rng, 2 + i).ok());
+  const uint64_t grown = db->Stat()->total_pages;
+  ASSERT_EQ(write(down[1], "g", 1), 1);
+  ASSERT_EQ(read(up[0], &c, 1), 1);
+  EXPECT_EQ(c, 'y') << "the pinned reader read wrong bytes after the writer churned";
+  EXPECT_EQ(db->Readers()->at(0).txn, pinned_txn);
+  kill(child, SIGKILL);
+  int status;
+  waitpid(child, &status, 0);
+  EXPECT_TRUE(db->Readers()->empty()) << "a killed reader's slot still counts";
+  // Its pages come back: after a few commits the file stops growing.
+  for (int i = 0; i < 50; ++i) ASSERT_TRUE(Churn(db.get(), rng, 400 + i).ok());
+  const uint64_t settled = db->Stat()->total_pages;
+  for (int i = 0; i < 300; ++i) ASSERT_TRUE(Churn(db.get(), rng, 500 + i).ok());
+  EXPECT_LE(db->Stat()->total_pages, settled) << "the store still grows after the reader died";
+  EXPECT_GT(grown, settled / 2) << "the store did not grow while a reader pinned it";
+  // Without the pinned reader, churn reuses pages: 300 commits grow the
+  // store far less than with it.
+  CheckReport report;
+  ASSERT_TRUE(db->Check(&report).ok());
+  EXPECT_TRUE(report.ok()) << report.problems.front();
+}
+
+// Without a reader table (the directory is not writable), a reader falls
+// back to the store's shared lock, and a writer is then refused.
+TEST(Reader, WritersAndReadersShareTheTable) {
+  testing::TempDir dir;
+  const std::string path = dir.File("s.bruce");
+  auto w = OpenWriter(path);
+  struct stat st;
+  ASSERT_EQ(stat((path + "-lock").c_str(), &st), 0) << "the writer made no reader table";
+  EXPECT_EQ(st.st_size, 4096);
+  auto r = OpenReader(path);
+  ASSERT_NE(r, nullptr) << "a reader cannot open a store that a writer has open";
+  ASSERT_TRUE(w->Readers().ok());
+  EXPECT_EQ(w->Readers()->size(), 1u);
+  Options o;
+  auto second = Db::Open(path, o);
+  EXPECT_EQ(second.status().code(), Code::kBusy) << "two writers";
+  r.reset();
+  EXPECT_TRUE(w->Readers()->empty()) << "a closed reader's slot still counts";
+}
+
+}  // namespace
+}  // namespace bruce
