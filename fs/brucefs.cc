@@ -125,6 +125,10 @@ FsTree* BruceFs::Orphans() {
   return orphans_.get();
 }
 
+FsTree* BruceFs::WritableTree(const Target& t) {
+  return wtxn_ ? Tree(t.view) : nullptr;
+}
+
 bool BruceFs::Writable(const Target& t) const {
   return !opt_.read_only &&
          (t.view == InodeTable::kLiveView || t.view == InodeTable::kOrphanView);
@@ -384,13 +388,34 @@ uint64_t BruceFs::Subdirs(uint32_t view, const std::string& path) {
     std::optional<Child> c;
     if (!t->NextChild(path, lb, &c).ok() || !c) break;
     lb = c->next_lb;
-    Node child;
     std::string p = path.empty() ? c->name : path + "/" + c->name;
-    if (t->Stat(p, &child).ok() && child.kind == Kind::kDir) n++;
+    // Keys under the child (its first key is one) make it a directory;
+    // else its record or a prefix count says.
+    if (c->first_key.size() > p.size() && c->first_key[p.size()] == '/') {
+      n++;
+    } else if (auto d = t->IsDir(p); d.ok() && *d) {
+      n++;
+    }
   }
   if (subdirs_.size() > 100000) subdirs_.clear();
   subdirs_[key] = n;
   return n;
+}
+
+void BruceFs::SubdirsMoved(const std::string& from, const std::string& to) {
+  std::vector<std::pair<std::string, uint64_t>> moved;
+  auto it = subdirs_.lower_bound({InodeTable::kLiveView, from});
+  while (it != subdirs_.end() && it->first.first == InodeTable::kLiveView) {
+    const std::string& p = it->first.second;
+    if (p.compare(0, from.size(), from) != 0) break;
+    if (p.size() == from.size() || p[from.size()] == '/') {
+      moved.emplace_back(to + p.substr(from.size()), it->second);
+      it = subdirs_.erase(it);
+    } else {
+      ++it;  // a sibling such as "from2" or "from.x" sorts among them
+    }
+  }
+  for (auto& [p, n] : moved) subdirs_[{InodeTable::kLiveView, p}] = n;
 }
 
 void BruceFs::SubdirsChanged(const std::string& dir, int delta) {

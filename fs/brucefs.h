@@ -206,8 +206,13 @@ class BruceFs {
   // then kept up to date by mkdir, rmdir and rename. Requires mu_.
   uint64_t Subdirs(uint32_t view, const std::string& path);
   void SubdirsChanged(const std::string& dir, int delta);  // requires mu_
+  // The counts of `from` and the directories under it are now under `to`.
+  void SubdirsMoved(const std::string& from, const std::string& to);  // requires mu_
   // Whether an inode's view takes changes: the live tree and the orphans.
   bool Writable(const Target& t) const;
+  // The tree to change t's view in, or null when the mount went read-only
+  // (a failed sync). Requires mu_.
+  FsTree* WritableTree(const Target& t);
   // A new inode number, kept across mounts. Requires mu_.
   uint64_t NewIno();
   // The orphans of the open group (files unlinked while open). Requires mu_.

@@ -220,16 +220,13 @@ Status FsTree::Stat(const std::string& path, Node* out) {
       // A further name of a hard-linked file: its first name holds it.
       std::vector<std::string> names;
       BRUCE_RETURN_IF_ERROR(GetLinks(rec->ino, &names));
-      if (names.empty()) {
-        return Status::Corruption("\"" + path + "\" names inode " + std::to_string(rec->ino) +
-                                  ", which has no name list");
+      std::optional<Attr> first;
+      if (!names.empty()) BRUCE_RETURN_IF_ERROR(GetRecord(names[0], &first));
+      if (!first || first->kind == Kind::kLink || first->kind == Kind::kDir) {
+        return Dangling(out);
       }
       out->primary = names[0];
-      BRUCE_RETURN_IF_ERROR(GetRecord(out->primary, &rec));
-      if (!rec || rec->kind == Kind::kLink || rec->kind == Kind::kDir) {
-        return Status::Corruption("the first name of inode " + std::to_string(rec ? rec->ino : 0) +
-                                  " has no file record");
-      }
+      rec = std::move(first);
     }
     if (rec && RecordOnly(rec->kind)) {
       out->kind = rec->kind;
@@ -237,7 +234,9 @@ Status FsTree::Stat(const std::string& path, Node* out) {
       BRUCE_RETURN_IF_ERROR(Content(out->primary, out));
       if (out->kind == Kind::kNone && out->primary == path) return Status::OK();
       if (out->kind == Kind::kNone) {
-        return Status::Corruption("hard-linked \"" + out->primary + "\" has no content");
+        // The first name's content was deleted with the CLI.
+        out->primary = path;
+        return Dangling(out);
       }
       out->kind = rec && rec->kind == Kind::kSymlink ? Kind::kSymlink : Kind::kFile;
     }
@@ -245,6 +244,28 @@ Status FsTree::Stat(const std::string& path, Node* out) {
   out->has_record = rec && rec->kind == out->kind;
   out->attr = out->has_record ? std::move(*rec) : DefaultAttr(out->kind);
   return Status::OK();
+}
+
+Status FsTree::Dangling(Node* out) {
+  out->kind = Kind::kFile;
+  out->dangling = true;
+  out->has_record = false;
+  out->size = out->allocated = 0;
+  out->attr = DefaultAttr(Kind::kFile);
+  out->attr.mode = 0;
+  return Status::OK();
+}
+
+Result<bool> FsTree::IsDir(const std::string& path) {
+  std::optional<Attr> rec;
+  BRUCE_RETURN_IF_ERROR(GetRecord(path, &rec));
+  if (path.empty() || (rec && rec->kind == Kind::kDir)) return true;
+  const std::string p = Prefix(path);
+  BRUCE_ASSIGN_OR_RETURN(uint64_t n, main_->CountPrefix(p));
+  if (n == 0 && attrs_ != nullptr) {
+    BRUCE_ASSIGN_OR_RETURN(n, attrs_->CountPrefix(p));
+  }
+  return n > 0;
 }
 
 Status FsTree::NextChild(const std::string& dir, std::string_view lb, std::optional<Child>* out) {
@@ -367,17 +388,25 @@ Status FsTree::CollectKeys(bruce::Tree* t, const std::string& path, std::vector<
   return c->status();
 }
 
-Status FsTree::MoveSubtree(const std::string& from, const std::string& to) {
-  std::vector<std::string> mk, ak;
-  BRUCE_RETURN_IF_ERROR(CollectKeys(main_, from, &mk));
-  BRUCE_RETURN_IF_ERROR(CollectKeys(attrs_, from, &ak));
-  for (const auto* keys : {&mk, &ak}) {
-    for (const auto& k : *keys) {
+Status FsTree::CheckMove(const std::string& from, const std::string& to) {
+  if (to.size() <= from.size()) return Status::OK();
+  std::vector<std::string> keys;
+  for (bruce::Tree* t : {main_, attrs_}) {
+    BRUCE_RETURN_IF_ERROR(CollectKeys(t, from, &keys));
+    for (const auto& k : keys) {
       if (to.size() + k.size() - from.size() > bruce::kMaxKeySize) {
         return Status::InvalidArgument("a moved key would be longer than the key limit");
       }
     }
   }
+  return Status::OK();
+}
+
+Status FsTree::MoveSubtree(const std::string& from, const std::string& to) {
+  BRUCE_RETURN_IF_ERROR(CheckMove(from, to));
+  std::vector<std::string> mk, ak;
+  BRUCE_RETURN_IF_ERROR(CollectKeys(main_, from, &mk));
+  BRUCE_RETURN_IF_ERROR(CollectKeys(attrs_, from, &ak));
   for (const auto& k : mk) {
     BRUCE_RETURN_IF_ERROR(main_->Rename(k, to + k.substr(from.size())));
   }

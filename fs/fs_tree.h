@@ -52,6 +52,10 @@ struct Node {
   // The path holding the record and content: the stat'ed path, or for a
   // further name of a hard-linked file its first name.
   std::string primary;
+  // A further name whose file is gone (its first name deleted with the
+  // CLI): shown as an empty file with no permissions, so that it can be
+  // seen and removed.
+  bool dangling = false;
 };
 
 // Which trees an FsTree shows: the live namespace or the orphans.
@@ -77,6 +81,8 @@ class FsTree {
   const Defaults& defaults() const { return defaults_; }
 
   bruce::Status Stat(const std::string& path, Node* out);
+  // Whether `path` is a directory (Stat's answer, without sizes).
+  bruce::Result<bool> IsDir(const std::string& path);
   // The record, or nullopt when the path has none.
   bruce::Status GetRecord(const std::string& path, std::optional<Attr>* out);
   bruce::Status PutRecord(const std::string& path, const Attr& a);
@@ -112,12 +118,17 @@ class FsTree {
   // name lists of hard-linked files among them follow.
   // kInvalidArgument when a moved key would pass kMaxKeySize.
   bruce::Status MoveSubtree(const std::string& from, const std::string& to);
+  // kInvalidArgument when MoveSubtree(from, to) would make a key longer
+  // than kMaxKeySize.
+  bruce::Status CheckMove(const std::string& from, const std::string& to);
   // Deletes the records of `dir` and of every path under `dir/`.
   bruce::Status DeleteRecords(const std::string& dir);
 
  private:
   bruce::Result<bruce::Tree*> AttrsForWrite();
   bruce::Result<bruce::Tree*> MetaForWrite();
+  // Fills *out as a dangling name (Node::dangling).
+  bruce::Status Dangling(Node* out);
   // Size and allocated bytes of the content at `path` (absent: kNone).
   bruce::Status Content(const std::string& path, Node* out);
   bruce::Result<bool> HasKey(bruce::Tree* t, std::string_view key);

@@ -148,7 +148,8 @@ void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   fi->keep_cache = keep;
   fi->noflush = 1;  // Flush has nothing to do: no FLUSH at each close
   fi->fh = 0;
-  fuse_reply_open(req, fi);
+  // An interrupted open gets no RELEASE: end it here.
+  if (fuse_reply_open(req, fi) != 0) Fs(req)->Release(ino);
 }
 
 void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
@@ -162,7 +163,7 @@ void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
   fi->keep_cache = 1;
   fi->noflush = 1;
   fi->fh = 0;
-  fuse_reply_create(req, &e, fi);
+  if (fuse_reply_create(req, &e, fi) != 0) Fs(req)->Release(e.ino);
 }
 
 void Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {

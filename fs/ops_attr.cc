@@ -36,7 +36,8 @@ int BruceFs::SetAttr(fuse_ino_t ino, const struct stat& in, int to_set, struct s
   if (int err = Resolve(ino, &t)) return err;
   if (!Writable(t)) return EROFS;
   GroupLock l(this);
-  FsTree* tree = Tree(t.view);
+  FsTree* tree = WritableTree(t);
+  if (tree == nullptr) return EROFS;  // the mount went read-only
   Node n;
   FS_TRY(tree->Stat(t.path, &n));
   if (n.kind == Kind::kNone) return ENOENT;
@@ -125,7 +126,8 @@ int BruceFs::SetXattr(fuse_ino_t ino, const char* name, const char* value, size_
   if (!XattrNameOk(name, opt_.acl)) return EOPNOTSUPP;
   if (size > kXattrValueMax) return E2BIG;
   GroupLock l(this);
-  FsTree* tree = Tree(t.view);
+  FsTree* tree = WritableTree(t);
+  if (tree == nullptr) return EROFS;  // the mount went read-only
   Node n;
   FS_TRY(tree->Stat(t.path, &n));
   if (n.kind == Kind::kNone) return ENOENT;
@@ -199,7 +201,8 @@ int BruceFs::RemoveXattr(fuse_ino_t ino, const char* name) {
   if (!Writable(t)) return EROFS;
   if (!XattrNameOk(name, opt_.acl)) return EOPNOTSUPP;
   GroupLock l(this);
-  FsTree* tree = Tree(t.view);
+  FsTree* tree = WritableTree(t);
+  if (tree == nullptr) return EROFS;  // the mount went read-only
   Node n;
   FS_TRY(tree->Stat(t.path, &n));
   if (n.kind == Kind::kNone) return ENOENT;

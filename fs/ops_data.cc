@@ -68,7 +68,8 @@ int BruceFs::Fallocate(fuse_ino_t ino, int mode, off_t off, off_t len) {
   const uint64_t at = static_cast<uint64_t>(off), n = static_cast<uint64_t>(len);
   if (at + n > bruce::kMaxValueBytes || at + n < at) return EFBIG;
   GroupLock l(this);
-  FsTree* tree = Tree(t.view);
+  FsTree* tree = WritableTree(t);
+  if (tree == nullptr) return EROFS;  // the mount went read-only
   Node node;
   FS_TRY(tree->Stat(t.path, &node));
   if (node.kind == Kind::kNone) return ENOENT;
@@ -115,7 +116,8 @@ int BruceFs::Write(fuse_ino_t ino, int flags, const char* buf, size_t size, off_
   if (!Writable(t)) return EROFS;
   if (off < 0) return EINVAL;
   GroupLock l(this);
-  FsTree* tree = Tree(t.view);
+  FsTree* tree = WritableTree(t);
+  if (tree == nullptr) return EROFS;  // the mount went read-only
   uint64_t at = static_cast<uint64_t>(off);
   if (flags & O_APPEND) {
     FS_ASSIGN(at, tree->main()->ValueSize(t.path));

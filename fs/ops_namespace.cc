@@ -192,6 +192,11 @@ int BruceFs::Mknod(const Caller& c, fuse_ino_t parent, const char* name, mode_t 
 
 int BruceFs::DropName(const std::string& path, Node* n) {
   FsTree* t = LiveTree();
+  if (n->dangling) {
+    FS_TRY(t->DeleteRecord(path));  // a name of a file that is gone: only its record
+    inodes_.Remove(InodeTable::kLiveView, path);
+    return 0;
+  }
   n->attr.ctime_ns = NowNs();
   if (n->attr.nlink > 1 && n->has_record) {
     // One name of a hard-linked file goes; the others stay.
@@ -343,7 +348,9 @@ int BruceFs::Rename(fuse_ino_t parent, const char* name, fuse_ino_t newparent,
   if (src.kind != Kind::kDir && dst.kind != Kind::kNone && src.primary == dst.primary) return 0;
   if (src.kind == Kind::kDir || dst.kind == Kind::kDir) {
     dirty_all_dirs_ = true;  // the listings of every directory under them move
-    subdirs_.clear();        // and their subdirectory counts
+  }
+  if ((flags & RENAME_EXCHANGE) && (src.kind == Kind::kDir || dst.kind == Kind::kDir)) {
+    subdirs_.clear();  // (rare: counted again when asked)
   }
   if (flags & RENAME_EXCHANGE) {
     if (dst.kind == Kind::kNone) return ENOENT;
@@ -364,8 +371,13 @@ int BruceFs::Rename(fuse_ino_t parent, const char* name, fuse_ino_t newparent,
         if (dst.kind != Kind::kDir) return ENOTDIR;
         FS_ASSIGN(bool empty, t->IsEmptyDir(to));
         if (!empty) return ENOTEMPTY;
+        // Nothing changes unless the whole move can be made.
+        Status c = t->CheckMove(from, to);
+        if (!c.ok()) return c.code() == bruce::Code::kInvalidArgument ? ENAMETOOLONG : ToErrno(c);
         FS_TRY(t->DeleteRecords(to));
         inodes_.Remove(InodeTable::kLiveView, to);
+        SubdirsChanged(np.path, -1);
+        subdirs_.erase({InodeTable::kLiveView, to});
       }
     } else if (dst.kind == Kind::kDir) {
       return EISDIR;
@@ -377,7 +389,12 @@ int BruceFs::Rename(fuse_ino_t parent, const char* name, fuse_ino_t newparent,
     if (src.kind == Kind::kDir) {
       s = t->MoveSubtree(from, to);
       if (s.ok()) s = t->PutRecord(to, src.attr);
-      if (s.ok()) inodes_.Rename(InodeTable::kLiveView, from, to);
+      if (s.ok()) {
+        inodes_.Rename(InodeTable::kLiveView, from, to);
+        SubdirsMoved(from, to);
+        SubdirsChanged(p.path, -1);
+        SubdirsChanged(np.path, +1);
+      }
     } else if (src.primary != from) {
       // A further name of a hard-linked file: only its link record moves.
       Attr link;

@@ -67,3 +67,19 @@ bfs_umount "$M"
 now=$("$BRUCE" stat "$S" --json | python3 -c "import json,sys; print(json.load(sys.stdin)['pages_used'])")
 [ "$now" -lt $((used - 600)) ] || fail "the orphan's pages did not come back: $used -> $now"
 ok "an orphan left by kill -9 is freed at the next mount ($used -> $now pages)"
+
+# A name of a hard-linked file whose first name the CLI deleted (bruce del
+# of its key) shows as an empty file with no permissions and can be
+# removed; its directory still lists and empties.
+bfs_mount "$S" "$M"
+mkdir "$M/dl"
+echo x > "$M/dl/first"
+ln "$M/dl/first" "$M/dl/second"
+bfs_umount "$M"
+"$BRUCE" del "$S" dl/first > /dev/null
+bfs_mount "$S" "$M"
+[ "$(ls "$M/dl" | tr '\n' ' ')" = "second " ] || fail "listing with a dangling name: $(ls "$M/dl")"
+[ "$(stat -c '%a %s' "$M/dl/second")" = "0 0" ] || fail "dangling name: $(stat -c '%a %s' "$M/dl/second")"
+rm "$M/dl/second"
+rmdir "$M/dl" || fail "the directory of a removed dangling name does not empty"
+ok "a hard link whose first name the CLI deleted can be seen and removed"
