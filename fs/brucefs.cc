@@ -66,7 +66,27 @@ struct timespec ToTimespec(int64_t ns) {
 }  // namespace
 
 BruceFs::BruceFs(std::unique_ptr<bruce::Db> db, FsOptions options)
-    : db_(std::move(db)), opt_(std::move(options)) {}
+    : db_(std::move(db)), opt_(std::move(options)) {
+  if (opt_.read_only) {
+    // Another process may write the store: the kernel keeps what it was
+    // told only until the view is next refreshed.
+    opt_.timeout_s = std::min<double>(opt_.timeout_s, std::max(1u, opt_.txg_timeout_s));
+  }
+}
+
+Status BruceFs::FollowStore() {
+  if (!opt_.read_only || !rtxn_) return Status::OK();
+  auto r = db_->BeginRead();
+  if (!r.ok()) return r.status();
+  if ((*r)->id() == rtxn_->id()) return Status::OK();
+  live_.reset();
+  rtxn_ = std::move(*r);
+  live_ = std::make_unique<FsTree>(rtxn_.get(), nullptr,
+                                   Defaults{opt_.uid, opt_.gid, opt_.default_time_ns});
+  subdirs_.clear();
+  no_caps_.clear();
+  return Status::OK();
+}
 
 BruceFs::~BruceFs() {
   Status s = Shutdown();
@@ -82,6 +102,8 @@ Status BruceFs::Start() {
     rtxn_ = std::move(*r);
     live_ = std::make_unique<FsTree>(rtxn_.get(), nullptr,
                                      Defaults{opt_.uid, opt_.gid, opt_.default_time_ns});
+    // It follows the store's new commits (another process may write it).
+    if (opt_.txg_timeout_s > 0) txg_ = std::thread([this] { TxgLoop(); });
   } else {
     auto w = db_->BeginWrite();
     if (!w.ok()) return w.status();
@@ -281,6 +303,8 @@ void BruceFs::TxgLoop() {
   while (!stopped_) {
     if (period > 0 && SteadyNs() >= tick) {
       tick = SteadyNs() + period;
+      Status f = FollowStore();
+      (void)f;  // a read-only mount keeps its view when the store cannot be read
       if (dirty_) {
         Status s = Seal("txg_timeout");
         (void)s;  // logged by Seal

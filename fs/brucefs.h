@@ -188,6 +188,9 @@ class BruceFs {
     std::unique_lock<std::mutex> l_;
   };
 
+  // A read-only mount: moves its view to the store's last durable commit
+  // (another process may be writing it). Requires mu_.
+  bruce::Status FollowStore();
   // Seals the open group when it has changes (no fsync) and opens the next
   // one; the seal is sealed_txn_. Requires mu_.
   bruce::Status Seal(const char* why);
@@ -259,7 +262,7 @@ class BruceFs {
 
   std::mutex mu_;
   std::unique_ptr<bruce::WriteTxn> wtxn_;   // the open group (read-write)
-  std::unique_ptr<bruce::ReadTxn> rtxn_;    // the store (read-only mounts)
+  std::unique_ptr<bruce::ReadTxn> rtxn_;    // the store (read-only mounts; refreshed)
   std::unique_ptr<FsTree> live_;
   bool dirty_ = false;
   uint64_t dirty_bytes_ = 0;

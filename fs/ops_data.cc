@@ -29,8 +29,9 @@ int BruceFs::Open(fuse_ino_t ino, int flags, bool* keep_cache) {
     Dirty(256);
   }
   // Every change reaches the store through this kernel, so its page cache
-  // stays right across opens.
-  *keep_cache = true;
+  // stays right across opens; a read-only mount's store may be written by
+  // another process, so it starts afresh.
+  *keep_cache = !opt_.read_only;
   open_[ino]++;
   return 0;
 }

@@ -121,6 +121,8 @@ int BruceFs::OpenDir(fuse_ino_t ino, uint64_t* fh) {
         h->parent_ino = t.path.empty() ? InodeTable::kSnapDirIno
                                        : inodes_.Get(t.view, std::string(ParentPath(t.path)), 0);
       }
+      // A read-only mount lists what it stats: the store's last commit.
+      if (t.view == InodeTable::kLiveView) FS_TRY(FollowStore());
       FsTree* live = Tree(t.view);
       if (live == nullptr) return ESTALE;
       Node n;

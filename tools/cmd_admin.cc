@@ -1,5 +1,6 @@
 // The commands about a whole store: stat, check, root-hash, trees.
 
+#include <ctime>
 #include <algorithm>
 #include <cstdio>
 #include <string>
@@ -103,6 +104,23 @@ int RunStat(const Invocation& inv) {
     rest.insert(rest.end(), more.begin(), more.end());
   }
   fields.insert(fields.end(), rest.begin(), rest.end());
+  // Other processes reading the store (read-only opens, `-o ro` mounts):
+  // one that pins an old commit keeps the pages freed since.
+  auto readers = s.db->Readers();
+  if (readers.ok()) {
+    fields.push_back(Number("readers", readers->size()));
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    const uint64_t now_ns = uint64_t(now.tv_sec) * 1000000000 + uint64_t(now.tv_nsec);
+    for (size_t i = 0; i < readers->size(); ++i) {
+      const ReaderInfo& r = (*readers)[i];
+      const uint64_t age = now_ns > r.since_ns ? (now_ns - r.since_ns) / 1000000000 : 0;
+      fields.push_back(Text("reader " + std::to_string(i + 1),
+                            "pid " + std::to_string(r.pid) + ", txn " + std::to_string(r.txn) +
+                                " (" + std::to_string(d.txn_id > r.txn ? d.txn_id - r.txn : 0) +
+                                " commits behind), for " + std::to_string(age) + " s"));
+    }
+  }
   if (!d.recovery_note.empty()) fields.push_back(Text("recovery note", d.recovery_note));
   if (!space.ok()) {
     fields.push_back(Text("space note", "the space walk stopped: " + space.status().ToString()));

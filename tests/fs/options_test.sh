@@ -55,6 +55,36 @@ mkdir "$M/.snapshots/x" 2>/dev/null && fail "snapshot on a ro mount"
 bfs_umount "$M"
 ok "-o ro"
 
+# Beside a read-write mount: the CLI reads the mounted store, and a -o ro
+# mount in another process follows its commits (each opendir, and every
+# txg_timeout) while the writer never reuses what the ro mount reads.
+M2=$WORK/m2
+bfs_mount "$S" "$M"
+rw_pid=$BFS_PID
+echo one > "$M/one"
+python3 -c "import os, sys; os.fsync(os.open(sys.argv[1], os.O_RDONLY))" "$M"
+bfs_mount "$S" "$M2" -o ro
+ro_pid=$BFS_PID
+[ "$(cat "$M2/one")" = one ] || fail "the ro mount does not see the writer's commit"
+for c in "count $S" "get $S one" "ls $S" "dump $S" "rank $S one" "nth $S 0" "check $S" \
+         "root-hash $S" "trees $S" "snapshot list $S"; do
+  # shellcheck disable=SC2086
+  "$BRUCE" $c > "$WORK/cli.out" 2>&1 || fail "bruce $c on a mounted store: $(cat "$WORK/cli.out")"
+done
+mkdir "$M/.snapshots/beside"
+[ "$("$BRUCE" get "$S" one --snapshot beside)" = one ] || fail "--snapshot read on a mounted store"
+"$BRUCE" stat "$S" | grep -q "^reader 1: *pid $ro_pid," || fail "bruce stat does not list the ro mount: $("$BRUCE" stat "$S" | grep reader)"
+echo two > "$M/two"
+python3 -c "import os, sys; os.fsync(os.open(sys.argv[1], os.O_RDONLY))" "$M"
+ls "$M2" | grep -qx two || fail "an opendir on the ro mount does not follow the writer"
+[ "$(cat "$M2/two")" = two ] || fail "the ro mount lists two but cannot read it"
+fusermount3 -u "$M2"
+BFS_PID=$rw_pid
+bfs_umount "$M"
+wait "$ro_pid" 2>/dev/null || true
+"$BRUCE" check "$S" > /dev/null || fail "check after a ro mount beside a rw one"
+ok "CLI readers and a ro mount beside a read-write mount"
+
 # The mount(8) helper: daemonizes, returns once mounted; fstab-only
 # options are ignored. (Invoked directly: installing into /sbin is not
 # done by tests.)
