@@ -192,6 +192,58 @@ TEST(Reader, APinnedReaderKeepsItsPagesUntilKilled) {
   EXPECT_TRUE(report.ok()) << report.problems.front();
 }
 
+// Regression (found in review): a writer that opens the store after another
+// writer's commits freed pages an older reader still reads must not reuse
+// them: its space log cannot say which commit freed what.
+TEST(Reader, ANewWriterKeepsWhatOlderReadersRead) {
+  testing::TempDir dir;
+  const std::string path = dir.File("s.bruce");
+  std::mt19937_64 rng(testing::Seed("Reader.NewWriter"));
+  {
+    auto db = OpenWriter(path);
+    ASSERT_TRUE(Churn(db.get(), rng, 1).ok());
+  }
+  int up[2], down[2];
+  ASSERT_EQ(pipe(up), 0);
+  ASSERT_EQ(pipe(down), 0);
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    auto rdb = OpenReader(path);
+    if (!rdb) _exit(3);
+    auto r = rdb->BeginRead();
+    if (!r.ok()) _exit(2);
+    char c = 'r';
+    if (write(up[1], &c, 1) != 1 || read(down[0], &c, 1) != 1) _exit(2);
+    uint64_t total = 0;
+    std::string sum;
+    auto cur = (*r)->Main()->NewCursor();
+    for (cur->Seek("k/"); cur->Valid() && cur->key().substr(0, 2) == "k/"; cur->Next()) {
+      total += std::stoull(std::string(cur->value()));
+    }
+    bool ok = cur->status().ok() && (*r)->Main()->Get("sum", &sum).ok() &&
+              sum == std::to_string(total);
+    _exit(ok ? 0 : 1);
+  }
+  char c = 0;
+  ASSERT_EQ(read(up[0], &c, 1), 1);
+  {
+    // The first writer frees the reader's pages...
+    auto db = OpenWriter(path);
+    for (int i = 0; i < 20; ++i) ASSERT_TRUE(Churn(db.get(), rng, 2 + i).ok());
+  }
+  {
+    // ...and the next one, opened afresh, must not reuse them.
+    auto db = OpenWriter(path);
+    for (int i = 0; i < 200; ++i) ASSERT_TRUE(Churn(db.get(), rng, 100 + i).ok());
+  }
+  ASSERT_EQ(write(down[1], "g", 1), 1);
+  int status = 0;
+  waitpid(child, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "the old reader read reused pages (1) or failed (2, 3)";
+}
+
 // Without a reader table (the directory is not writable), a reader falls
 // back to the store's shared lock, and a writer is then refused.
 TEST(Reader, WritersAndReadersShareTheTable) {

@@ -266,15 +266,25 @@ Status DbImpl::Check(CheckReport* report) {
   *report = CheckReport{};
   // Take the writer role so the free map holds still during the walk.
   std::unique_ptr<WriteTxn> hold;
+  std::unique_lock<std::mutex> ro_hold(writer_mu_, std::defer_lock);
   if (!options_.read_only) {
     BRUCE_ASSIGN_OR_RETURN(hold, BeginWrite());
+  } else {
+    // A read-only store's free map changes only when it follows a new
+    // commit (Refresh, under writer_mu_): hold that off for the walk.
+    ro_hold.lock();
   }
-  Version v;
+  // Pinned, so that a writer in another process keeps what the walk reads.
+  const Version v = PinCurrent();
+  struct Unpinner {
+    DbImpl* db;
+    uint64_t txn;
+    ~Unpinner() { db->Unpin(txn); }
+  } unpin{this, v.txn};
   {
     std::lock_guard lock(state_mu_);
-    v = current_;
+    if (!recovery_note_.empty()) report->problems.push_back(recovery_note_);
   }
-  if (!recovery_note_.empty()) report->problems.push_back(recovery_note_);
   Checker c(this, space_.total_pages(), report);
   c.Claim(0, format::kMetaPages, Use::kMeta);
   if (v.catalog.null()) {

@@ -1,6 +1,7 @@
 #include "store/lock_file.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -66,14 +67,38 @@ Result<std::unique_ptr<LockFile>> LockFile::Open(const std::string& store_path) 
   char head[kHeader];
   ssize_t n = ::pread(fd, head, kHeader, 0);
   Status st;
-  if (n == 0) {
+  auto init = [&]() {
     std::string page(kFileSize, '\0');
     std::memcpy(page.data(), kMagic, 8);
     format::StoreU32(page.data() + 8, kVersion);
     format::StoreU32(page.data() + 12, kSlots);
-    st = Pwrite(fd, path, page.data(), page.size(), 0);
-  } else if (n != static_cast<ssize_t>(kHeader) || std::memcmp(head, kMagic, 8) != 0) {
-    st = Status::Corruption(path + " is not a bruce lock file");
+    // It takes the store file's permissions: whoever may use the store may
+    // use its table (a reader of another user may be the one making it).
+    struct stat sst;
+    if (::stat(store_path.c_str(), &sst) == 0) (void)::fchmod(fd, sst.st_mode & 0666);
+    return Pwrite(fd, path, page.data(), page.size(), 0);
+  };
+  auto valid = [&]() {
+    return n == static_cast<ssize_t>(kHeader) && std::memcmp(head, kMagic, 8) == 0;
+  };
+  if (n == 0) {
+    st = init();
+  } else if (!valid()) {
+    // A header cut short (a crash while it was written) or foreign bytes:
+    // rebuilt when no reader holds a slot, else left alone.
+    struct flock all;
+    std::memset(&all, 0, sizeof(all));
+    all.l_type = F_WRLCK;
+    all.l_whence = SEEK_SET;
+    all.l_start = kHeader;
+    all.l_len = kFileSize - kHeader;
+    if (::fcntl(fd, F_OFD_SETLK, &all) == 0) {
+      st = init();
+      all.l_type = F_UNLCK;
+      (void)::fcntl(fd, F_OFD_SETLK, &all);
+    } else {
+      st = Status::Corruption(path + " is not a bruce lock file");
+    }
   } else if (format::LoadU32(head + 8) != kVersion || format::LoadU32(head + 12) != kSlots) {
     st = Status::NotSupported(path + ": lock file version " +
                               std::to_string(format::LoadU32(head + 8)) + " is not supported");
@@ -123,9 +148,15 @@ Result<bool> LockFile::Live(uint32_t i) {
 }
 
 Result<std::vector<ReaderInfo>> LockFile::Readers() {
-  std::string page(kFileSize, '\0');
-  ssize_t n = ::pread(fd_, page.data(), kFileSize, 0);
-  if (n < 0) return Status::IOError("read " + path_, errno);
+  // Read until two reads agree: a slot being written as it is read could
+  // otherwise show half of its old transaction and half of its new one.
+  std::string page(kFileSize, '\0'), again(kFileSize, '\0');
+  ssize_t n = -1;
+  for (int i = 0; i < 100; ++i) {
+    n = ::pread(fd_, page.data(), kFileSize, 0);
+    if (n < 0) return Status::IOError("read " + path_, errno);
+    if (::pread(fd_, again.data(), kFileSize, 0) == n && page == again) break;
+  }
   std::vector<ReaderInfo> out;
   for (uint32_t i = 0; i < kSlots; ++i) {
     if (SlotOffset(i) + static_cast<off_t>(kSlotSize) > n) break;

@@ -24,10 +24,12 @@
 // held belongs to a process that is gone (kill -9 included: the kernel
 // drops its locks), so it holds nothing back and the next reader takes it.
 // Nobody waits for anybody: readers and the writer only take and test locks
-// that never block.
+// that never block (but for the moment it takes the first opener to write
+// the header).
 //
-// Thread safety: a LockFile is used under its owner's locks (DbImpl's
-// state_mu_); the file is shared with other processes by design.
+// Thread safety: Claim once, before sharing; Publish under the owner's lock
+// (DbImpl's slot_mu_); Readers and OldestReader from any thread (they only
+// read the file). The file is shared with other processes by design.
 #pragma once
 
 #include <cstdint>

@@ -370,6 +370,11 @@ void SpaceMap::Rollback() {
   head_checksum_ = begin_head_checksum_;
 }
 
+void SpaceMap::HoldFree(uint64_t txn) {
+  for (const auto& [start, len] : free_) AddExtent(&pending_[txn], start, len);
+  free_.clear();
+}
+
 void SpaceMap::Release(uint64_t oldest_reader) {
   while (!pending_.empty() && pending_.begin()->first <= oldest_reader) {
     for (const auto& [s, l] : pending_.begin()->second) AddExtent(&free_, s, l);

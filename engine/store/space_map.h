@@ -8,7 +8,8 @@
 // its records (SETEND, ALLOC, FREE); when the chain grows long it is
 // condensed into a fresh base that lists every free extent. The meta page
 // names the head. Replaying the chain from its base gives the free set as of
-// that commit (pages freed by it included: no reader survives a reopen).
+// that commit (pages freed by it included: no reader of this process
+// survives a reopen; readers in other processes are HoldFree's business).
 //
 // Rules the engine relies on:
 //  - Allocate never returns a page freed by the open transaction or by a
@@ -60,6 +61,10 @@ class SpaceMap {
   void Rollback();
   // Pages freed by transactions <= oldest_reader become reusable.
   void Release(uint64_t oldest_reader);
+  // Everything free now waits for Release(txn): a writer opening a store
+  // that older readers in other processes still read (the log does not say
+  // which commit freed what, so all of it waits).
+  void HoldFree(uint64_t txn);
 
   uint64_t total_pages() const { return total_; }
   // Pages free as of the last commit: reusable now or after readers end.

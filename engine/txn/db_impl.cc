@@ -56,6 +56,7 @@ Result<std::unique_ptr<Db>> Db::Open(const std::string& path, const Options& opt
   auto db = std::make_unique<DbImpl>(std::shared_ptr<PageStore>(std::move(store)), options);
   db->AttachLockFile(std::move(lock));
   BRUCE_RETURN_IF_ERROR(db->Init());
+  db->HoldForReaders();
   return std::unique_ptr<Db>(std::move(db));
 }
 
@@ -184,23 +185,48 @@ std::vector<Result<Meta>> DbImpl::ReadMetaSlots(uint64_t size) {
   return slots;
 }
 
-Status DbImpl::OpenExisting(uint64_t size) {
-  if (lock_ && options_.read_only) {
-    // A writer may be committing meanwhile: publish the commit first, then
-    // check it is still the newest (else its pages may be reused already).
-    for (int tries = 0; tries < 1000; ++tries) {
-      Meta m, again;
-      if (!NewestMeta(&m)) break;  // the path below reports why
-      {
-        std::lock_guard slot(slot_mu_);
-        BRUCE_RETURN_IF_ERROR(lock_->Publish(m.txn));
-        published_ = m.txn;
-      }
-      if (!NewestMeta(&again) || again.txn != m.txn) continue;
-      if (TryMeta(m).ok()) return Status::OK();
-      break;
+Status DbImpl::OpenBesideWriter() {
+  // A writer may be committing meanwhile. Publish the oldest commit the
+  // meta pages name, then read both again: the same bytes say no commit
+  // became durable in between (so none of their pages was reused before
+  // the writer could see the slot); else start over.
+  for (int tries = 0; tries < 1000; ++tries) {
+    auto size = store_->Size();
+    if (!size.ok()) return size.status();
+    std::vector<Result<Meta>> slots = ReadMetaSlots(*size);
+    std::vector<Meta> valid;
+    for (auto& m : slots) {
+      if (m.ok()) valid.push_back(*m);
+      if (!m.ok() && m.status().code() == Code::kNotSupported) return m.status();
     }
+    if (valid.empty()) return Status::Corruption(store_->Name() + " has no usable meta page");
+    std::sort(valid.begin(), valid.end(), [](const Meta& a, const Meta& b) { return a.txn > b.txn; });
+    {
+      std::lock_guard slot(slot_mu_);
+      BRUCE_RETURN_IF_ERROR(lock_->Publish(valid.back().txn));
+      published_ = valid.back().txn;
+    }
+    std::vector<Result<Meta>> again = ReadMetaSlots(*size);
+    bool same = again.size() == slots.size();
+    for (size_t i = 0; same && i < slots.size(); ++i) {
+      same = again[i].ok() == slots[i].ok() &&
+             (!again[i].ok() || (again[i]->txn == slots[i]->txn &&
+                                 again[i]->catalog.hash == slots[i]->catalog.hash));
+    }
+    if (!same) continue;
+    std::string why;
+    for (const Meta& m : valid) {
+      Status st = TryMeta(m);
+      if (st.ok()) return st;
+      why += " [txn " + std::to_string(m.txn) + ": " + st.ToString() + "]";
+    }
+    return Status::Corruption(store_->Name() + " has no usable meta page:" + why);
   }
+  return Status::Busy(store_->Name() + " changes too fast to open beside its writer");
+}
+
+Status DbImpl::OpenExisting(uint64_t size) {
+  if (lock_ && options_.read_only) return OpenBesideWriter();
   std::vector<Result<Meta>> slots = ReadMetaSlots(size);
   for (auto& m : slots) {
     if (!m.ok() && m.status().code() == Code::kIOError) return m.status();
@@ -372,14 +398,15 @@ Status DbImpl::Refresh() {
       published_ = keep;
     }
     if (!NewestMeta(&again) || again.txn != m.txn) continue;
-    // m is protected now: adopt it, as open would.
-    if (!m.catalog.null()) BRUCE_RETURN_IF_ERROR(LoadUncached(m.catalog).status());
+    // m is protected now: adopt it, as open would. A commit that does not
+    // load (damage) is not adopted: reads go on in the one we have.
+    if (!m.catalog.null() && !LoadUncached(m.catalog).ok()) return Status::OK();
     SnapMap snaps;
-    BRUCE_RETURN_IF_ERROR(LoadSnapshots(m.catalog, &snaps));
+    if (!LoadSnapshots(m.catalog, &snaps).ok()) return Status::OK();
     {
       std::lock_guard w(writer_mu_);
       SpaceMap space(store_.get(), page_size_);
-      BRUCE_RETURN_IF_ERROR(space.Load(m));
+      if (!space.Load(m).ok()) return Status::OK();
       space_ = std::move(space);
     }
     std::lock_guard lock(state_mu_);
@@ -388,11 +415,20 @@ Status DbImpl::Refresh() {
       snaps_ = std::move(snaps);
       sealed_ = m;
       durable_txn_.store(m.txn);
-      durable_slot_ = m.slot;
     }
     return Status::OK();
   }
   return Status::OK();  // the writer is too quick: read what we have
+}
+
+void DbImpl::HoldForReaders() {
+  if (!lock_ || options_.read_only) return;
+  // Readers in other processes may read commits older than the one opened:
+  // what the last writer freed since, the log cannot tell apart from what
+  // was free before, so nothing free now is reused until they move on.
+  auto oldest = lock_->OldestReader();
+  std::lock_guard w(writer_mu_);
+  if (!oldest.ok() || *oldest < current_.txn) space_.HoldFree(current_.txn);
 }
 
 Result<std::vector<ReaderInfo>> DbImpl::Readers() {

@@ -66,6 +66,9 @@ class DbImpl final : public Db, public NodeSource {
   // publishes what it reads there and follows new commits; a writable one
   // reads it before reusing pages.
   void AttachLockFile(std::unique_ptr<LockFile> lock) { lock_ = std::move(lock); }
+  // After Init of a writable store: if readers in other processes read an
+  // older commit, every free page waits for them (SpaceMap::HoldFree).
+  void HoldForReaders();
 
   Result<std::unique_ptr<ReadTxn>> BeginRead() override;
   Result<std::unique_ptr<ReadTxn>> BeginRead(std::string_view snapshot) override;
@@ -112,6 +115,8 @@ class DbImpl final : public Db, public NodeSource {
   Status Create();
   Status OpenExisting(uint64_t file_size);
   Status TryMeta(const format::Meta& m);
+  // OpenExisting of a read-only store with a reader table.
+  Status OpenBesideWriter();
   // A read-only store with a reader table: adopts the newest durable commit
   // once its slot protects it (publish, then check the commit is still the
   // newest: else the writer may have reused its pages before it saw us).

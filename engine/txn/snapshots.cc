@@ -374,6 +374,7 @@ Status DbImpl::LoadSnapshots(const BlockPtr& catalog, SnapMap* out) {
 }
 
 Result<std::unique_ptr<ReadTxn>> DbImpl::BeginRead(std::string_view snapshot) {
+  BRUCE_RETURN_IF_ERROR(Refresh());  // (a read-only store: its new snapshots)
   std::lock_guard lock(state_mu_);
   auto it = snaps_.find(snapshot);
   if (it == snaps_.end()) return Status::NotFound("no snapshot '" + std::string(snapshot) + "'");
@@ -381,8 +382,10 @@ Result<std::unique_ptr<ReadTxn>> DbImpl::BeginRead(std::string_view snapshot) {
   v.txn = it->second.txn;
   v.catalog = it->second.catalog;
   v.time_ns = it->second.time_ns;
-  readers_[v.txn]++;
-  return std::unique_ptr<ReadTxn>(new ReadTxnImpl(this, v, std::string(snapshot)));
+  // The snapshot keeps its pages; what could free them (its destruction)
+  // comes after the current commit, so pinning that is enough.
+  readers_[current_.txn]++;
+  return std::unique_ptr<ReadTxn>(new ReadTxnImpl(this, v, std::string(snapshot), current_.txn));
 }
 
 Status DbImpl::CreateSnapshot(std::string_view name) {

@@ -204,9 +204,13 @@ class TxnBase {
 
 class ReadTxnImpl final : public ReadTxn, public TxnBase {
  public:
-  ReadTxnImpl(DbImpl* db, const Version& v, std::string snapshot = "")
-      : TxnBase(db, v.txn, v.catalog), snapshot_(std::move(snapshot)) {}
-  ~ReadTxnImpl() override { db_->Unpin(id_); }
+  // `pin`: the commit it keeps from reuse (its own, or for a snapshot the
+  // commit current when it began: a snapshot's pages are kept by the
+  // snapshot, and its destruction frees them in a later commit).
+  ReadTxnImpl(DbImpl* db, const Version& v, std::string snapshot = "", uint64_t pin = 0)
+      : TxnBase(db, v.txn, v.catalog), snapshot_(std::move(snapshot)),
+        pin_(snapshot_.empty() ? v.txn : pin) {}
+  ~ReadTxnImpl() override { db_->Unpin(pin_); }
 
   uint64_t id() const override { return id_; }
   Tree* Main() override { return MainTree(); }
@@ -214,6 +218,7 @@ class ReadTxnImpl final : public ReadTxn, public TxnBase {
   Result<std::vector<std::string>> ListTrees() override { return Names(); }
   const std::string& snapshot() const override { return snapshot_; }
   NodeSource* source() override { return &pins_; }
+  uint64_t pin() const { return pin_; }
   WriteContext* writer() override { return nullptr; }
 
  private:
@@ -247,6 +252,7 @@ class ReadTxnImpl final : public ReadTxn, public TxnBase {
   };
 
   std::string snapshot_;
+  uint64_t pin_;
   Pins pins_{db_};
 };
 
