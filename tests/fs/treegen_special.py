@@ -54,9 +54,11 @@ def acl_text(value):
     return ",".join(parts)
 
 
-def set_access_acl(path, named):
-    """Like setfacl -m NAMED: the owner/group/other entries from the mode,
-    the named entries, and the mask as the union of the group class."""
+def set_acl(path, named, xattr):
+    """Like setfacl -m NAMED (xattr system.posix_acl_access), or setfacl -d
+    -m NAMED on a directory without a default ACL (system.posix_acl_default):
+    the owner/group/other entries from the mode, the named entries, and the
+    mask as the union of the group class."""
     m = stat.S_IMODE(os.lstat(path).st_mode)
     ents = [(USER_OBJ, (m >> 6) & 7, 0), (GROUP_OBJ, (m >> 3) & 7, 0), (OTHER, m & 7, 0)]
     mask = (m >> 3) & 7
@@ -64,20 +66,15 @@ def set_access_acl(path, named):
         ents.append((tag, perm, ident))
         mask |= perm
     ents.append((MASK, mask, 0))
-    os.setxattr(path, "system.posix_acl_access", acl_encode(ents))
+    os.setxattr(path, xattr, acl_encode(ents))
+
+
+def set_access_acl(path, named):
+    set_acl(path, named, "system.posix_acl_access")
 
 
 def set_default_acl(path, named):
-    """Like setfacl -d -m NAMED on a directory without a default ACL: the
-    base entries from the directory's mode."""
-    m = stat.S_IMODE(os.lstat(path).st_mode)
-    ents = [(USER_OBJ, (m >> 6) & 7, 0), (GROUP_OBJ, (m >> 3) & 7, 0), (OTHER, m & 7, 0)]
-    mask = (m >> 3) & 7
-    for tag, perm, ident in named:
-        ents.append((tag, perm, ident))
-        mask |= perm
-    ents.append((MASK, mask, 0))
-    os.setxattr(path, "system.posix_acl_default", acl_encode(ents))
+    set_acl(path, named, "system.posix_acl_default")
 
 
 def gen(root, seed):
