@@ -14,7 +14,7 @@ ctest --test-dir build --output-on-failure -j "$(nproc)"
 
 if [ "${1:-}" != "--quick" ]; then
   echo "== build (ThreadSanitizer: the engine and its concurrency tests)"
-  cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBRUCE_TSAN=ON -DBRUCE_BENCH=OFF >/dev/null
+  cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBRUCE_WERROR=ON -DBRUCE_TSAN=ON -DBRUCE_BENCH=OFF >/dev/null
   cmake --build build-tsan -j "$(nproc)" --target txn_test node_cache_test
   echo "== concurrency tests under ThreadSanitizer"
   BRUCE_STEPS=30000 TSAN_OPTIONS=halt_on_error=1 build-tsan/tests/txn_test \
