@@ -92,6 +92,51 @@ int ReadLoop(const std::string& path, int reads, int want_keys) {
   return rounds_seen >= 20 ? 0 : 4;  // 4: it did not follow the writer
 }
 
+// A child process that opens the store read-only, pins its last commit and
+// waits: Check() has it check that commit now (CheckSum), and the
+// destructor kills it (-9) if Kill() did not.
+class PinnedReader {
+ public:
+  explicit PinnedReader(const std::string& path) {
+    if (pipe(up_) != 0 || pipe(down_) != 0) return;
+    pid_ = fork();
+    if (pid_ != 0) {
+      char c = 0;
+      if (pid_ < 0 || read(up_[0], &c, 1) != 1) pid_ = -1;  // pinned, or dead
+      return;
+    }
+    auto db = OpenReader(path);
+    if (!db) _exit(3);
+    auto r = db->BeginRead();
+    if (!r.ok()) _exit(2);
+    char c = 'r';
+    for (;;) {
+      if (write(up_[1], &c, 1) != 1 || read(down_[0], &c, 1) != 1) _exit(2);
+      c = CheckSum(r->get(), 200) == 0 ? 'y' : 'n';
+    }
+  }
+  ~PinnedReader() { Kill(); }
+  // Its pid; -1 when it could not start or pin.
+  pid_t pid() const { return pid_; }
+  // 'y' when the pinned commit reads whole, 'n' when not, 0 when it died.
+  char Check() {
+    char c = 0;
+    if (pid_ < 0 || write(down_[1], "c", 1) != 1 || read(up_[0], &c, 1) != 1) return 0;
+    return c;
+  }
+  void Kill() {
+    if (pid_ <= 0) return;
+    kill(pid_, SIGKILL);
+    int status;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+  }
+
+ private:
+  int up_[2] = {-1, -1}, down_[2] = {-1, -1};
+  pid_t pid_ = -1;
+};
+
 TEST(Reader, OtherProcessesReadConsistentStatesWhileOneWrites) {
   testing::TempDir dir;
   const std::string path = dir.File("s.bruce");
@@ -135,40 +180,18 @@ TEST(Reader, APinnedReaderKeepsItsPagesUntilKilled) {
   std::mt19937_64 rng(testing::Seed("Reader.Pinned"));
   auto db = OpenWriter(path);
   ASSERT_TRUE(Churn(db.get(), rng, 1).ok());
-  int up[2], down[2];
-  ASSERT_EQ(pipe(up), 0);
-  ASSERT_EQ(pipe(down), 0);
-  pid_t child = fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    // Pin commit 1's state, say so, wait, then check it reads the same.
-    auto rdb = OpenReader(path);
-    if (!rdb) _exit(3);
-    auto r = rdb->BeginRead();
-    if (!r.ok()) _exit(2);
-    char c = 'r';
-    if (write(up[1], &c, 1) != 1 || read(down[0], &c, 1) != 1) _exit(2);
-    c = CheckSum(r->get(), 200) == 0 ? 'y' : 'n';
-    if (write(up[1], &c, 1) != 1) _exit(2);
-    if (read(down[0], &c, 1) != 1) _exit(2);  // killed while waiting here
-    _exit(0);
-  }
-  char c = 0;
-  ASSERT_EQ(read(up[0], &c, 1), 1);
+  PinnedReader reader(path);
+  ASSERT_GT(reader.pid(), 0) << "the reader did not pin a commit";
   auto readers = db->Readers();
   ASSERT_TRUE(readers.ok());
   ASSERT_EQ(readers->size(), 1u);
-  EXPECT_EQ((*readers)[0].pid, static_cast<uint32_t>(child));
+  EXPECT_EQ((*readers)[0].pid, static_cast<uint32_t>(reader.pid()));
   const uint64_t pinned_txn = (*readers)[0].txn;
   for (int i = 0; i < 300; ++i) ASSERT_TRUE(Churn(db.get(), rng, 2 + i).ok());
   const uint64_t grown = db->Stat()->total_pages;
-  ASSERT_EQ(write(down[1], "g", 1), 1);
-  ASSERT_EQ(read(up[0], &c, 1), 1);
-  EXPECT_EQ(c, 'y') << "the pinned reader read wrong bytes after the writer churned";
+  EXPECT_EQ(reader.Check(), 'y') << "the pinned reader read wrong bytes after the writer churned";
   EXPECT_EQ(db->Readers()->at(0).txn, pinned_txn);
-  kill(child, SIGKILL);
-  int status;
-  waitpid(child, &status, 0);
+  reader.Kill();
   EXPECT_TRUE(db->Readers()->empty()) << "a killed reader's slot still counts";
   // Its pages come back: after a few commits the file stops growing.
   for (int i = 0; i < 50; ++i) ASSERT_TRUE(Churn(db.get(), rng, 400 + i).ok());
@@ -194,22 +217,8 @@ TEST(Reader, ANewWriterKeepsWhatOlderReadersRead) {
     auto db = OpenWriter(path);
     ASSERT_TRUE(Churn(db.get(), rng, 1).ok());
   }
-  int up[2], down[2];
-  ASSERT_EQ(pipe(up), 0);
-  ASSERT_EQ(pipe(down), 0);
-  pid_t child = fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    auto rdb = OpenReader(path);
-    if (!rdb) _exit(3);
-    auto r = rdb->BeginRead();
-    if (!r.ok()) _exit(2);
-    char c = 'r';
-    if (write(up[1], &c, 1) != 1 || read(down[0], &c, 1) != 1) _exit(2);
-    _exit(CheckSum(r->get(), 200));
-  }
-  char c = 0;
-  ASSERT_EQ(read(up[0], &c, 1), 1);
+  PinnedReader reader(path);
+  ASSERT_GT(reader.pid(), 0) << "the reader did not pin a commit";
   {
     // The first writer frees the reader's pages...
     auto db = OpenWriter(path);
@@ -220,11 +229,7 @@ TEST(Reader, ANewWriterKeepsWhatOlderReadersRead) {
     auto db = OpenWriter(path);
     for (int i = 0; i < 200; ++i) ASSERT_TRUE(Churn(db.get(), rng, 100 + i).ok());
   }
-  ASSERT_EQ(write(down[1], "g", 1), 1);
-  int status = 0;
-  waitpid(child, &status, 0);
-  ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 0) << "the old reader read reused pages (1) or failed (2, 3)";
+  EXPECT_EQ(reader.Check(), 'y') << "the old reader read reused pages, or died";
 }
 
 // Without a reader table (the directory is not writable), a reader falls
