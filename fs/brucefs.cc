@@ -218,32 +218,39 @@ Status BruceFs::Seal(const char* why) {
   Status s = r.status();
   if (s.ok()) {
     sealed_txn_ = std::max(sealed_txn_, *r);
+    last_commit_ns_ = NowNs();
   } else {
     fuse_log(FUSE_LOG_ERR, "brucefs: commit (%s) failed, its changes are lost: %s\n", why,
              s.ToString().c_str());
   }
   if (!stopped_) {
-    auto w = db_->BeginWrite();
-    if (!w.ok()) {
-      // The engine refuses writes (a failed sync poisons it until the store
-      // is reopened): go on read-only, as a disk filesystem remounts itself
-      // read-only on errors. Reads see the last commit; changes get EROFS.
-      fuse_log(FUSE_LOG_ERR,
-               "brucefs: cannot open a transaction group, changes get EROFS from now on: %s\n",
-               w.status().ToString().c_str());
-      auto r = db_->BeginRead();
-      if (r.ok()) {
-        rtxn_ = std::move(*r);
-        live_ = std::make_unique<FsTree>(rtxn_.get(), nullptr,
-                                         Defaults{opt_.uid, opt_.gid, opt_.default_time_ns});
-      }
-      return s.ok() ? w.status() : s;
-    }
-    wtxn_ = std::move(*w);
-    live_ = std::make_unique<FsTree>(wtxn_.get(), wtxn_.get(),
-                                     Defaults{opt_.uid, opt_.gid, opt_.default_time_ns});
+    Status o = OpenGroup();
+    if (!o.ok()) return s.ok() ? o : s;
   }
   return s;
+}
+
+Status BruceFs::OpenGroup() {
+  auto w = db_->BeginWrite();
+  if (!w.ok()) {
+    // The engine refuses writes (a failed sync poisons it until the store
+    // is reopened): go on read-only, as a disk filesystem remounts itself
+    // read-only on errors. Reads see the last commit; changes get EROFS.
+    fuse_log(FUSE_LOG_ERR,
+             "brucefs: cannot open a transaction group, changes get EROFS from now on: %s\n",
+             w.status().ToString().c_str());
+    auto r = db_->BeginRead();
+    if (r.ok()) {
+      rtxn_ = std::move(*r);
+      live_ = std::make_unique<FsTree>(rtxn_.get(), nullptr,
+                                       Defaults{opt_.uid, opt_.gid, opt_.default_time_ns});
+    }
+    return w.status();
+  }
+  wtxn_ = std::move(*w);
+  live_ = std::make_unique<FsTree>(wtxn_.get(), wtxn_.get(),
+                                   Defaults{opt_.uid, opt_.gid, opt_.default_time_ns});
+  return Status::OK();
 }
 
 Status BruceFs::Durable(uint64_t txn, const char* why) {

@@ -35,6 +35,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -42,6 +43,7 @@
 #include <vector>
 
 #include "bruce/db.h"
+#include "control_proto.h"
 #include "fs_tree.h"
 #include "inode_table.h"
 
@@ -87,6 +89,29 @@ class BruceFs {
   uint64_t commits() const { return commits_.load(); }
   // The last commit known to be on stable storage.
   uint64_t durable_txn() const { return durable_.load(); }
+
+  // ---- snapshots (mkdir/rmdir in .snapshots, and the control socket) ----
+  // Seals the open group, takes the snapshot in a commit of its own and
+  // waits until it is durable.
+  bruce::Status TakeSnapshot(const std::string& name);
+  bruce::Status DropSnapshot(const std::string& name);
+
+  // ---- the control socket (fs/control_ops.cc) ----
+  // What the kernel may hold in its caches about names a request changed:
+  // entries (parent inode, name) and inodes (attributes and data).
+  struct Invalidations {
+    std::set<std::pair<uint64_t, std::string>> entries;
+    std::set<uint64_t> inodes;
+  };
+  // Records in the store's lock file that this mount takes requests under
+  // `name` (Db::PublishEndpoint).
+  bruce::Status PublishEndpoint(const std::string& name) { return db_->PublishEndpoint(name); }
+  // Runs one request of the bruce CLI (control_proto.h: put, del, load,
+  // write, truncate, compact, sync, snapshot-create, snapshot-destroy,
+  // snapshot-rollback, status) and fills the reply. Changes join the open
+  // group (one request is never split between two commits); `inval` gets
+  // what the kernel must forget, to be sent with no lock held.
+  void Control(const ctl::Message& req, ctl::Message* reply, Invalidations* inval);
 
   // ---- operations: 0 or an errno ----
   int Lookup(fuse_ino_t parent, const char* name, fuse_entry_param* e);
@@ -245,6 +270,18 @@ class BruceFs {
   int MakeNode(const Caller& c, fuse_ino_t parent, const char* name, Kind kind, mode_t mode,
                dev_t rdev, std::string_view content, fuse_entry_param* e);
   int SnapshotRmdir(const char* name);
+  // Control requests (fs/control_ops.cc). Each requires nothing held.
+  bruce::Status CtlWrite(const ctl::Message& req, ctl::Message* reply, Invalidations* inval);
+  bruce::Status CtlCompact(ctl::Message* reply);
+  bruce::Status CtlStatus(ctl::Message* reply);
+  // The tree a control request names (--tree; main by default), in the
+  // open group. brucefs's own trees are refused. Requires mu_.
+  bruce::Result<bruce::Tree*> CtlTree(const ctl::Message& req, bool create);
+  // Key `key` of main changed: what the kernel may hold of it and of the
+  // directories above it goes into inval. Requires mu_.
+  void KeyChanged(const std::string& key, Invalidations* inval);
+  // Opens the next transaction group. Requires mu_ and no group open.
+  bruce::Status OpenGroup();
   // The entries of h's directory in view t after offset `off`, at most max.
   // kinds false: their kinds are left kNone (readdirplus takes them from
   // the live state instead).
@@ -271,6 +308,7 @@ class BruceFs {
   std::unordered_set<std::string> dirty_dirs_;
   bool dirty_all_dirs_ = false;
   uint64_t sealed_txn_ = 0;                  // the last commit sealed here
+  int64_t last_commit_ns_ = 0;               // when it was sealed; mu_
   uint64_t sync_wanted_ = 0;                 // the txg thread makes it durable
   bool started_ = false;
   bool stopped_ = false;

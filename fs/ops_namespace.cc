@@ -428,24 +428,48 @@ int BruceFs::Rename(fuse_ino_t parent, const char* name, fuse_ino_t newparent,
   return 0;
 }
 
-int BruceFs::SnapshotMkdir(const char* name, fuse_entry_param* e) {
-  if (opt_.read_only) return EROFS;
+Status BruceFs::TakeSnapshot(const std::string& name) {
+  if (opt_.read_only) return Status::ReadOnly("a read-only mount takes no snapshots");
   uint64_t txn = 0;
   {
     GroupLock l(this);
-    if (view_by_name_.count(name)) return EEXIST;
-    if (!wtxn_) return EROFS;  // no group open: the store refuses changes
+    if (view_by_name_.count(name)) return Status::Exists("snapshot already exists: " + name);
+    if (!wtxn_) return Status::ReadOnly("the store refuses changes (a failed sync)");
     // Seal the open group first, so the snapshot holds everything written
-    // before the mkdir, then take it in a commit of its own.
-    FS_TRY(Seal("snapshot"));
-    Status s = wtxn_->CreateSnapshot(name);
-    if (!s.ok()) return ToErrno(s);
+    // before it was asked for, then take it in a commit of its own.
+    BRUCE_RETURN_IF_ERROR(Seal("snapshot"));
+    BRUCE_RETURN_IF_ERROR(wtxn_->CreateSnapshot(name));
     dirty_ = true;
-    FS_TRY(Seal("snapshot"));
+    BRUCE_RETURN_IF_ERROR(Seal("snapshot"));
     txn = sealed_txn_;
   }
   // Durable before it is shown, without holding up other operations.
-  FS_TRY(Durable(txn, "snapshot"));
+  return Durable(txn, "snapshot");
+}
+
+Status BruceFs::DropSnapshot(const std::string& name) {
+  if (opt_.read_only) return Status::ReadOnly("a read-only mount destroys no snapshots");
+  uint64_t txn = 0;
+  {
+    GroupLock l(this);
+    if (!wtxn_) return Status::ReadOnly("the store refuses changes (a failed sync)");
+    auto it = view_by_name_.find(name);
+    if (it != view_by_name_.end()) {
+      inodes_.DropView(it->second);
+      views_.erase(it->second);
+      view_by_name_.erase(it);
+    }
+    BRUCE_RETURN_IF_ERROR(wtxn_->DestroySnapshot(name));
+    dirty_ = true;
+    BRUCE_RETURN_IF_ERROR(Seal("destroy snapshot"));
+    txn = sealed_txn_;
+  }
+  return Durable(txn, "destroy snapshot");
+}
+
+int BruceFs::SnapshotMkdir(const char* name, fuse_entry_param* e) {
+  if (opt_.read_only) return EROFS;
+  FS_TRY(TakeSnapshot(name));
   GroupLock l(this);
   uint32_t view = 0;
   if (int err = ViewOf(name, &view)) return err;
@@ -454,22 +478,7 @@ int BruceFs::SnapshotMkdir(const char* name, fuse_entry_param* e) {
 
 int BruceFs::SnapshotRmdir(const char* name) {
   if (opt_.read_only) return EROFS;
-  uint64_t txn = 0;
-  {
-    GroupLock l(this);
-    if (!wtxn_) return EROFS;
-    auto it = view_by_name_.find(name);
-    if (it != view_by_name_.end()) {
-      inodes_.DropView(it->second);
-      views_.erase(it->second);
-      view_by_name_.erase(it);
-    }
-    FS_TRY(wtxn_->DestroySnapshot(name));
-    dirty_ = true;
-    FS_TRY(Seal("destroy snapshot"));
-    txn = sealed_txn_;
-  }
-  FS_TRY(Durable(txn, "destroy snapshot"));
+  FS_TRY(DropSnapshot(name));
   return 0;
 }
 

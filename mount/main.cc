@@ -16,6 +16,7 @@
 #include <string>
 
 #include "brucefs.h"
+#include "control.h"
 #include "fuse_ops.h"
 #include "options.h"
 
@@ -105,6 +106,17 @@ int Run(brucefs::MountConfig& c) {
   }
   // Threads start only now, after fuse_daemonize's fork.
   bruce::Status s = fs.Start();
+  // The bruce CLI's writes to the store come through the control socket.
+  char mnt[PATH_MAX];
+  brucefs::ControlServer control(
+      &fs, se, realpath(c.mountpoint.c_str(), mnt) != nullptr ? mnt : c.mountpoint, getuid());
+  if (s.ok() && !c.fs.read_only) {
+    bruce::Status cs = control.Start();
+    if (!cs.ok()) {
+      fuse_log(FUSE_LOG_WARNING, "brucefs: no control socket (the bruce CLI cannot write "
+               "the mounted store): %s\n", cs.ToString().c_str());
+    }
+  }
   int ret = 0;
   if (!s.ok()) {
     fuse_log(FUSE_LOG_ERR, "brucefs: %s\n", s.ToString().c_str());
@@ -117,6 +129,7 @@ int Run(brucefs::MountConfig& c) {
     ret = (r == 0 || r == SIGTERM || r == SIGINT || r == SIGHUP) ? 0 : 1;
     fuse_loop_cfg_destroy(cfg);
   }
+  control.Stop();
   // Commit before the mount goes away, so whoever waits for the unmount
   // (a signal's sender) finds the store at its final state.
   s = fs.Shutdown();

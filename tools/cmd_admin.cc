@@ -9,6 +9,7 @@
 
 #include "commands.h"
 #include "escape.h"
+#include "remote.h"
 #include "session.h"
 
 namespace bruce::cli {
@@ -216,15 +217,28 @@ int RunCheck(const Invocation& inv) {
 }
 
 int RunCompact(const Invocation& inv) {
-  Options o;
-  auto db = Db::Open(inv.args[0], o);
-  if (!db.ok()) return Fail(inv, db.status());
-  auto before = db.value()->Stat();
-  if (!before.ok()) return Fail(inv, before.status());
-  auto after = db.value()->Compact();
-  if (!after.ok()) return Fail(inv, after.status());
-  Out("compacted: " + std::to_string(before->file_bytes) + " -> " + std::to_string(after.value()) +
-      " bytes\n");
+  std::unique_ptr<Db> db;
+  bool remote = false;
+  Endpoint daemon;
+  if (int rc = OpenStore(inv, &db, &remote, &daemon)) return rc;
+  uint64_t before = 0, after = 0;
+  if (remote) {
+    ctl::Message req, reply;
+    req.Set("op", "compact");
+    Status st;
+    if (int rc = AskWrite(inv, daemon, std::move(req), &st, &reply)) return rc;
+    if (!st.ok()) return Fail(inv, st);
+    before = reply.GetU64("before");
+    after = reply.GetU64("after");
+  } else {
+    auto b = db->Stat();
+    if (!b.ok()) return Fail(inv, b.status());
+    auto a = db->Compact();
+    if (!a.ok()) return Fail(inv, a.status());
+    before = b->file_bytes;
+    after = *a;
+  }
+  Out("compacted: " + std::to_string(before) + " -> " + std::to_string(after) + " bytes\n");
   return FinishOutput(inv);
 }
 

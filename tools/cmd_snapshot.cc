@@ -15,57 +15,56 @@
 
 #include "commands.h"
 #include "escape.h"
+#include "remote.h"
 #include "session.h"
 
 namespace bruce::cli {
 
 namespace {
 
-// Opens the store for writing without beginning a transaction: the Db
-// snapshot calls commit on their own.
-int OpenForSnapshot(const Invocation& inv, std::unique_ptr<Db>* db) {
-  Options o;
-  o.durability = Durability::kFull;
-  auto r = Db::Open(inv.args[0], o);
-  if (!r.ok()) return Fail(inv, r.status());
-  *db = std::move(r).value();
-  return kExitOk;
-}
-
-// "2024-05-01T12:34:56Z" (seconds, UTC) from nanoseconds since the epoch.
-std::string Iso8601(uint64_t time_ns) {
-  const std::time_t secs = static_cast<std::time_t>(time_ns / 1000000000u);
-  std::tm tm{};
-  if (gmtime_r(&secs, &tm) == nullptr) return "?";
-  char buf[32];
-  if (std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) return "?";
-  return buf;
+// Runs a snapshot command: on the store opened for writing (the Db calls
+// commit on their own), or through the daemon that holds it (request op,
+// the snapshot's name).
+Status SnapshotOp(const Invocation& inv, const char* op, Status (Db::*call)(std::string_view),
+                  int* rc) {
+  std::unique_ptr<Db> db;
+  bool remote = false;
+  Endpoint daemon;
+  if ((*rc = OpenStore(inv, &db, &remote, &daemon)) != kExitOk) return Status::OK();
+  if (!remote) return (db.get()->*call)(inv.args[1]);
+  ctl::Message req;
+  req.Set("op", op);
+  req.Set("name", inv.args[1]);
+  Status st;
+  *rc = AskWrite(inv, daemon, std::move(req), &st);
+  return st;
 }
 
 }  // namespace
 
 int RunSnapshotCreate(const Invocation& inv) {
-  std::unique_ptr<Db> db;
-  if (int rc = OpenForSnapshot(inv, &db)) return rc;
-  Status st = db->CreateSnapshot(inv.args[1]);
+  int rc = kExitOk;
+  Status st = SnapshotOp(inv, "snapshot-create", &Db::CreateSnapshot, &rc);
+  if (rc != kExitOk) return rc;
   if (st.code() == Code::kExists) return Error(inv, "snapshot already exists: " + Escape(inv.args[1]));
   if (!st.ok()) return FailOp(inv, st);
   return kExitOk;
 }
 
 int RunSnapshotDestroy(const Invocation& inv) {
-  std::unique_ptr<Db> db;
-  if (int rc = OpenForSnapshot(inv, &db)) return rc;
-  Status st = db->DestroySnapshot(inv.args[1]);
+  int rc = kExitOk;
+  Status st = SnapshotOp(inv, "snapshot-destroy", &Db::DestroySnapshot, &rc);
+  if (rc != kExitOk) return rc;
   if (st.IsNotFound()) return NotFound(inv, "no such snapshot: " + Escape(inv.args[1]));
   if (!st.ok()) return FailOp(inv, st);
   return kExitOk;
 }
 
+// A mounted store is not rolled back: the daemon refuses (Busy).
 int RunSnapshotRollback(const Invocation& inv) {
-  std::unique_ptr<Db> db;
-  if (int rc = OpenForSnapshot(inv, &db)) return rc;
-  Status st = db->Rollback(inv.args[1]);
+  int rc = kExitOk;
+  Status st = SnapshotOp(inv, "snapshot-rollback", &Db::Rollback, &rc);
+  if (rc != kExitOk) return rc;
   if (st.IsNotFound()) return NotFound(inv, "no such snapshot: " + Escape(inv.args[1]));
   if (!st.ok()) return Fail(inv, st);
   return kExitOk;

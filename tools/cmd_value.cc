@@ -11,6 +11,7 @@
 #include "bruce/options.h"
 #include "commands.h"
 #include "escape.h"
+#include "remote.h"
 #include "session.h"
 
 namespace bruce::cli {
@@ -50,6 +51,18 @@ int RunWrite(const Invocation& inv) {
   }
   WriteSession s;
   if (int rc = OpenWrite(inv, /*create_tree=*/true, &s)) return rc;
+  if (s.remote) {
+    std::string data;
+    if (int rc = ReadRestOfStdin(inv, &data)) return rc;
+    ctl::Message req;
+    req.Set("op", "write");
+    req.Set("key", key);
+    req.SetU64("offset", offset);
+    req.Set("data", std::move(data));
+    Status st;
+    if (int rc = AskWrite(inv, s.daemon, std::move(req), &st)) return rc;
+    return st.ok() ? kExitOk : FailOp(inv, st);
+  }
   std::string piece;
   bool eof = false;
   bool first = true;
@@ -78,11 +91,22 @@ int RunTruncate(const Invocation& inv) {
   }
   WriteSession s;
   if (int rc = OpenWrite(inv, /*create_tree=*/false, &s)) return rc;
-  if (Status st = s.tree->Truncate(key, size); !st.ok()) {
+  Status st;
+  if (s.remote) {
+    ctl::Message req;
+    req.Set("op", "truncate");
+    req.Set("key", key);
+    req.SetU64("size", size);
+    if (int rc = AskWrite(inv, s.daemon, std::move(req), &st)) return rc;
+  } else {
+    st = s.tree->Truncate(key, size);
+  }
+  if (!st.ok()) {
     if (st.IsNotFound()) return NotFound(inv, "key not found: " + Escape(key));
     return FailOp(inv, st);
   }
-  if (Status st = s.txn->Commit(); !st.ok()) return Fail(inv, st);
+  if (s.remote) return kExitOk;
+  if (Status c = s.txn->Commit(); !c.ok()) return Fail(inv, c);
   return kExitOk;
 }
 

@@ -9,6 +9,7 @@
 #include "bruce/options.h"
 #include "commands.h"
 #include "escape.h"
+#include "remote.h"
 #include "session.h"
 
 namespace bruce::cli {
@@ -47,6 +48,18 @@ int RunPut(const Invocation& inv) {
   }
   WriteSession s;
   if (int rc = OpenWrite(inv, /*create_tree=*/true, &s)) return rc;
+  if (s.remote) {
+    if (!eof) {
+      if (int rc = ReadRestOfStdin(inv, &value)) return rc;
+    }
+    ctl::Message req;
+    req.Set("op", "put");
+    req.Set("key", key);
+    req.Set("value", std::move(value));
+    Status st;
+    if (int rc = AskWrite(inv, s.daemon, std::move(req), &st)) return rc;
+    return st.ok() ? kExitOk : FailOp(inv, st);
+  }
   if (Status st = s.tree->Put(key, value); !st.ok()) return FailOp(inv, st);
   uint64_t offset = value.size();
   while (!eof) {
@@ -71,14 +84,25 @@ int RunDel(const Invocation& inv) {
   }
   WriteSession s;
   if (int rc = OpenWrite(inv, /*create_tree=*/false, &s)) return rc;
-  if (Status st = pair ? s.tree->Delete(key, value) : s.tree->Delete(key); !st.ok()) {
+  Status st;
+  if (s.remote) {
+    ctl::Message req;
+    req.Set("op", "del");
+    req.Set("key", key);
+    if (pair) req.Set("value", value);
+    if (int rc = AskWrite(inv, s.daemon, std::move(req), &st)) return rc;
+  } else {
+    st = pair ? s.tree->Delete(key, value) : s.tree->Delete(key);
+  }
+  if (!st.ok()) {
     if (st.IsNotFound()) {
       return NotFound(inv, (pair ? "pair not found: " + Escape(key) + " " + Escape(value)
                                  : "key not found: " + Escape(key)));
     }
     return Fail(inv, st);
   }
-  if (Status st = s.txn->Commit(); !st.ok()) return Fail(inv, st);
+  if (s.remote) return kExitOk;
+  if (Status c = s.txn->Commit(); !c.ok()) return Fail(inv, c);
   return kExitOk;
 }
 
@@ -113,7 +137,7 @@ int RunLoad(const Invocation& inv) {
   const bool append = inv.Has("--append");
   LineReader reader;
   std::string_view line;
-  std::string key, value, why;
+  std::string key, value, why, records;
   uint64_t line_no = 0;
   while (reader.Next(&line)) {
     ++line_no;
@@ -125,6 +149,15 @@ int RunLoad(const Invocation& inv) {
     if (value.size() > kMaxValueSize) {
       return BadInput(inv, where + "value longer than " + std::to_string(kMaxValueSize) + " bytes");
     }
+    if (s.remote) {
+      if (records.size() + key.size() + value.size() + 8 > ctl::kMaxPayload) {
+        return BadInput(inv, where + "the store is mounted, and its daemon takes at most " +
+                                 std::to_string(ctl::kMaxPayload >> 20) +
+                                 " MiB in one request: load fewer records at a time");
+      }
+      ctl::AppendRecord(&records, key, value);
+      continue;
+    }
     if (Status st = s.tree->Put(key, value, append ? kAppend : 0u); !st.ok()) {
       if (append && st.code() == Code::kInvalidArgument) {
         return BadInput(inv, where + "--append needs keys in ascending order, each after the "
@@ -134,6 +167,19 @@ int RunLoad(const Invocation& inv) {
     }
   }
   if (reader.failed()) return Error(inv, std::string("reading stdin: ") + std::strerror(errno));
+  if (s.remote) {
+    ctl::Message req;
+    req.Set("op", "load");
+    if (append) req.Set("append", "1");
+    req.Set("records", std::move(records));
+    Status st;
+    if (int rc = AskWrite(inv, s.daemon, std::move(req), &st)) return rc;
+    if (append && st.code() == Code::kInvalidArgument) {
+      return BadInput(inv, "--append needs keys in ascending order, each after the tree's last "
+                           "key: " + st.ToString());
+    }
+    return st.ok() ? kExitOk : Fail(inv, st);
+  }
   if (Status st = s.txn->Commit(); !st.ok()) return Fail(inv, st);
   return kExitOk;
 }

@@ -41,4 +41,8 @@ int RunCompact(const Invocation& inv);
 int RunRootHash(const Invocation& inv);
 int RunTrees(const Invocation& inv);
 
+// cmd_daemon.cc: commands for a store that brucefs has mounted.
+int RunSync(const Invocation& inv);
+int RunStatus(const Invocation& inv);
+
 }  // namespace bruce::cli

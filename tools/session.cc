@@ -5,8 +5,10 @@
 #include <charconv>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 
 #include "escape.h"
+#include "remote.h"
 
 namespace bruce::cli {
 
@@ -96,15 +98,30 @@ int OpenRead(const Invocation& inv, bool open_tree, ReadSession* s) {
   return kExitOk;
 }
 
+int OpenStore(const Invocation& inv, std::unique_ptr<Db>* db, bool* remote, Endpoint* daemon) {
+  *remote = false;
+  auto r = Db::Open(inv.args[0], StoreOptions(true));
+  if (!r.ok()) {
+    if (r.status().code() == Code::kBusy && FindDaemon(inv.args[0], daemon)) {
+      *remote = true;
+      return kExitOk;
+    }
+    return Fail(inv, r.status());
+  }
+  *db = std::move(r).value();
+  return kExitOk;
+}
+
 int OpenWrite(const Invocation& inv, bool create_tree, WriteSession* s) {
-  auto db = Db::Open(inv.args[0], StoreOptions(true));
-  if (!db.ok()) return Fail(inv, db.status());
-  s->db = std::move(db).value();
+  if (inv.Value("--tree") == nullptr && inv.Has("--dup")) {
+    return UsageError(inv, "--dup needs --tree (main has one value a key)");
+  }
+  if (int rc = OpenStore(inv, &s->db, &s->remote, &s->daemon)) return rc;
+  if (s->remote) return kExitOk;
   auto txn = s->db->BeginWrite();
   if (!txn.ok()) return Fail(inv, txn.status());
   s->txn = std::move(txn).value();
   if (inv.Value("--tree") == nullptr) {
-    if (inv.Has("--dup")) return UsageError(inv, "--dup needs --tree (main has one value a key)");
     s->tree = s->txn->Main();
     return kExitOk;
   }
@@ -114,15 +131,18 @@ int OpenWrite(const Invocation& inv, bool create_tree, WriteSession* s) {
   auto tree = !create_tree ? s->txn->OpenTree(name)
               : options.dupsort ? s->txn->CreateTree(name, options)
                                 : s->txn->CreateTree(name);
-  if (!tree.ok()) {
-    if (tree.status().IsNotFound()) return NotFound(inv, "no such tree: " + Escape(name));
-    if (tree.status().code() == Code::kInvalidArgument) {
-      return BadInput(inv, "tree " + Escape(name) + " exists without duplicate keys");
-    }
-    return Fail(inv, tree.status());
-  }
+  if (!tree.ok()) return TreeError(inv, tree.status());
   s->tree = tree.value();
   return kExitOk;
+}
+
+int TreeError(const Invocation& inv, const Status& st) {
+  const std::string name = TreeName(inv);
+  if (st.IsNotFound()) return NotFound(inv, "no such tree: " + Escape(name));
+  if (st.code() == Code::kInvalidArgument) {
+    return BadInput(inv, "tree " + Escape(name) + " exists without duplicate keys");
+  }
+  return Fail(inv, st);
 }
 
 int DecodeArg(const Invocation& inv, const std::string& what, const std::string& text,
@@ -188,6 +208,16 @@ bool ReadStdinPiece(size_t max, std::string* out, bool* eof) {
   out->resize(n);
   *eof = n < max;  // fread stops short only at the end of input or on an error
   return !std::ferror(stdin);
+}
+
+// "2024-05-01T12:34:56Z" (seconds, UTC) from nanoseconds since the epoch.
+std::string Iso8601(uint64_t time_ns) {
+  const std::time_t secs = static_cast<std::time_t>(time_ns / 1000000000u);
+  std::tm tm{};
+  if (gmtime_r(&secs, &tm) == nullptr) return "?";
+  char buf[32];
+  if (std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) return "?";
+  return buf;
 }
 
 std::string JsonString(std::string_view bytes) {

@@ -37,10 +37,14 @@ struct ReadSession {
   std::unique_ptr<ReadTxn> txn;
   Tree* tree = nullptr;
 };
+// A write session of a store that brucefs holds has no db: the command
+// goes to the daemon (remote.h) instead.
 struct WriteSession {
   std::unique_ptr<Db> db;
   std::unique_ptr<WriteTxn> txn;
   Tree* tree = nullptr;
+  bool remote = false;
+  Endpoint daemon;
 };
 
 // Opens args[0] read-only. With open_tree, also begins a read transaction --
@@ -52,8 +56,15 @@ int OpenRead(const Invocation& inv, bool open_tree, ReadSession* s);
 // Opens args[0] for writing (Durability::kFull) and begins a write
 // transaction on the --tree tree, creating it when create_tree is set (with
 // --dup, as a tree with duplicate keys), else a missing tree is
-// kExitNotFound.
+// kExitNotFound. A store that a brucefs daemon holds sets s->remote and
+// s->daemon instead (and opens nothing).
 int OpenWrite(const Invocation& inv, bool create_tree, WriteSession* s);
+// Opens args[0] for writing (Durability::kFull) without a transaction, or
+// finds the brucefs daemon holding it (*remote set, *daemon its endpoint).
+int OpenStore(const Invocation& inv, std::unique_ptr<Db>* db, bool* remote, Endpoint* daemon);
+
+// Reports a failure to open or create the --tree tree.
+int TreeError(const Invocation& inv, const Status& st);
 
 // The name the --tree option selects, or "main".
 std::string TreeName(const Invocation& inv);
@@ -86,6 +97,9 @@ bool ReadStdinPiece(size_t max, std::string* out, bool* eof);
 void Out(std::string_view bytes);
 // Flushes stdout; a write error is reported and returns kExitError.
 int FinishOutput(const Invocation& inv);
+
+// "2024-05-01T12:34:56Z" (seconds, UTC) from nanoseconds since the epoch.
+std::string Iso8601(uint64_t time_ns);
 
 // A JSON string literal for arbitrary bytes: printable ASCII as is, `"` and
 // `\` escaped, every other byte as \u00XX.

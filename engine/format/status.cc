@@ -33,6 +33,13 @@ Status Status::IOError(std::string msg, int err) {
   return s;
 }
 
+Status Status::FromParts(Code code, std::string msg, int err, uint64_t page) {
+  Status s(code, std::move(msg));
+  s.errno_ = err;
+  s.page_ = page;
+  return s;
+}
+
 std::string Status::ToString() const {
   if (ok()) return "OK";
   std::string out = CodeName(code_);

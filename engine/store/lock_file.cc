@@ -19,6 +19,20 @@ constexpr uint32_t kVersion = 1;
 constexpr size_t kHeader = 64;
 constexpr size_t kSlotSize = 32;
 
+// The endpoint fields (pid, name length, name) and its liveness lock.
+constexpr off_t kEndpointAt = 16;
+constexpr off_t kEndpointLockAt = 4096;
+
+struct flock EndpointLock(short type) {
+  struct flock l;
+  std::memset(&l, 0, sizeof(l));
+  l.l_type = type;
+  l.l_whence = SEEK_SET;
+  l.l_start = kEndpointLockAt;
+  l.l_len = 1;
+  return l;
+}
+
 off_t SlotOffset(uint32_t i) { return static_cast<off_t>(kHeader + kSlotSize * i); }
 
 uint64_t NowNs() {
@@ -110,6 +124,10 @@ Result<std::unique_ptr<LockFile>> LockFile::Open(const std::string& store_path) 
 }
 
 LockFile::~LockFile() {
+  if (endpoint_) {
+    char zero[kHeader - kEndpointAt] = {};
+    (void)Pwrite(fd_, path_, zero, sizeof zero, kEndpointAt);
+  }
   if (slot_ >= 0) {
     // Free the slot before its lock goes, so that it is never live and stale.
     char zero[kSlotSize] = {};
@@ -169,6 +187,59 @@ Result<std::vector<ReaderInfo>> LockFile::Readers() {
     out.push_back(ReaderInfo{pid, format::LoadU64(s + 8), format::LoadU64(s + 16)});
   }
   return out;
+}
+
+Status LockFile::PublishEndpoint(std::string_view name) {
+  if (name.empty() || name.size() > kMaxEndpoint) {
+    return Status::InvalidArgument("an endpoint name has 1 to " + std::to_string(kMaxEndpoint) +
+                                   " bytes");
+  }
+  struct flock l = EndpointLock(F_WRLCK);
+  if (::fcntl(fd_, F_OFD_SETLK, &l) != 0) {
+    if (errno == EAGAIN || errno == EACCES) {
+      return Status::Busy(path_ + ": another process serves this store");
+    }
+    return Status::IOError("lock " + path_, errno);
+  }
+  endpoint_ = true;
+  char f[kHeader - kEndpointAt] = {};
+  format::StoreU32(f, static_cast<uint32_t>(::getpid()));
+  format::StoreU32(f + 4, static_cast<uint32_t>(name.size()));
+  std::memcpy(f + 8, name.data(), name.size());
+  return Pwrite(fd_, path_, f, sizeof f, kEndpointAt);
+}
+
+Result<Endpoint> LockFile::FindEndpoint(const std::string& store_path) {
+  const std::string path = store_path + "-lock";
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return Status::NotFound(path + ": no lock file");
+    return Status::IOError("open " + path, errno);
+  }
+  struct flock l = EndpointLock(F_WRLCK);
+  Status st;
+  Endpoint e;
+  if (::fcntl(fd, F_OFD_GETLK, &l) != 0) {
+    st = Status::IOError("test lock " + path, errno);
+  } else if (l.l_type == F_UNLCK) {
+    st = Status::NotFound(store_path + ": no process serves this store");
+  } else {
+    char f[kHeader - kEndpointAt];
+    const ssize_t n = ::pread(fd, f, sizeof f, kEndpointAt);
+    const uint32_t len = n == static_cast<ssize_t>(sizeof f) ? format::LoadU32(f + 4) : 0;
+    if (n < 0) {
+      st = Status::IOError("read " + path, errno);
+    } else if (len == 0 || len > kMaxEndpoint || format::LoadU32(f) == 0) {
+      // Taken but not yet written (or being withdrawn).
+      st = Status::NotFound(store_path + ": no process serves this store");
+    } else {
+      e.pid = format::LoadU32(f);
+      e.name.assign(f + 8, len);
+    }
+  }
+  ::close(fd);
+  if (!st.ok()) return st;
+  return e;
 }
 
 Result<uint64_t> LockFile::OldestReader() {

@@ -7,7 +7,9 @@
 //   0       8     magic "bruceLK\n"
 //   8       4     version (1)
 //   12      4     slots (126)
-//   16      48    reserved, 0
+//   16      4     pid of the process serving the store's endpoint (0: none)
+//   20      4     length of the endpoint's name (at most 40)
+//   24      40    the endpoint's name (brucefs: its control socket)
 //   64+32i  32    reader slot i:
 //                   0  4  pid of the reading process (0: free)
 //                   4  4  reserved, 0
@@ -27,6 +29,11 @@
 // that never block (but for the moment it takes the first opener to write
 // the header).
 //
+// The writing process may publish an endpoint, a name through which it
+// takes requests (brucefs's control socket): it holds an OFD lock on one
+// byte just past the table (offset 4096) for as long as it serves, so a
+// name whose lock is free is stale.
+//
 // Thread safety: Claim once, before sharing; Publish under the owner's lock
 // (DbImpl's slot_mu_); Readers and OldestReader from any thread (they only
 // read the file). The file is shared with other processes by design.
@@ -35,6 +42,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "bruce/db.h"
@@ -64,6 +72,14 @@ class LockFile {
   // The live readers.
   Result<std::vector<ReaderInfo>> Readers();
 
+  // Records this process as serving `name` (at most kMaxEndpoint bytes) for
+  // the store: kBusy when another live process does.
+  Status PublishEndpoint(std::string_view name);
+  // The live endpoint of the store at store_path (its lock file opened
+  // read-only); kNotFound when there is none.
+  static Result<Endpoint> FindEndpoint(const std::string& store_path);
+  static constexpr size_t kMaxEndpoint = 40;
+
  private:
   LockFile(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
   // Whether another open file description holds slot i's lock.
@@ -72,6 +88,7 @@ class LockFile {
   int fd_;
   std::string path_;
   int slot_ = -1;
+  bool endpoint_ = false;
   uint64_t since_ns_ = 0;
 };
 

@@ -80,6 +80,7 @@ class DbImpl final : public Db, public NodeSource {
   std::string RootHash() override;
   Result<DbStats> Stat() override;
   Result<std::vector<ReaderInfo>> Readers() override;
+  Status PublishEndpoint(std::string_view name) override;
   Result<SpaceStats> Space() override;
   Result<uint64_t> Compact() override;
   Status WaitDurable(uint64_t txn) override;

@@ -135,4 +135,13 @@ Result<std::vector<ReaderInfo>> DbImpl::Readers() {
   return lock_->Readers();
 }
 
+Status DbImpl::PublishEndpoint(std::string_view name) {
+  if (!lock_ || options_.read_only) {
+    return Status::NotSupported("only the writer of a store in a file publishes an endpoint");
+  }
+  return lock_->PublishEndpoint(name);
+}
+
+Result<Endpoint> Db::FindEndpoint(const std::string& path) { return LockFile::FindEndpoint(path); }
+
 }  // namespace bruce

@@ -314,6 +314,13 @@ struct ReaderInfo {
   uint64_t since_ns = 0;  // when it opened the store
 };
 
+// A service the writing process of a store offers beside it (brucefs's
+// control socket), as recorded in the store's lock file.
+struct Endpoint {
+  uint32_t pid = 0;   // the serving process
+  std::string name;   // what it serves under (up to 40 bytes)
+};
+
 class Db {
  public:
   virtual ~Db() = default;
@@ -360,6 +367,15 @@ class Db {
   // The other processes reading this store (read-only opens), from the
   // reader table beside it; empty for a store not in a file.
   virtual Result<std::vector<ReaderInfo>> Readers() = 0;
+  // Records, in the lock file beside the store, that this process takes
+  // requests for it under `name` (1 to 40 bytes), until the Db is closed.
+  // Only a writable store in a file has one: else kNotSupported. kBusy when
+  // another live process has published one.
+  virtual Status PublishEndpoint(std::string_view name) = 0;
+  // The endpoint published for the store at path by a live process:
+  // kNotFound when none is (no process holds the store, or it is a plain
+  // writer such as the CLI).
+  static Result<Endpoint> FindEndpoint(const std::string& path);
   // Found by walking the live trees: the first call reads every node
   // (O(nodes); data blocks are counted from their pointers, not read),
   // later ones only the subtrees that changed since (a branch's subtree is

@@ -49,6 +49,8 @@ class [[nodiscard]] Status {
   static Status Corruption(std::string msg, uint64_t page = kNoPage);
   // A failed system call; `err` is its errno. ENOSPC and EDQUOT map to kNoSpace.
   static Status IOError(std::string msg, int err);
+  // A Status rebuilt from its parts (one sent by another process).
+  static Status FromParts(Code code, std::string msg, int err = 0, uint64_t page = kNoPage);
 
   bool ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }

@@ -1,0 +1,249 @@
+// The requests of brucefs's control socket (fs/control_proto.h): the bruce
+// CLI's write commands on a mounted store, run in the open transaction
+// group so that the mount sees them at once and the next commit holds them.
+//
+// A request is all or nothing, as the same command is on an unmounted store:
+// everything that could refuse it (sizes, --append's key order, the tree) is
+// checked before the first change, and the group is not sealed in between.
+#include <unistd.h>
+
+#include <algorithm>
+#include <string>
+
+#include "brucefs.h"
+#include "errno_map.h"
+#include "name_codec.h"
+
+namespace brucefs {
+
+using bruce::Result;
+using bruce::Status;
+
+namespace {
+
+// brucefs's own trees: a CLI write to them would go behind its caches.
+bool FsTreeName(const std::string& name) {
+  return name == "attrs" || name == "fsmeta" || name == "links" || name == "orphans" ||
+         name == "orphan_attrs";
+}
+
+// Checks --append's order before any change: every record after the one
+// before it, the first after the tree's last (pairs in a dup tree).
+Status CheckAppendOrder(bruce::Tree* t, const std::string& records) {
+  std::string last_key, last_value;
+  bool have = false;
+  {
+    auto c = t->NewCursor();
+    c->Last();
+    if (c->Valid()) {
+      last_key = c->key();
+      last_value = c->value();
+      have = true;
+    }
+  }
+  size_t pos = 0, index = 0;
+  std::string_view k, v;
+  bool bad = false;
+  while (ctl::NextRecord(records, &pos, &k, &v, &bad)) {
+    const bool after = !have || k > last_key ||
+                       (t->dupsort() && k == last_key && v > last_value);
+    if (!after) {
+      return Status::InvalidArgument("record " + std::to_string(index + 1) +
+                                     ": not after the tree's last key");
+    }
+    last_key = k;
+    last_value = v;
+    have = true;
+    ++index;
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<bruce::Tree*> BruceFs::CtlTree(const ctl::Message& req, bool create) {
+  if (!req.Has("tree")) return wtxn_->Main();
+  const std::string& name = req.Get("tree");
+  if (FsTreeName(name)) {
+    return Status::Busy("tree " + name + " belongs to the brucefs mount; change it with the "
+                        "store unmounted");
+  }
+  if (!create) return wtxn_->OpenTree(name);
+  if (req.Has("dup")) {
+    bruce::TreeOptions o;
+    o.dupsort = true;
+    return wtxn_->CreateTree(name, o);
+  }
+  return wtxn_->CreateTree(name);
+}
+
+void BruceFs::KeyChanged(const std::string& key, Invalidations* inval) {
+  uint64_t dir_ino = InodeTable::kRootIno;
+  inval->inodes.insert(dir_ino);
+  size_t start = 0;
+  for (;;) {
+    const size_t slash = key.find('/', start);
+    const std::string comp = key.substr(start, slash == std::string::npos ? slash : slash - start);
+    inval->entries.insert({dir_ino, EncodeComponent(comp)});
+    const std::string path = key.substr(0, slash);
+    const uint64_t ino = inodes_.Find(InodeTable::kLiveView, path);
+    if (ino == 0) break;
+    inval->inodes.insert(ino);
+    if (slash == std::string::npos) break;
+    dir_ino = ino;
+    start = slash + 1;
+  }
+  // A name that is gone now: its inode is unlinked, as by rm.
+  Node n;
+  if (LiveTree()->Stat(key, &n).ok() && n.kind == Kind::kNone) {
+    inodes_.Remove(InodeTable::kLiveView, key);
+  }
+}
+
+Status BruceFs::CtlWrite(const ctl::Message& req, ctl::Message* reply, Invalidations* inval) {
+  if (opt_.read_only) return Status::ReadOnly("the store is mounted read-only");
+  GroupLock l(this);
+  if (!wtxn_) return Status::ReadOnly("the mount refuses changes (a failed sync)");
+  const std::string& op = req.Get("op");
+  const std::string& key = req.Get("key");
+  const bool main = !req.Has("tree");
+  if (op != "load" && key.size() > bruce::kMaxKeySize) {
+    return Status::InvalidArgument("key longer than " + std::to_string(bruce::kMaxKeySize) +
+                                   " bytes");
+  }
+  auto tree = CtlTree(req, op == "put" || op == "load" || op == "write");
+  if (!tree.ok()) {
+    reply->Set("failed", "tree");
+    return tree.status();
+  }
+  bruce::Tree* t = *tree;
+  uint64_t bytes = 256;
+  if (op == "put") {
+    const std::string& v = req.Get("value");
+    // One Put, then WriteAt for what is past kMaxValueSize (as the CLI).
+    const size_t first = std::min(v.size(), bruce::kMaxValueSize);
+    if (t->dupsort() && first < v.size()) {
+      return Status::InvalidArgument("a value in a tree with duplicate keys has at most " +
+                                     std::to_string(bruce::kMaxValueSize) + " bytes");
+    }
+    BRUCE_RETURN_IF_ERROR(t->Put(key, std::string_view(v).substr(0, first)));
+    if (first < v.size()) {
+      BRUCE_RETURN_IF_ERROR(t->WriteAt(key, first, std::string_view(v).substr(first)));
+    }
+    bytes += v.size();
+  } else if (op == "del") {
+    BRUCE_RETURN_IF_ERROR(req.Has("value") ? t->Delete(key, req.Get("value")) : t->Delete(key));
+  } else if (op == "write") {
+    const std::string& data = req.Get("data");
+    BRUCE_RETURN_IF_ERROR(t->WriteAt(key, req.GetU64("offset"), data));
+    bytes += data.size();
+  } else if (op == "truncate") {
+    BRUCE_RETURN_IF_ERROR(t->Truncate(key, req.GetU64("size")));
+  } else if (op == "load") {
+    const std::string& records = req.Get("records");
+    const bool append = req.Has("append");
+    size_t pos = 0;
+    std::string_view k, v;
+    bool bad = false;
+    while (ctl::NextRecord(records, &pos, &k, &v, &bad)) {
+      if (k.size() > bruce::kMaxKeySize || v.size() > bruce::kMaxValueSize) {
+        return Status::InvalidArgument("a record past the key or value size limit");
+      }
+    }
+    if (bad) return Status::InvalidArgument("malformed records");
+    if (append) BRUCE_RETURN_IF_ERROR(CheckAppendOrder(t, records));
+    pos = 0;
+    uint64_t n = 0;
+    while (ctl::NextRecord(records, &pos, &k, &v, &bad)) {
+      BRUCE_RETURN_IF_ERROR(t->Put(k, v, append ? bruce::kAppend : 0u));
+      if (main) KeyChanged(std::string(k), inval);
+      ++n;
+    }
+    reply->SetU64("records", n);
+    bytes += records.size();
+  } else {
+    return Status::InvalidArgument("unknown request: " + op);
+  }
+  if (main && op != "load") KeyChanged(key, inval);
+  if (main) {
+    // Listings and link counts of directories may have changed anywhere
+    // above the key.
+    dirty_all_dirs_ = true;
+    subdirs_.clear();
+  }
+  Dirty(bytes);
+  return Status::OK();
+}
+
+Status BruceFs::CtlCompact(ctl::Message* reply) {
+  if (opt_.read_only) return Status::ReadOnly("the store is mounted read-only");
+  GroupLock l(this);
+  if (!wtxn_) return Status::ReadOnly("the mount refuses changes (a failed sync)");
+  // The engine's Compact commits on its own: close the group (committing
+  // what it holds), compact, open the next. Operations wait meanwhile.
+  BRUCE_ASSIGN_OR_RETURN(bruce::DbStats before, db_->Stat());
+  dirty_ = true;  // seal even an empty group: Compact needs the writer
+  const bool was_stopped = stopped_;
+  stopped_ = true;
+  Status s = Seal("compact");
+  stopped_ = was_stopped;
+  if (!s.ok()) {
+    (void)OpenGroup();
+    return s;
+  }
+  auto after = db_->Compact();
+  BRUCE_RETURN_IF_ERROR(OpenGroup());
+  if (!after.ok()) return after.status();
+  last_commit_ns_ = NowNs();
+  reply->SetU64("before", before.file_bytes);
+  reply->SetU64("after", *after);
+  return Status::OK();
+}
+
+Status BruceFs::CtlStatus(ctl::Message* reply) {
+  BRUCE_ASSIGN_OR_RETURN(bruce::DbStats st, db_->Stat());
+  BRUCE_ASSIGN_OR_RETURN(std::vector<bruce::ReaderInfo> readers, db_->Readers());
+  std::lock_guard<std::mutex> l(mu_);
+  reply->SetU64("pid", static_cast<uint64_t>(::getpid()));
+  reply->SetU64("txn", st.txn_id);
+  reply->SetU64("durable_txn", st.durable_txn);
+  reply->SetU64("dirty_bytes", dirty_ ? dirty_bytes_ : 0);
+  reply->SetU64("last_commit_ns", static_cast<uint64_t>(last_commit_ns_));
+  reply->SetU64("txg_timeout_s", opt_.txg_timeout_s);
+  reply->SetU64("readers", readers.size());
+  reply->SetU64("snapshots", st.snapshots);
+  reply->SetU64("commits", commits_.load());
+  reply->Set("read_only", opt_.read_only || !wtxn_ ? "1" : "0");
+  return Status::OK();
+}
+
+void BruceFs::Control(const ctl::Message& req, ctl::Message* reply, Invalidations* inval) {
+  const std::string& op = req.Get("op");
+  Status s;
+  if (op == "status") {
+    s = CtlStatus(reply);
+  } else if (op == "sync") {
+    s = opt_.read_only ? Status::OK() : Commit("sync");
+    if (s.ok()) reply->SetU64("durable_txn", durable_txn());
+  } else if (op == "compact") {
+    s = CtlCompact(reply);
+  } else if (op == "snapshot-create") {
+    s = TakeSnapshot(req.Get("name"));
+    if (s.ok()) inval->entries.insert({InodeTable::kSnapDirIno, EncodeComponent(req.Get("name"))});
+    if (s.ok()) inval->inodes.insert(InodeTable::kSnapDirIno);
+  } else if (op == "snapshot-destroy") {
+    s = DropSnapshot(req.Get("name"));
+    if (s.ok()) inval->entries.insert({InodeTable::kSnapDirIno, EncodeComponent(req.Get("name"))});
+    if (s.ok()) inval->inodes.insert(InodeTable::kSnapDirIno);
+  } else if (op == "snapshot-rollback") {
+    // The kernel holds open files, cached pages and names of the live tree
+    // that a rollback would pull out from under it.
+    s = Status::Busy("cannot roll back a mounted store: unmount it first (or copy what you "
+                     "need back from .snapshots/" + req.Get("name") + "/)");
+  } else {
+    s = CtlWrite(req, reply, inval);
+  }
+  reply->SetStatus(s);
+}
+
+}  // namespace brucefs
