@@ -36,7 +36,10 @@ int Ask(const Invocation& inv, const Endpoint& ep, const ctl::Message& req, ctl:
                           std::to_string(ep.pid) + ")");
   }
   Status s = ctl::Send(fd, req);
-  if (s.ok()) s = ctl::Receive(fd, reply);
+  // A daemon that refuses the connection replies without reading the
+  // request: its reply says why the send failed.
+  Status r = ctl::Receive(fd, reply);
+  if (r.ok() || s.ok()) s = r;
   ::close(fd);
   if (!s.ok()) return Error(inv, "talking to the brucefs daemon: " + s.ToString());
   return kExitOk;
