@@ -252,5 +252,58 @@ TEST(Reader, WritersAndReadersShareTheTable) {
   EXPECT_TRUE(w->Readers()->empty()) << "a closed reader's slot still counts";
 }
 
+// The writer's endpoint (brucefs's control socket) in the lock file: found
+// while its process lives and holds the store, gone when it closes or dies.
+TEST(Reader, TheWritersEndpointIsFoundWhileItLives) {
+  testing::TempDir dir;
+  const std::string path = dir.File("s.bruce");
+  EXPECT_EQ(Db::FindEndpoint(path).status().code(), Code::kNotFound) << "no lock file yet";
+  {
+    auto w = OpenWriter(path);
+    EXPECT_EQ(Db::FindEndpoint(path).status().code(), Code::kNotFound) << "none published";
+    EXPECT_EQ(w->PublishEndpoint(std::string(41, 'n')).code(), Code::kInvalidArgument);
+    EXPECT_EQ(w->PublishEndpoint("").code(), Code::kInvalidArgument);
+    ASSERT_TRUE(w->PublishEndpoint("brucefs-ctl-0123456789abcdef").ok());
+    auto e = Db::FindEndpoint(path);
+    ASSERT_TRUE(e.ok()) << e.status().ToString();
+    EXPECT_EQ(e->pid, static_cast<uint32_t>(getpid()));
+    EXPECT_EQ(e->name, "brucefs-ctl-0123456789abcdef");
+    auto r = OpenReader(path);
+    ASSERT_NE(r, nullptr);
+    EXPECT_EQ(r->PublishEndpoint("x").code(), Code::kNotSupported) << "a reader published";
+    EXPECT_TRUE(Db::FindEndpoint(path).ok()) << "a reader's open lost the endpoint";
+  }
+  EXPECT_EQ(Db::FindEndpoint(path).status().code(), Code::kNotFound) << "closed, still found";
+
+  // A writer killed with -9 leaves its name in the header, but not its lock.
+  int ready[2];
+  ASSERT_EQ(pipe(ready), 0);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    close(ready[0]);
+    Options o;
+    auto db = Db::Open(path, o);
+    const char c = db.ok() && (*db)->PublishEndpoint("brucefs-ctl-dead").ok() ? 'y' : 'n';
+    (void)!write(ready[1], &c, 1);
+    pause();
+    _exit(0);
+  }
+  close(ready[1]);
+  char c = 0;
+  ASSERT_EQ(read(ready[0], &c, 1), 1);
+  close(ready[0]);
+  ASSERT_EQ(c, 'y');
+  auto e = Db::FindEndpoint(path);
+  ASSERT_TRUE(e.ok()) << e.status().ToString();
+  EXPECT_EQ(e->pid, static_cast<uint32_t>(child));
+  kill(child, SIGKILL);
+  waitpid(child, nullptr, 0);
+  EXPECT_EQ(Db::FindEndpoint(path).status().code(), Code::kNotFound) << "a dead writer's name";
+  auto w = OpenWriter(path);
+  EXPECT_TRUE(w->PublishEndpoint("brucefs-ctl-next").ok()) << "the dead one's slot is not free";
+  EXPECT_EQ(Db::FindEndpoint(path)->name, "brucefs-ctl-next");
+}
+
 }  // namespace
 }  // namespace bruce
