@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is needed, builds, and runs every test: once in an optimized
-# build, once under AddressSanitizer + UndefinedBehaviorSanitizer.
+# build, once under AddressSanitizer + UndefinedBehaviorSanitizer; builds
+# Release with GCC as a user would and with clang; runs the concurrency
+# tests under ThreadSanitizer.
 #   scripts/test.sh          everything
 #   scripts/test.sh --quick  the optimized build only
 set -euo pipefail
@@ -13,6 +15,14 @@ echo "== tests"
 ctest --test-dir build --output-on-failure -j "$(nproc)"
 
 if [ "${1:-}" != "--quick" ]; then
+  # What users and packagers build: plain CMake, no -Werror, GCC's -O3.
+  echo "== build (Release, GCC, as a user builds it)"
+  cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake --build build-release -j "$(nproc)" >/dev/null
+  echo "== build (clang, -Werror)"
+  CC=clang CXX=clang++ cmake -S . -B build-clang -DCMAKE_BUILD_TYPE=Release -DBRUCE_WERROR=ON >/dev/null
+  cmake --build build-clang -j "$(nproc)" >/dev/null
+
   echo "== build (ThreadSanitizer: the engine and its concurrency tests)"
   cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBRUCE_WERROR=ON -DBRUCE_TSAN=ON -DBRUCE_BENCH=OFF >/dev/null
   cmake --build build-tsan -j "$(nproc)" --target txn_test node_cache_test

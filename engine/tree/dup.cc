@@ -346,7 +346,7 @@ Status Delete(WriteContext* ctx, TreeRoot* root, std::string_view key,
 // ---- Cursor ----
 
 Cursor::Cursor(NodeSource* src, const TreeRoot* root, const uint64_t* generation)
-    : src_(src), root_(root), gen_(generation), main_(src, root, nullptr) {}
+    : src_(src), gen_(generation), main_(src, root, nullptr) {}
 
 void Cursor::Land(bool forward) {
   chain_.reset();

@@ -73,7 +73,6 @@ class Cursor final {
   bool Stale() const { return gen_ && *gen_ != seen_gen_; }
 
   NodeSource* src_;
-  const TreeRoot* root_;
   const uint64_t* gen_;
   TreeCursor main_;
   TreeRoot chain_root_;
