@@ -219,6 +219,8 @@ Status BruceFs::Seal(const char* why) {
   if (s.ok()) {
     sealed_txn_ = std::max(sealed_txn_, *r);
     last_commit_ns_ = NowNs();
+    fuse_log(FUSE_LOG_DEBUG, "brucefs: commit %llu (%s)\n",
+             static_cast<unsigned long long>(*r), why);
   } else {
     fuse_log(FUSE_LOG_ERR, "brucefs: commit (%s) failed, its changes are lost: %s\n", why,
              s.ToString().c_str());

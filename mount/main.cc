@@ -1,18 +1,26 @@
 // brucefs — mounts a bruce store as a filesystem (docs/FS.md).
 //
-// Opens the store (refusing one another process writes), mounts, goes to
-// the background unless -f, and serves requests on several threads until
-// unmounted or sent SIGTERM/SIGINT; then commits the open transaction group
-// and exits. Exit status: 0 clean, 1 could not open, mount or commit,
-// 2 usage error.
+// Unless -f, it first forks: the parent waits until the child has opened
+// the store, mounted it and started serving, and exits 0 only then; if the
+// child fails it prints one line on stderr, nothing stays mounted, and the
+// parent exits with the child's status. The child (the daemon) then leaves
+// the terminal and logs to syslog. It serves requests on several threads
+// until unmounted (a lazy unmount included) or sent SIGTERM/SIGINT/SIGHUP,
+// then commits the open transaction group and exits. Exit status: 0 clean,
+// 1 could not open, mount or commit, 2 usage error.
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <syslog.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <climits>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <string>
 
 #include "brucefs.h"
@@ -22,8 +30,94 @@
 
 namespace {
 
+bool g_debug = false;
+
 void SyslogLog(enum fuse_log_level level, const char* fmt, va_list ap) {
   vsyslog(static_cast<int>(level), fmt, ap);
+}
+
+// In the foreground: stderr, debug messages (every commit) only with -d.
+void StderrLog(enum fuse_log_level level, const char* fmt, va_list ap) {
+  if (level == FUSE_LOG_DEBUG && !g_debug) return;
+  vfprintf(stderr, fmt, ap);
+}
+
+// Forks. The parent waits for the child's word that the mount is up (a 0
+// byte on the pipe) and exits 0, or exits with the child's status when the
+// child ends without it. The child returns the pipe's write end.
+int Detach() {
+  int p[2];
+  if (pipe2(p, O_CLOEXEC) != 0) {
+    perror("brucefs: pipe");
+    exit(1);
+  }
+  const pid_t pid = fork();
+  if (pid < 0) {
+    perror("brucefs: fork");
+    exit(1);
+  }
+  if (pid > 0) {
+    close(p[1]);
+    char c = 1;
+    ssize_t n;
+    do {
+      n = read(p[0], &c, 1);
+    } while (n < 0 && errno == EINTR);
+    if (n == 1 && c == 0) _exit(0);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    _exit(WIFEXITED(status) && WEXITSTATUS(status) != 0 ? WEXITSTATUS(status) : 1);
+  }
+  close(p[0]);
+  setsid();
+  return p[1];
+}
+
+// The daemon is up: it leaves the terminal (stdio to /dev/null, cwd /),
+// logs to syslog from now on, and releases the waiting parent.
+void Ready(int notify_fd) {
+  openlog("brucefs", LOG_PID, LOG_DAEMON);
+  fuse_set_log_func(SyslogLog);
+  if (chdir("/") != 0) {
+    // (only the cwd stays busy)
+  }
+  const int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (null >= 0) {
+    dup2(null, 0);
+    dup2(null, 1);
+    dup2(null, 2);
+    if (null > 2) close(null);
+  }
+  const char zero = 0;
+  (void)!write(notify_fd, &zero, 1);
+  close(notify_fd);
+}
+
+// Whether `dir` is already a mount point (of anything): /proc/self/mountinfo
+// lists it. Mounting over it would hide what is there.
+bool IsMountPoint(const std::string& dir) {
+  char abs[PATH_MAX];
+  if (realpath(dir.c_str(), abs) == nullptr) return false;
+  std::ifstream in("/proc/self/mountinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream f(line);
+    std::string id, parent, dev, root, point;
+    if (!(f >> id >> parent >> dev >> root >> point)) continue;
+    std::string unescaped;
+    for (size_t i = 0; i < point.size(); ++i) {
+      if (point[i] == '\\' && i + 3 < point.size()) {
+        unescaped.push_back(static_cast<char>((point[i + 1] - '0') * 64 +
+                                              (point[i + 2] - '0') * 8 + (point[i + 3] - '0')));
+        i += 3;
+      } else {
+        unescaped.push_back(point[i]);
+      }
+    }
+    if (unescaped == abs) return true;
+  }
+  return false;
 }
 
 std::string EscapeOptionValue(const std::string& s) {
@@ -35,7 +129,8 @@ std::string EscapeOptionValue(const std::string& s) {
   return out;
 }
 
-int Run(brucefs::MountConfig& c) {
+// notify_fd: the pipe to the waiting parent (-1 in the foreground).
+int Run(brucefs::MountConfig& c, int notify_fd) {
   struct stat st;
   if (stat(c.store.c_str(), &st) != 0 && !c.create) {
     fprintf(stderr, "brucefs: %s: no such store (-o create makes one)\n", c.store.c_str());
@@ -43,6 +138,11 @@ int Run(brucefs::MountConfig& c) {
   }
   if (stat(c.mountpoint.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
     fprintf(stderr, "brucefs: %s: not a directory\n", c.mountpoint.c_str());
+    return 1;
+  }
+  if (IsMountPoint(c.mountpoint)) {
+    fprintf(stderr, "brucefs: %s is already a mount point (unmount it first)\n",
+            c.mountpoint.c_str());
     return 1;
   }
   bruce::Options opts;
@@ -94,17 +194,6 @@ int Run(brucefs::MountConfig& c) {
     fuse_opt_free_args(&args);
     return 1;
   }
-  if (fuse_daemonize(c.foreground ? 1 : 0) != 0) {
-    fuse_session_unmount(se);
-    fuse_session_destroy(se);
-    fuse_opt_free_args(&args);
-    return 1;
-  }
-  if (!c.foreground) {
-    openlog("brucefs", LOG_PID, LOG_DAEMON);
-    fuse_set_log_func(SyslogLog);
-  }
-  // Threads start only now, after fuse_daemonize's fork.
   bruce::Status s = fs.Start();
   // The bruce CLI's writes to the store come through the control socket.
   char mnt[PATH_MAX];
@@ -119,9 +208,11 @@ int Run(brucefs::MountConfig& c) {
   }
   int ret = 0;
   if (!s.ok()) {
-    fuse_log(FUSE_LOG_ERR, "brucefs: %s\n", s.ToString().c_str());
+    fuse_log(FUSE_LOG_ERR, "brucefs: cannot start on %s: %s\n", c.store.c_str(),
+             s.ToString().c_str());
     ret = 1;
   } else {
+    if (notify_fd >= 0) Ready(notify_fd);
     fuse_loop_config* cfg = fuse_loop_cfg_create();
     fuse_loop_cfg_set_max_threads(cfg, 16);
     int r = fuse_session_loop_mt(se, cfg);
@@ -147,7 +238,7 @@ int main(int argc, char** argv) {
   brucefs::MountConfig c;
   std::string err = brucefs::ParseCommandLine(argc, argv, &c);
   if (!err.empty()) {
-    fprintf(stderr, "brucefs: %s\n%s", err.c_str(), brucefs::kUsage);
+    fprintf(stderr, "brucefs: %s (brucefs --help lists the options)\n", err.c_str());
     return 2;
   }
   if (c.help) {
@@ -158,5 +249,9 @@ int main(int argc, char** argv) {
     printf("brucefs 0.1.0 (libfuse %s)\n", fuse_pkgversion());
     return 0;
   }
-  return Run(c);
+  g_debug = c.debug;
+  fuse_set_log_func(StderrLog);
+  // Fork before any thread starts or the store is opened.
+  const int notify_fd = c.foreground ? -1 : Detach();
+  return Run(c, notify_fd);
 }

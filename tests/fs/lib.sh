@@ -13,7 +13,9 @@ PIDS=()
 cleanup() {
   local rc=$?
   for m in "${MOUNTS[@]}"; do
-    if mountpoint -q "$m" 2>/dev/null; then fusermount3 -u "$m" 2>/dev/null || fusermount3 -uz "$m" || true; fi
+    if mountpoint -q "$m" 2>/dev/null; then
+      fusermount3 -u "$m" 2>/dev/null || fusermount3 -uz "$m" 2>/dev/null || umount -l "$m" || true
+    fi
   done
   for p in "${PIDS[@]}"; do
     kill -9 "$p" 2>/dev/null || true
