@@ -272,6 +272,10 @@ class BruceFs {
   int SnapshotRmdir(const char* name);
   // Control requests (fs/control_ops.cc). Each requires nothing held.
   bruce::Status CtlWrite(const ctl::Message& req, ctl::Message* reply, Invalidations* inval);
+  // Applies a write request to the open group; the keys of main it changed
+  // go into *keys. Requires mu_; on failure the group holds part of it.
+  bruce::Status CtlApply(const ctl::Message& req, ctl::Message* reply,
+                         std::vector<std::string>* keys, uint64_t* bytes);
   bruce::Status CtlCompact(ctl::Message* reply);
   bruce::Status CtlStatus(ctl::Message* reply);
   // The tree a control request names (--tree; main by default), in the

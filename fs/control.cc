@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <random>
 
@@ -50,12 +51,17 @@ Status ControlServer::Start() {
   return Status::OK();
 }
 
-void ControlServer::Stop() {
-  if (thread_.joinable()) {
+void ControlServer::RequestStop() {
+  if (wake_[1] >= 0 && !stopping_) {
     const char c = 'q';
     (void)!::write(wake_[1], &c, 1);
-    thread_.join();
+    stopping_ = true;
   }
+}
+
+void ControlServer::Stop() {
+  RequestStop();
+  if (thread_.joinable()) thread_.join();
   for (int* fd : {&listen_fd_, &wake_[0], &wake_[1]}) {
     if (*fd >= 0) ::close(*fd);
     *fd = -1;
@@ -94,11 +100,12 @@ void ControlServer::Serve(int fd) {
     (void)ctl::Send(fd, reply);
     return;
   }
-  // A client that stalls cannot hold the socket for long.
+  // A client that stalls holds the socket 30 s at most, and never past Stop.
   timeval tv{30, 0};
-  (void)::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   (void)::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-  Status s = ctl::Receive(fd, &req);
+  const ctl::Deadline deadline{std::chrono::steady_clock::now() + std::chrono::seconds(30),
+                               wake_[0]};
+  Status s = ctl::Receive(fd, &req, &deadline);
   if (!s.ok()) {
     reply.SetStatus(s);
     (void)ctl::Send(fd, reply);
@@ -113,11 +120,16 @@ void ControlServer::Serve(int fd) {
 
 void ControlServer::Invalidate(const BruceFs::Invalidations& inval) {
   // Names first, then what the inodes hold; ENOENT means the kernel holds
-  // nothing of it.
+  // nothing of it. Once the session loop has ended nobody answers the
+  // kernel, and an invalidation could wait on a request forever.
   for (const auto& [parent, name] : inval.entries) {
+    if (fuse_session_exited(se_)) return;
     (void)fuse_lowlevel_notify_inval_entry(se_, parent, name.data(), name.size());
   }
-  for (uint64_t ino : inval.inodes) (void)fuse_lowlevel_notify_inval_inode(se_, ino, 0, 0);
+  for (uint64_t ino : inval.inodes) {
+    if (fuse_session_exited(se_)) return;
+    (void)fuse_lowlevel_notify_inval_inode(se_, ino, 0, 0);
+  }
 }
 
 }  // namespace brucefs

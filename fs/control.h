@@ -34,7 +34,11 @@ class ControlServer {
 
   // Binds the socket, publishes it and starts serving.
   bruce::Status Start();
-  // Stops serving (a request under way finishes first); idempotent.
+  // Tells the server thread to stop taking requests, without waiting: a
+  // request under way may be waiting on the kernel, which only the unmount
+  // releases once the session loop has ended.
+  void RequestStop();
+  // Stops serving and waits for the thread (after the unmount); idempotent.
   void Stop();
 
  private:
@@ -47,7 +51,8 @@ class ControlServer {
   std::string mountpoint_;
   uid_t owner_;
   int listen_fd_ = -1;
-  int wake_[2] = {-1, -1};  // a pipe: Stop writes to end the loop
+  int wake_[2] = {-1, -1};  // a pipe: RequestStop writes to end the loop
+  bool stopping_ = false;
   std::thread thread_;
 };
 

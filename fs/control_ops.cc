@@ -3,8 +3,8 @@
 // group so that the mount sees them at once and the next commit holds them.
 //
 // A request is all or nothing, as the same command is on an unmounted store:
-// everything that could refuse it (sizes, --append's key order, the tree) is
-// checked before the first change, and the group is not sealed in between.
+// the open group is sealed before it when it holds changes, and dropped
+// (Abort) when the request fails half way; nothing seals in between.
 #include <unistd.h>
 
 #include <algorithm>
@@ -62,8 +62,11 @@ Status CheckAppendOrder(bruce::Tree* t, const std::string& records) {
 }  // namespace
 
 Result<bruce::Tree*> BruceFs::CtlTree(const ctl::Message& req, bool create) {
-  if (!req.Has("tree")) return wtxn_->Main();
-  const std::string& name = req.Get("tree");
+  const std::string& name = req.Has("tree") ? req.Get("tree") : "main";
+  if (name == "main") {
+    if (req.Has("dup")) return Status::InvalidArgument("main has no duplicate keys");
+    return wtxn_->Main();
+  }
   if (FsTreeName(name)) {
     return Status::Busy("tree " + name + " belongs to the brucefs mount; change it with the "
                         "store unmounted");
@@ -105,8 +108,43 @@ Status BruceFs::CtlWrite(const ctl::Message& req, ctl::Message* reply, Invalidat
   GroupLock l(this);
   if (!wtxn_) return Status::ReadOnly("the mount refuses changes (a failed sync)");
   const std::string& op = req.Get("op");
+  if (op != "put" && op != "del" && op != "write" && op != "truncate" && op != "load") {
+    return Status::InvalidArgument("unknown request: " + op);
+  }
+  // A request is all or nothing, and the engine has no savepoints: the
+  // group is sealed first when it holds changes, so that a request that
+  // fails half way can be undone by dropping the group.
+  if (dirty_) BRUCE_RETURN_IF_ERROR(Seal("control request"));
+  if (!wtxn_) return Status::ReadOnly("the mount refuses changes (a failed sync)");
+  std::vector<std::string> keys;
+  uint64_t bytes = 256;
+  Status s = CtlApply(req, reply, &keys, &bytes);
+  if (!s.ok()) {
+    // Nothing of it stays: the group held only this request.
+    orphans_.reset();
+    live_.reset();
+    wtxn_->Abort();
+    wtxn_.reset();
+    Status o = OpenGroup();
+    (void)o;  // logged; the mount goes read-only
+    return s;
+  }
+  const bool main = !req.Has("tree") || req.Get("tree") == "main";
+  if (main) {
+    for (const std::string& k : keys) KeyChanged(k, inval);
+    // Listings and link counts of directories may have changed anywhere
+    // above the keys.
+    dirty_all_dirs_ = true;
+    subdirs_.clear();
+  }
+  Dirty(bytes);
+  return Status::OK();
+}
+
+Status BruceFs::CtlApply(const ctl::Message& req, ctl::Message* reply,
+                         std::vector<std::string>* keys, uint64_t* bytes) {
+  const std::string& op = req.Get("op");
   const std::string& key = req.Get("key");
-  const bool main = !req.Has("tree");
   if (op != "load" && key.size() > bruce::kMaxKeySize) {
     return Status::InvalidArgument("key longer than " + std::to_string(bruce::kMaxKeySize) +
                                    " bytes");
@@ -117,61 +155,42 @@ Status BruceFs::CtlWrite(const ctl::Message& req, ctl::Message* reply, Invalidat
     return tree.status();
   }
   bruce::Tree* t = *tree;
-  uint64_t bytes = 256;
   if (op == "put") {
     const std::string& v = req.Get("value");
     // One Put, then WriteAt for what is past kMaxValueSize (as the CLI).
     const size_t first = std::min(v.size(), bruce::kMaxValueSize);
-    if (t->dupsort() && first < v.size()) {
-      return Status::InvalidArgument("a value in a tree with duplicate keys has at most " +
-                                     std::to_string(bruce::kMaxValueSize) + " bytes");
-    }
     BRUCE_RETURN_IF_ERROR(t->Put(key, std::string_view(v).substr(0, first)));
     if (first < v.size()) {
       BRUCE_RETURN_IF_ERROR(t->WriteAt(key, first, std::string_view(v).substr(first)));
     }
-    bytes += v.size();
+    *bytes += v.size();
   } else if (op == "del") {
     BRUCE_RETURN_IF_ERROR(req.Has("value") ? t->Delete(key, req.Get("value")) : t->Delete(key));
   } else if (op == "write") {
     const std::string& data = req.Get("data");
     BRUCE_RETURN_IF_ERROR(t->WriteAt(key, req.GetU64("offset"), data));
-    bytes += data.size();
+    *bytes += data.size();
   } else if (op == "truncate") {
     BRUCE_RETURN_IF_ERROR(t->Truncate(key, req.GetU64("size")));
-  } else if (op == "load") {
+  } else {  // load
     const std::string& records = req.Get("records");
     const bool append = req.Has("append");
+    if (append) BRUCE_RETURN_IF_ERROR(CheckAppendOrder(t, records));
     size_t pos = 0;
     std::string_view k, v;
     bool bad = false;
-    while (ctl::NextRecord(records, &pos, &k, &v, &bad)) {
-      if (k.size() > bruce::kMaxKeySize || v.size() > bruce::kMaxValueSize) {
-        return Status::InvalidArgument("a record past the key or value size limit");
-      }
-    }
-    if (bad) return Status::InvalidArgument("malformed records");
-    if (append) BRUCE_RETURN_IF_ERROR(CheckAppendOrder(t, records));
-    pos = 0;
     uint64_t n = 0;
     while (ctl::NextRecord(records, &pos, &k, &v, &bad)) {
       BRUCE_RETURN_IF_ERROR(t->Put(k, v, append ? bruce::kAppend : 0u));
-      if (main) KeyChanged(std::string(k), inval);
+      keys->emplace_back(k);
       ++n;
     }
+    if (bad) return Status::InvalidArgument("malformed records");
     reply->SetU64("records", n);
-    bytes += records.size();
-  } else {
-    return Status::InvalidArgument("unknown request: " + op);
+    *bytes += records.size();
+    return Status::OK();
   }
-  if (main && op != "load") KeyChanged(key, inval);
-  if (main) {
-    // Listings and link counts of directories may have changed anywhere
-    // above the key.
-    dirty_all_dirs_ = true;
-    subdirs_.clear();
-  }
-  Dirty(bytes);
+  keys->push_back(key);
   return Status::OK();
 }
 
@@ -188,7 +207,7 @@ Status BruceFs::CtlCompact(ctl::Message* reply) {
   Status s = Seal("compact");
   stopped_ = was_stopped;
   if (!s.ok()) {
-    (void)OpenGroup();
+    if (!wtxn_) (void)OpenGroup();  // (a Seal that failed early kept it open)
     return s;
   }
   auto after = db_->Compact();

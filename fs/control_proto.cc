@@ -1,10 +1,12 @@
 #include "control_proto.h"
 
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
@@ -34,8 +36,23 @@ bruce::Status WriteAll(int fd, const char* p, size_t n) {
   return bruce::Status::OK();
 }
 
-bruce::Status ReadAll(int fd, char* p, size_t n) {
+bruce::Status ReadAll(int fd, char* p, size_t n, const Deadline* d) {
   while (n > 0) {
+    if (d != nullptr) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          d->until - std::chrono::steady_clock::now());
+      if (left.count() <= 0) {
+        return bruce::Status::IOError("control socket: the request took too long", ETIMEDOUT);
+      }
+      pollfd pf[2] = {{fd, POLLIN, 0}, {d->wake_fd, POLLIN, 0}};
+      const int k = ::poll(pf, d->wake_fd >= 0 ? 2 : 1, static_cast<int>(left.count()));
+      if (k < 0 && errno == EINTR) continue;
+      if (k < 0) return bruce::Status::IOError("control socket: poll", errno);
+      if (d->wake_fd >= 0 && pf[1].revents != 0) {
+        return bruce::Status::IOError("control socket: the daemon is stopping", ESHUTDOWN);
+      }
+      if (k == 0) continue;  // the deadline, checked above
+    }
     const ssize_t r = ::recv(fd, p, n, 0);
     if (r < 0 && errno == EINTR) continue;
     if (r < 0) return bruce::Status::IOError("control socket: receive", errno);
@@ -68,7 +85,9 @@ uint64_t Message::GetU64(const std::string& name) const {
   uint64_t v = 0;
   for (char c : s) {
     if (c < '0' || c > '9') return 0;
-    v = v * 10 + static_cast<uint64_t>(c - '0');
+    const uint64_t d = static_cast<uint64_t>(c - '0');
+    if (v > (UINT64_MAX - d) / 10) return UINT64_MAX;  // past any size: refused downstream
+    v = v * 10 + d;
   }
   return v;
 }
@@ -108,17 +127,17 @@ bruce::Status Send(int fd, const Message& m) {
   return WriteAll(fd, body.data(), body.size());
 }
 
-bruce::Status Receive(int fd, Message* m) {
+bruce::Status Receive(int fd, Message* m, const Deadline* d) {
   m->fields.clear();
   char head[4];
-  BRUCE_RETURN_IF_ERROR(ReadAll(fd, head, 4));
+  BRUCE_RETURN_IF_ERROR(ReadAll(fd, head, 4, d));
   const uint32_t len = GetU32(head);
   if (len > kMaxMessage || len < 4) {
     return bruce::Status::InvalidArgument("control socket: a message of " + std::to_string(len) +
                                           " bytes");
   }
   std::string body(len, '\0');
-  BRUCE_RETURN_IF_ERROR(ReadAll(fd, body.data(), len));
+  BRUCE_RETURN_IF_ERROR(ReadAll(fd, body.data(), len, d));
   const uint32_t count = GetU32(body.data());
   size_t pos = 4;
   auto field = [&](std::string* out) {

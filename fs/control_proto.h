@@ -19,6 +19,7 @@
 // Thread safety: Message is a value; the I/O functions use only their fd.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -51,8 +52,13 @@ struct Message {
 // Writes one message; kIOError on failure (EPIPE when the peer went away).
 bruce::Status Send(int fd, const Message& m);
 // Reads one message; kInvalidArgument for a malformed one, kIOError on a
-// read error or an early end.
-bruce::Status Receive(int fd, Message* m);
+// read error or an early end. With a deadline: kIOError once it passes or
+// once wake_fd (if not -1) becomes readable.
+struct Deadline {
+  std::chrono::steady_clock::time_point until;
+  int wake_fd = -1;
+};
+bruce::Status Receive(int fd, Message* m, const Deadline* d = nullptr);
 
 // The records of a load request's "records" field: u32 key length, key,
 // u32 value length, value, repeated.

@@ -220,12 +220,13 @@ int Run(brucefs::MountConfig& c, int notify_fd) {
     ret = (r == 0 || r == SIGTERM || r == SIGINT || r == SIGHUP) ? 0 : 1;
     fuse_loop_cfg_destroy(cfg);
   }
-  control.Stop();
+  control.RequestStop();
   // Commit before the mount goes away, so whoever waits for the unmount
   // (a signal's sender) finds the store at its final state.
   s = fs.Shutdown();
   if (!s.ok()) ret = 1;
   fuse_session_unmount(se);
+  control.Stop();  // after the unmount, which releases any invalidation under way
   fuse_remove_signal_handlers(se);
   fuse_session_destroy(se);
   fuse_opt_free_args(&args);  // fuse_session_new may have added to them

@@ -87,6 +87,12 @@ const std::vector<CommandSpec>& Commands() {
        RunSnapshotRollback},
       {"snapshot list", "STORE [--json]", "list the snapshots, oldest first", 1, 1, {},
        {"--json"}, RunSnapshotList},
+      {"snapshot auto",
+       "STORE [--prefix P] [--keep-hourly N] [--keep-daily N] [--keep-weekly N] "
+       "[--keep-monthly N] [--dry-run] [--now TIME]",
+       "take PREFIX+UTC-time and prune that prefix's snapshots by the --keep-* policy", 1, 1,
+       {"--prefix", "--keep-hourly", "--keep-daily", "--keep-weekly", "--keep-monthly", "--now"},
+       {"--dry-run"}, RunSnapshotAuto},
       {"help", "[COMMAND]", "show this help, or the usage of COMMAND", 0, 2, {}, {}, RunHelp},
   };
   return kCommands;

@@ -16,28 +16,39 @@
 #include "commands.h"
 #include "escape.h"
 #include "remote.h"
+#include "retention.h"
 #include "session.h"
 
 namespace bruce::cli {
 
 namespace {
 
-// Runs a snapshot command: on the store opened for writing (the Db calls
-// commit on their own), or through the daemon that holds it (request op,
-// the snapshot's name).
-Status SnapshotOp(const Invocation& inv, const char* op, Status (Db::*call)(std::string_view),
-                  int* rc) {
+// A store opened for the snapshot commands: the Db (they commit on their
+// own), or the daemon that holds it.
+struct SnapshotTarget {
   std::unique_ptr<Db> db;
   bool remote = false;
   Endpoint daemon;
-  if ((*rc = OpenStore(inv, &db, &remote, &daemon)) != kExitOk) return Status::OK();
-  if (!remote) return (db.get()->*call)(inv.args[1]);
+};
+
+// One snapshot call on the target: op is the daemon's request.
+Status SnapshotCall(const Invocation& inv, SnapshotTarget* t, const char* op,
+                    Status (Db::*call)(std::string_view), const std::string& name, int* rc) {
+  *rc = kExitOk;
+  if (!t->remote) return (t->db.get()->*call)(name);
   ctl::Message req;
   req.Set("op", op);
-  req.Set("name", inv.args[1]);
+  req.Set("name", name);
   Status st;
-  *rc = AskWrite(inv, daemon, std::move(req), &st);
+  *rc = AskWrite(inv, t->daemon, std::move(req), &st);
   return st;
+}
+
+Status SnapshotOp(const Invocation& inv, const char* op, Status (Db::*call)(std::string_view),
+                  int* rc) {
+  SnapshotTarget t;
+  if ((*rc = OpenStore(inv, &t.db, &t.remote, &t.daemon)) != kExitOk) return Status::OK();
+  return SnapshotCall(inv, &t, op, call, inv.args[1], rc);
 }
 
 }  // namespace
@@ -113,6 +124,75 @@ int RunSnapshotList(const Invocation& inv) {
     }
   }
   Out(out);
+  return FinishOutput(inv);
+}
+
+// Takes PREFIX + the UTC time, then destroys the automatic snapshots (those
+// named PREFIX + a time) that the --keep-* policy does not keep; with no
+// --keep-* option, none. Other snapshots are never touched.
+int RunSnapshotAuto(const Invocation& inv) {
+  const std::string* p = inv.Value("--prefix");
+  const std::string prefix = p ? *p : "auto-";
+  RetentionPolicy policy;
+  const std::pair<const char*, uint64_t*> keeps[] = {{"--keep-hourly", &policy.hourly},
+                                                     {"--keep-daily", &policy.daily},
+                                                     {"--keep-weekly", &policy.weekly},
+                                                     {"--keep-monthly", &policy.monthly}};
+  for (const auto& [opt, field] : keeps) {
+    if (const std::string* v = inv.Value(opt)) {
+      if (int rc = ParseCount(inv, opt, *v, field)) return rc;
+    }
+  }
+  int64_t now = static_cast<int64_t>(std::time(nullptr));
+  if (const std::string* n = inv.Value("--now")) {
+    auto t = ParseUtcTime(*n);
+    if (!t) return UsageError(inv, "--now must be a UTC time like 2026-11-28T21:00:00Z");
+    now = *t;
+  }
+  const std::string name = AutoSnapshotName(prefix, now);
+  std::vector<std::string> names;
+  std::vector<int64_t> times;
+  {
+    ReadSession r;
+    if (int rc = OpenRead(inv, /*open_tree=*/false, &r)) return rc;
+    auto list = r.db->ListSnapshots();
+    if (!list.ok()) return Fail(inv, list.status());
+    for (const SnapshotInfo& i : *list) {
+      if (i.name == name) return Error(inv, "snapshot already exists: " + Escape(name));
+      if (auto t = AutoSnapshotTime(prefix, i.name)) {
+        names.push_back(i.name);
+        times.push_back(*t);
+      }
+    }
+  }
+  names.push_back(name);
+  times.push_back(now);
+  const std::vector<bool> keep =
+      policy.any() ? SnapshotsToKeep(times, policy) : std::vector<bool>(times.size(), true);
+  const bool dry = inv.Has("--dry-run");
+  if (dry) {
+    Out("would create " + Escape(name) + "\n");
+    for (size_t i = 0; i + 1 < names.size(); ++i) {
+      if (!keep[i]) Out("would destroy " + Escape(names[i]) + "\n");
+    }
+    return FinishOutput(inv);
+  }
+  SnapshotTarget t;
+  if (int rc = OpenStore(inv, &t.db, &t.remote, &t.daemon)) return rc;
+  int rc = kExitOk;
+  Status st = SnapshotCall(inv, &t, "snapshot-create", &Db::CreateSnapshot, name, &rc);
+  if (rc != kExitOk) return rc;
+  if (st.code() == Code::kExists) return Error(inv, "snapshot already exists: " + Escape(name));
+  if (!st.ok()) return FailOp(inv, st);
+  Out("created " + Escape(name) + "\n");
+  for (size_t i = 0; i + 1 < names.size(); ++i) {
+    if (keep[i]) continue;
+    st = SnapshotCall(inv, &t, "snapshot-destroy", &Db::DestroySnapshot, names[i], &rc);
+    if (rc != kExitOk) return rc;
+    // Gone already (another run destroyed it): what was wanted.
+    if (!st.ok() && !st.IsNotFound()) return Fail(inv, st);
+    Out("destroyed " + Escape(names[i]) + "\n");
+  }
   return FinishOutput(inv);
 }
 

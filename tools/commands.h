@@ -33,6 +33,7 @@ int RunSnapshotCreate(const Invocation& inv);
 int RunSnapshotDestroy(const Invocation& inv);
 int RunSnapshotRollback(const Invocation& inv);
 int RunSnapshotList(const Invocation& inv);
+int RunSnapshotAuto(const Invocation& inv);
 
 // cmd_admin.cc
 int RunStat(const Invocation& inv);

@@ -1,6 +1,7 @@
 #include "remote.h"
 
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -25,11 +26,15 @@ int Ask(const Invocation& inv, const Endpoint& ep, const ctl::Message& req, ctl:
                           ") that holds " + inv.args[0] + ": " + std::strerror(-fd));
   }
   // The socket's name is in a file others may write: the process behind it
-  // must be the one the lock file names.
+  // must be the one the lock file names, run by this user, root or the
+  // store's owner.
   ucred cred{};
   socklen_t len = sizeof cred;
+  struct stat st{};
   if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 ||
-      static_cast<uint32_t>(cred.pid) != ep.pid) {
+      static_cast<uint32_t>(cred.pid) != ep.pid ||
+      (cred.uid != ::getuid() && cred.uid != 0 &&
+       !(::stat(inv.args[0].c_str(), &st) == 0 && cred.uid == st.st_uid))) {
     ::close(fd);
     return Error(inv, "the control socket of " + inv.args[0] +
                           " is not served by the daemon its lock file names (pid " +

@@ -43,6 +43,9 @@ printf 'l1\tone\nl2\ttwo\n' | "$BRUCE" load "$S" || fail load
 expect 0 "$BRUCE" del "$S" l1
 [ ! -e "$M/l1" ] || fail "a deleted key still shows"
 expect 0 "$BRUCE" put "$S" --tree side k v
+[ ! -e "$M/viamain" ] || fail "viamain early"
+expect 0 "$BRUCE" put "$S" --tree main viamain m
+[ "$(cat "$M/viamain")" = m ] || fail "--tree main is the mount's tree"
 ok "CLI writes show in the mount at once"
 
 # The same exit codes as on an unmounted store.
@@ -62,7 +65,17 @@ expect 2 "$BRUCE" load "$S" --append < "$WORK/before"   # not after the last key
 expect 2 "$BRUCE" put "$S" "$(printf 'k%.0s' $(seq 1 1100))" v
 expect 3 "$BRUCE" put "$S" --tree attrs k v
 grep -q "belongs to the brucefs mount" "$WORK/err" || fail "attrs message"
-ok "exit codes match an unmounted store's"
+# A request that fails half way leaves nothing: not its first records, not
+# the tree it made, not what the group held before it.
+echo "in the group" > "$M/pending"
+printf 'd1\tok\nd2\t%s\n' "$(head -c 2000 /dev/zero | tr '\0' x)" > "$WORK/dupbad"
+expect 3 "$BRUCE" load "$S" --tree dupt --dup < "$WORK/dupbad"
+grep -q "line 2\|InvalidArgument" "$WORK/err" || fail "dup load message: $(cat "$WORK/err")"
+expect 0 "$BRUCE" sync "$S"
+"$BRUCE" trees "$S" | grep -qx dupt && fail "a failed load's tree was committed"
+[ "$("$BRUCE" get "$S" pending)" = "in the group" ] || fail "the group before a failed request was lost"
+[ "$(cat "$M/pending")" = "in the group" ] || fail "the mount lost the group before a failed request"
+ok "exit codes match an unmounted store's; a failed request leaves nothing"
 
 ls "$M/.snapshots" >/dev/null
 [ ! -e "$M/.snapshots/s1" ] || fail "s1 early"
