@@ -770,4 +770,41 @@ b check cs >/dev/null || fail "check after compact"
 b get cs big20 >big20.got
 cmp -s big20.want big20.got || fail "big20 changed by compact"
 
+step "snapshot auto: names carry the UTC time; retention with a fake clock"
+b create au
+# Existing snapshots, named as auto makes them, and others it must not touch.
+for t in 2026-10-05T080000Z 2026-10-20T080000Z 2026-10-31T080000Z 2026-11-26T080000Z \
+         2026-11-27T090000Z 2026-11-28T100000Z 2026-11-28T113000Z 2026-11-28T114500Z; do
+  b snapshot create au "auto-$t"
+done
+b snapshot create au keep-me
+b snapshot create au daily-2026-01-01T000000Z
+b snapshot create au auto-not-a-time
+policy=(--keep-hourly 2 --keep-daily 2 --keep-weekly 1 --keep-monthly 2)
+expect 0 b snapshot auto au "${policy[@]}" --now 2026-11-28T12:00:00Z --dry-run
+cat >want <<'WANT'
+would create auto-2026-11-28T120000Z
+would destroy auto-2026-10-05T080000Z
+would destroy auto-2026-10-20T080000Z
+would destroy auto-2026-11-26T080000Z
+would destroy auto-2026-11-28T100000Z
+would destroy auto-2026-11-28T113000Z
+WANT
+same out want "snapshot auto --dry-run"
+[[ $(b snapshot list au --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))') == 11 ]] ||
+  fail "--dry-run changed the snapshots"
+expect 0 b snapshot auto au "${policy[@]}" --now 2026-11-28T12:00:00Z
+sed 's/^would create/created/; s/^would destroy/destroyed/' want >want2
+same out want2 "snapshot auto"
+b snapshot list au --json | python3 -c 'import json,sys; print("\n".join(sorted(s["name"] for s in json.load(sys.stdin))))' >names
+printf '%s\n' auto-2026-10-31T080000Z auto-2026-11-27T090000Z auto-2026-11-28T114500Z \
+  auto-2026-11-28T120000Z auto-not-a-time daily-2026-01-01T000000Z keep-me | sort >want3
+same names want3 "snapshots after auto"
+expect 3 b snapshot auto au --now 2026-11-28T12:00:00Z
+grep -q "snapshot already exists: auto-2026-11-28T120000Z" err || fail "auto twice: $(cat err)"
+expect 0 b snapshot auto au --prefix hourly.
+grep -qE '^created hourly\.[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{6}Z$' out || fail "auto now: $(cat out)"
+expect 2 b snapshot auto au --now yesterday
+expect 2 b snapshot auto au --keep-daily many
+
 echo "PASS: all CLI tests"

@@ -90,6 +90,13 @@ grep -q "cannot roll back a mounted store" "$WORK/err" || fail "rollback message
 "$BRUCE" snapshot create "$S" s2
 expect 0 "$BRUCE" snapshot destroy "$S" s2
 [ ! -e "$M/.snapshots/s2" ] || fail "a destroyed snapshot still shows"
+expect 0 "$BRUCE" snapshot auto "$S" --keep-hourly 1 --now 2026-11-28T10:00:00Z
+[ -d "$M/.snapshots/auto-2026-11-28T100000Z" ] || fail "snapshot auto on a mounted store"
+expect 0 "$BRUCE" snapshot auto "$S" --keep-hourly 1 --now 2026-11-28T11:00:00Z
+grep -qx "destroyed auto-2026-11-28T100000Z" "$WORK/out" || fail "auto pruning: $(cat "$WORK/out")"
+[ ! -e "$M/.snapshots/auto-2026-11-28T100000Z" ] && [ -d "$M/.snapshots/auto-2026-11-28T110000Z" ] ||
+  fail "auto pruning does not show in .snapshots"
+expect 0 "$BRUCE" snapshot destroy "$S" auto-2026-11-28T110000Z
 expect 0 "$BRUCE" compact "$S"
 grep -q "^compacted: [0-9]* -> [0-9]* bytes" "$WORK/out" || fail "compact output"
 [ "$(cat "$M/l2")" = two ] || fail "the mount after compact"
