@@ -7,7 +7,7 @@ PACKAGES=(
   build-essential cmake pkg-config clang
   libzstd-dev libxxhash-dev libboost-dev libfuse3-dev fuse3
   libgtest-dev liblmdb-dev
-  python3 rsync attr acl procps
+  python3 rsync attr acl procps dpkg-dev file
 )
 
 missing=()

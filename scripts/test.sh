@@ -15,10 +15,13 @@ echo "== tests"
 ctest --test-dir build --output-on-failure -j "$(nproc)"
 
 if [ "${1:-}" != "--quick" ]; then
-  # What users and packagers build: plain CMake, no -Werror, GCC's -O3.
+  # What users and packagers build: plain CMake, no -Werror, GCC's -O3;
+  # then installing it (DESTDIR, pkg-config, find_package, the .deb).
   echo "== build (Release, GCC, as a user builds it)"
-  cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/usr >/dev/null
   cmake --build build-release -j "$(nproc)" >/dev/null
+  echo "== install and packages"
+  tests/install_test.sh build-release
   echo "== build (clang, -Werror)"
   CC=clang CXX=clang++ cmake -S . -B build-clang -DCMAKE_BUILD_TYPE=Release -DBRUCE_WERROR=ON >/dev/null
   cmake --build build-clang -j "$(nproc)" >/dev/null
