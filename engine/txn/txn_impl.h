@@ -90,6 +90,8 @@ class TreeImpl final : public Tree {
   Result<uint64_t> SeekData(std::string_view key, uint64_t offset, bool hole) override;
 
   TreeRoot& root() { return root_; }
+  TxnBase* txn() const { return txn_; }
+  const Status& broken() const { return broken_; }
   void MarkDropped() { broken_ = Status::NotFound("tree '" + name_ + "' was dropped"); }
   uint64_t flags() const { return flags_; }
   bool changed() const { return changed_; }

@@ -22,6 +22,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -313,6 +314,33 @@ struct ReaderInfo {
   uint64_t txn = 0;       // the oldest commit it may still read
   uint64_t since_ns = 0;  // when it opened the store
 };
+
+// One difference between two versions of a tree (Diff).
+struct DiffEntry {
+  enum Kind : uint8_t { kAdded, kRemoved, kChanged };
+  Kind kind = kAdded;
+  std::string_view key;
+  // The old and new values when they are held inline (empty for a side
+  // that has none); a large value's bytes are not read (old_large /
+  // new_large say it is one: read it with ReadAt). In a tree with duplicate
+  // keys an entry is one (key, value) pair, added or removed.
+  std::string_view old_value, new_value;
+  bool old_large = false, new_large = false;
+};
+struct DiffStats {
+  uint64_t nodes_read = 0;        // nodes of either tree read by the walk
+  uint64_t subtrees_skipped = 0;  // pairs of equal subtrees passed over unread
+  uint64_t entries = 0;           // differences reported
+};
+
+// Compares two versions of a tree (from two transactions or snapshots of
+// one store; neither changed in its transaction) and calls fn for each
+// difference in key order (false stops). Subtrees whose hashes are equal
+// are skipped unread, so the cost follows the changes, not the size.
+// kInvalidArgument for trees of another store, with changes not yet
+// committed, or one with duplicate keys and one without.
+Status Diff(Tree* old_tree, Tree* new_tree, const std::function<bool(const DiffEntry&)>& fn,
+            DiffStats* stats = nullptr);
 
 // A service the writing process of a store offers beside it (brucefs's
 // control socket), as recorded in the store's lock file.
