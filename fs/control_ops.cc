@@ -71,13 +71,15 @@ Result<bruce::Tree*> BruceFs::CtlTree(const ctl::Message& req, bool create) {
     return Status::Busy("tree " + name + " belongs to the brucefs mount; change it with the "
                         "store unmounted");
   }
-  if (!create) return wtxn_->OpenTree(name);
   if (req.Has("dup")) {
     bruce::TreeOptions o;
     o.dupsort = true;
     return wtxn_->CreateTree(name, o);
   }
-  return wtxn_->CreateTree(name);
+  // An existing tree as it is; a missing one made plain (as the CLI does).
+  auto t = wtxn_->OpenTree(name);
+  if (create && t.status().IsNotFound()) return wtxn_->CreateTree(name);
+  return t;
 }
 
 void BruceFs::KeyChanged(const std::string& key, Invalidations* inval) {

@@ -41,6 +41,7 @@ int RunCheck(const Invocation& inv);
 int RunCompact(const Invocation& inv);
 int RunRootHash(const Invocation& inv);
 int RunTrees(const Invocation& inv);
+int RunDiff(const Invocation& inv);  // cmd_diff.cc
 
 // cmd_daemon.cc: commands for a store that brucefs has mounted.
 int RunSync(const Invocation& inv);

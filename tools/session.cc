@@ -128,9 +128,12 @@ int OpenWrite(const Invocation& inv, bool create_tree, WriteSession* s) {
   const std::string name = TreeName(inv);
   TreeOptions options;
   options.dupsort = inv.Has("--dup");
-  auto tree = !create_tree ? s->txn->OpenTree(name)
-              : options.dupsort ? s->txn->CreateTree(name, options)
-                                : s->txn->CreateTree(name);
+  // Without --dup an existing tree is taken as it is (with duplicate keys
+  // or not); a missing one is made plain.
+  auto tree = options.dupsort ? s->txn->CreateTree(name, options) : s->txn->OpenTree(name);
+  if (create_tree && !options.dupsort && tree.status().IsNotFound()) {
+    tree = s->txn->CreateTree(name);
+  }
   if (!tree.ok()) return TreeError(inv, tree.status());
   s->tree = tree.value();
   return kExitOk;

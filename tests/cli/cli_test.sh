@@ -807,4 +807,40 @@ grep -qE '^created hourly\.[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{6}Z$' out || fail "a
 expect 2 b snapshot auto au --now yesterday
 expect 2 b snapshot auto au --keep-daily many
 
+step "diff: snapshots and the live store, by hashes"
+b create df
+printf 'a\t1\nb\t2\nc\t3\n' | b load df
+head -c 50000 /dev/urandom > dfbig
+b put df big < dfbig
+b snapshot create df s1
+b put df b 22
+b del df a
+b put df d 4
+printf 'X' | b write df big --offset 100
+b put df --tree dups --dup k v1
+expect 0 b diff df s1 @live
+printf -- '-\ta\nM\tb\nM\tbig\n+\td\n' > want
+same out want "diff s1 @live"
+expect 0 b diff df @live s1
+printf -- '+\ta\nM\tb\nM\tbig\n-\td\n' > want
+same out want "diff @live s1"
+expect 0 b diff df s1 s1
+[[ ! -s out ]] || fail "a snapshot differs from itself: $(cat out)"
+expect 0 b diff df s1 @live --json
+python3 -c 'import json,sys; d=json.load(open("out")); assert [e["op"] for e in d] == ["-","M","M","+"], d' ||
+  fail "diff --json: $(cat out)"
+expect 0 b diff df s1 @live --tree dups
+printf '+\tk\tv1\n' > want
+same out want "diff of a tree made after s1"
+b snapshot create df s2
+b put df --tree dups k v2
+b del df --tree dups k v1
+expect 0 b diff df s2 @live --tree dups
+printf -- '-\tk\tv1\n+\tk\tv2\n' > want
+same out want "diff of a dup tree: pairs"
+expect 1 b diff df s1 nosuch
+expect_one_error_line "diff with a missing snapshot"
+expect 1 b diff df s1 @live --tree nosuch
+expect 2 b diff df s1
+
 echo "PASS: all CLI tests"
