@@ -15,6 +15,7 @@
 #include <zstd.h>
 
 #include <map>
+#include <unordered_set>
 #include <unordered_map>
 #include <optional>
 #include <memory>
@@ -274,6 +275,13 @@ class WriteTxnImpl final : public WriteTxn, public TxnBase, public WriteContext 
   Status DestroySnapshot(std::string_view name) override;
   // Makes the live trees those of snapshot `name` (a fresh transaction).
   Status RollbackTo(std::string_view name);
+  // Receive (stream/receive.cc): the user trees become `trees` (name ->
+  // flags and root), whose nodes were written by this transaction or are
+  // the current trees' own; every node and data block of the current trees
+  // whose page is not in `kept` (nor under one that is) is freed. A fresh
+  // transaction only.
+  Status ReplaceUserTrees(const std::map<std::string, format::PtrValue>& trees,
+                          const std::unordered_set<uint64_t>& kept);
   // Compaction: copies every live node and data block at page `limit` or
   // above (and the log), so this commit writes them lower down.
   Status Relocate(uint64_t limit);

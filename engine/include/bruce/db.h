@@ -421,4 +421,39 @@ class Db {
   virtual Status Check(CheckReport* report) = 0;
 };
 
+// Send streams (docs/FORMAT.md "Send stream"): a snapshot's user trees,
+// whole or as the changes since a base snapshot, that Receive rebuilds node
+// for node in another store.
+struct StreamStats {
+  uint64_t records = 0;      // records in the stream
+  uint64_t bytes = 0;        // its size
+  uint64_t nodes = 0;        // nodes sent (received)
+  uint64_t data_blocks = 0;  // large values' blocks sent (received)
+  uint64_t reused = 0;       // subtrees and blocks taken from the base instead
+};
+// Writes the stream of `snapshot` to out, piece by piece: with `base`
+// empty, every user tree whole; else only what changed since snapshot
+// `base` (which the receiver must have): subtrees with equal hashes are
+// referred to, and so are a large value's unchanged chunks.
+Status Send(Db* db, std::string_view snapshot, std::string_view base,
+            const std::function<Status(std::string_view)>& out, StreamStats* stats = nullptr);
+struct ReceiveOptions {
+  // An incremental stream needs the target's live trees to be its base
+  // snapshot's; with force, a target that changed since is rolled back to
+  // it first (its own commit).
+  bool force = false;
+};
+// Reads a stream (in: fill buf with n bytes; *got less only at the end) and
+// makes its snapshot in this store, in one commit followed by the
+// snapshot's: the live trees become the stream's, and the snapshot is
+// created on them. Everything is checked before that commit (each record's
+// chained checksum, every node's hash and count against its parent, every
+// tree's root hash, the trailer's content hash); a stream that fails any
+// check, is truncated, is for another base, or a target that changed since
+// the base (without force), leaves the store as it was. *snapshot gets the
+// snapshot's name.
+Status Receive(Db* db, const std::function<Status(char* buf, size_t n, size_t* got)>& in,
+               const ReceiveOptions& options, std::string* snapshot,
+               StreamStats* stats = nullptr);
+
 }  // namespace bruce

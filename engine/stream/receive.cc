@@ -1,0 +1,320 @@
+// Receive: rebuilds a snapshot from a send stream (stream_format.h), node
+// for node, and commits it only when every check passed.
+//
+// A NODE record holds a node's logical bytes and a reference for each of
+// its pointers; the receiver resolves the references (to nodes it wrote
+// from earlier records, or found in its base snapshot by path), puts their
+// locations in, decodes the node (which checks its bounds) and checks that
+// every pointer's hash and count are the ones the node names, then writes
+// it: its hash is the sender's, so the root hashes match at the end or the
+// stream is refused. Nothing is visible before the commit; a failure aborts
+// the transaction, and the pages it wrote go back.
+#include <unordered_set>
+
+#include "stream/stream_format.h"
+#include "txn/txn_impl.h"
+
+namespace bruce {
+
+namespace {
+
+using stream::RecordType;
+using stream::Ref;
+
+Status Bad(const std::string& what) { return Status::Corruption("send stream: " + what); }
+
+class Receiver {
+ public:
+  Receiver(WriteTxnImpl* w, const stream::Version* base, StreamStats* stats)
+      : w_(w), base_(base), stats_(stats) {}
+
+  Status TreeBegin(std::string_view payload) {
+    format::Reader in(payload);
+    std::string_view name;
+    if (!in.LengthPrefixed(&name) || !in.U64(&flags_) || in.remaining() != 0 || name.empty() ||
+        name[0] == '\0') {
+      return Bad("a malformed TREE_BEGIN record");
+    }
+    if (in_tree_) return Bad("TREE_BEGIN inside a tree");
+    tree_ = name;
+    in_tree_ = true;
+    auto it = base_ ? base_->find(tree_) : stream::Version::const_iterator();
+    base_root_ = base_ && it != base_->end() ? it->second.root : format::BlockPtr();
+    return Status::OK();
+  }
+
+  Status Data(std::string_view payload) {
+    if (!in_tree_) return Bad("a DATA record outside a tree");
+    std::vector<format::BlockPtr> out;
+    BRUCE_RETURN_IF_ERROR(w_->WriteData({std::string(payload)}, &out));
+    sent_.push_back(out[0]);
+    stats_->data_blocks++;
+    return Status::OK();
+  }
+
+  Status NodeRecord(std::string_view payload) {
+    if (!in_tree_) return Bad("a NODE record outside a tree");
+    format::Reader in(payload);
+    uint64_t logical_len;
+    std::string_view logical;
+    if (!in.Varint(&logical_len) || logical_len < format::kNodeHeaderSize ||
+        !in.Bytes(logical_len, &logical)) {
+      return Bad("a malformed NODE record");
+    }
+    std::vector<format::BlockPtr> ptrs;
+    while (in.remaining() > 0) {
+      Ref r;
+      if (!stream::GetRef(&in, &r)) return Bad("a malformed reference");
+      BRUCE_ASSIGN_OR_RETURN(format::BlockPtr p, Resolve(r));
+      ptrs.push_back(p);
+    }
+    // The node as it would be on a page: its logical bytes, the locations
+    // of what it points to, and the checksum; Decode checks every bound.
+    std::string buf(logical);
+    for (const format::BlockPtr& p : ptrs) {
+      format::PutVarint(&buf, p.page);
+      format::PutVarint(&buf, p.stored_len);
+      format::PutU8(&buf, static_cast<uint8_t>(p.comp));
+      format::PutVarint(&buf, p.birth);
+    }
+    format::PutU64(&buf, format::Checksum64(buf));
+    auto node = format::Node::Decode(std::move(buf), 0);
+    if (!node.ok()) return Bad("a node that does not decode: " + node.status().message());
+    // Each pointer must hold what the node says it holds.
+    size_t k = 0;
+    format::Node& n = **node;
+    for (size_t i = 0; i < n.size(); ++i) {
+      format::BlockPtr want;
+      if (!n.leaf()) {
+        want = n.child(i);
+      } else if (n.vtype(i) != format::ValueType::kInline) {
+        format::PtrValue v;
+        if (!format::DecodePtrValue(n.value(i), &v)) return Bad("a bad pointer value");
+        want = v.ptr;
+      } else {
+        continue;
+      }
+      if (k >= ptrs.size()) return Bad("a node with fewer references than pointers");
+      const format::BlockPtr& got = ptrs[k++];
+      if (got.null() != want.null() || got.hash != want.hash || got.count != want.count) {
+        return Bad("a reference that does not hold what its node names (wrong base, or "
+                   "damaged)");
+      }
+    }
+    if (k != ptrs.size()) return Bad("a node with more references than pointers");
+    const format::Hash128 hash = format::HashLogical(logical);
+    BRUCE_ASSIGN_OR_RETURN(format::BlockPtr p,
+                           w_->WriteNode(std::move(*node), static_cast<int>(flags_ & 0xff)));
+    if (!(p.hash == hash)) return Bad("a node that does not encode back to its bytes");
+    sent_.push_back(p);
+    stats_->nodes++;
+    return Status::OK();
+  }
+
+  Status TreeEnd(std::string_view payload) {
+    if (!in_tree_) return Bad("TREE_END outside a tree");
+    format::Reader in(payload);
+    Ref r;
+    std::string_view hash;
+    uint64_t count;
+    if (!stream::GetRef(&in, &r) || !in.Bytes(format::kHashBytes, &hash) || !in.U64(&count) ||
+        in.remaining() != 0) {
+      return Bad("a malformed TREE_END record");
+    }
+    BRUCE_ASSIGN_OR_RETURN(format::BlockPtr root, Resolve(r));
+    const format::Hash128 want = format::LoadHash(hash.data());
+    if (!(root.hash == want) || root.count != count) {
+      return Bad("tree '" + tree_ + "' does not have the root hash the sender recorded");
+    }
+    if (trees_.count(tree_)) return Bad("tree '" + tree_ + "' sent twice");
+    trees_[tree_] = format::PtrValue{flags_, root};
+    in_tree_ = false;
+    return Status::OK();
+  }
+
+  bool in_tree() const { return in_tree_; }
+  const std::map<std::string, format::PtrValue>& trees() const { return trees_; }
+  const std::unordered_set<uint64_t>& kept() const { return kept_; }
+  stream::Version version() const {
+    stream::Version v;
+    for (const auto& [name, p] : trees_) v[name] = stream::TreeInfo{p.aux, p.ptr};
+    return v;
+  }
+
+ private:
+  Result<format::BlockPtr> Resolve(const Ref& r) {
+    if (r.kind == Ref::kNull) return format::BlockPtr();
+    if (r.kind == Ref::kSent) {
+      if (r.id >= sent_.size()) return Bad("a reference to a record not yet sent");
+      if (used_[r.id]++) return Bad("a record referred to twice");
+      return sent_[r.id];
+    }
+    // In the base version of this tree, by path.
+    if (base_root_.null()) return Bad("a reference into a base that has no tree '" + tree_ + "'");
+    format::BlockPtr p = base_root_;
+    for (uint32_t step : r.path) {
+      BRUCE_ASSIGN_OR_RETURN(NodeRef n, w_->Load(p));
+      if (step >= n->size()) return Bad("a path that leaves the base tree");
+      if (!n->leaf()) {
+        p = n->child(step);
+        continue;
+      }
+      format::PtrValue v;
+      if (n->vtype(step) == format::ValueType::kInline || !format::DecodePtrValue(n->value(step), &v)) {
+        return Bad("a path through a value that points nowhere");
+      }
+      p = v.ptr;
+    }
+    if (!kept_.insert(p.page).second) return Bad("a base page referred to twice");
+    stats_->reused++;
+    return p;
+  }
+
+  WriteTxnImpl* w_;
+  const stream::Version* base_;
+  StreamStats* stats_;
+  bool in_tree_ = false;
+  std::string tree_;
+  uint64_t flags_ = 0;
+  format::BlockPtr base_root_;
+  std::vector<format::BlockPtr> sent_;
+  std::unordered_map<uint64_t, uint32_t> used_;
+  std::unordered_set<uint64_t> kept_;
+  std::map<std::string, format::PtrValue> trees_;
+};
+
+bool SameTrees(const stream::Version& a, const stream::Version& b) {
+  if (a.size() != b.size()) return false;
+  for (auto i = a.begin(), j = b.begin(); i != a.end(); ++i, ++j) {
+    if (i->first != j->first || i->second.flags != j->second.flags ||
+        i->second.root.page != j->second.root.page || !(i->second.root.hash == j->second.root.hash)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+Status Receive(Db* db, const std::function<Status(char*, size_t, size_t*)>& in,
+               const ReceiveOptions& options, std::string* snapshot, StreamStats* stats) {
+  StreamStats local;
+  StreamStats* st = stats ? stats : &local;
+  stream::RecordReader rd(in);
+  RecordType type;
+  std::string payload;
+  Status s = rd.Next(&type, &payload);
+  stream::Header h;
+  if (!s.ok() || type != RecordType::kHeader || !stream::DecodeHeader(payload, &h)) {
+    return Status::InvalidArgument("not a bruce send stream (or one of another version)");
+  }
+  *snapshot = h.snapshot;
+  BRUCE_ASSIGN_OR_RETURN(DbStats ds, db->Stat());
+  if (h.page_size != ds.page_size) {
+    return Status::InvalidArgument("the stream is of a store with " + std::to_string(h.page_size) +
+                                   "-byte pages, this one has " + std::to_string(ds.page_size));
+  }
+  {
+    BRUCE_ASSIGN_OR_RETURN(std::vector<SnapshotInfo> snaps, db->ListSnapshots());
+    for (const SnapshotInfo& i : snaps) {
+      if (i.name == h.snapshot) return Status::Exists("snapshot already exists: " + h.snapshot);
+    }
+  }
+  // The target's state: its base (for an incremental stream), and that its
+  // live trees are still that base (or empty, for a full stream).
+  std::unique_ptr<ReadTxn> base_txn;
+  stream::Version base;
+  {
+    BRUCE_ASSIGN_OR_RETURN(std::unique_ptr<ReadTxn> live_txn, db->BeginRead());
+    BRUCE_ASSIGN_OR_RETURN(stream::Version live, stream::DescribeVersion(live_txn.get()));
+    if (h.base.empty()) {
+      for (const auto& [name, t] : live) {
+        if (t.root.count != 0) {
+          return Status::InvalidArgument("a full stream goes into an empty store; tree '" + name +
+                                         "' holds " + std::to_string(t.root.count) + " keys");
+        }
+      }
+    } else {
+      auto b = db->BeginRead(h.base);
+      if (!b.ok()) {
+        if (b.status().IsNotFound()) {
+          return Status::InvalidArgument("the stream is incremental from snapshot '" + h.base +
+                                         "', which this store does not have");
+        }
+        return b.status();
+      }
+      base_txn = std::move(b).value();
+      BRUCE_ASSIGN_OR_RETURN(base, stream::DescribeVersion(base_txn.get()));
+      if (!(stream::ContentHash(base) == h.base_content)) {
+        return Status::InvalidArgument("snapshot '" + h.base +
+                                       "' here is not the stream's base (its content differs)");
+      }
+      if (!(stream::ContentHash(live) == h.base_content)) {
+        if (!options.force) {
+          return Status::InvalidArgument("the store changed since snapshot '" + h.base +
+                                         "' (--force rolls it back first)");
+        }
+        live_txn.reset();
+        BRUCE_RETURN_IF_ERROR(db->Rollback(h.base));
+      }
+    }
+  }
+  BRUCE_ASSIGN_OR_RETURN(std::unique_ptr<WriteTxn> wt, db->BeginWrite());
+  auto* w = dynamic_cast<WriteTxnImpl*>(wt.get());
+  if (w == nullptr) return Status::InvalidArgument("Receive: not a store's transaction");
+  if (!h.base.empty()) {
+    // The same content, but maybe other pages (changed and changed back):
+    // the live trees become the base's own, so that its pages are the ones
+    // the new trees share.
+    BRUCE_ASSIGN_OR_RETURN(std::unique_ptr<ReadTxn> live_txn, db->BeginRead());
+    BRUCE_ASSIGN_OR_RETURN(stream::Version live, stream::DescribeVersion(live_txn.get()));
+    if (!SameTrees(live, base)) BRUCE_RETURN_IF_ERROR(w->RollbackTo(h.base));
+  }
+  Receiver r(w, h.base.empty() ? nullptr : &base, st);
+  for (;;) {
+    BRUCE_RETURN_IF_ERROR(rd.Next(&type, &payload));
+    if (type == RecordType::kTreeBegin) {
+      BRUCE_RETURN_IF_ERROR(r.TreeBegin(payload));
+    } else if (type == RecordType::kNode) {
+      BRUCE_RETURN_IF_ERROR(r.NodeRecord(payload));
+    } else if (type == RecordType::kData) {
+      BRUCE_RETURN_IF_ERROR(r.Data(payload));
+    } else if (type == RecordType::kTreeEnd) {
+      BRUCE_RETURN_IF_ERROR(r.TreeEnd(payload));
+    } else if (type == RecordType::kTrailer) {
+      break;
+    } else {
+      return Bad("an unknown record type " + std::to_string(static_cast<int>(type)));
+    }
+  }
+  {
+    format::Reader t(payload);
+    uint64_t records, ntrees;
+    std::string_view hash;
+    if (!t.U64(&records) || !t.U64(&ntrees) || !t.Bytes(format::kHashBytes, &hash) ||
+        t.remaining() != 0) {
+      return Bad("a malformed trailer");
+    }
+    if (r.in_tree() || records + 1 != rd.records() || ntrees != r.trees().size()) {
+      return Bad("the trailer counts other records or trees than came");
+    }
+    const format::Hash128 got = stream::ContentHash(r.version());
+    if (!(got == h.content) || !(format::LoadHash(hash.data()) == h.content)) {
+      return Bad("the received trees do not have the content hash the sender recorded");
+    }
+    char extra;
+    size_t more = 0;
+    BRUCE_RETURN_IF_ERROR(in(&extra, 1, &more));
+    if (more != 0) return Bad("bytes after the trailer");
+  }
+  BRUCE_RETURN_IF_ERROR(w->ReplaceUserTrees(r.trees(), r.kept()));
+  base_txn.reset();
+  BRUCE_RETURN_IF_ERROR(wt->Commit());
+  wt.reset();
+  BRUCE_RETURN_IF_ERROR(db->CreateSnapshot(h.snapshot));
+  st->records = rd.records();
+  st->bytes = rd.bytes();
+  return Status::OK();
+}
+
+}  // namespace bruce

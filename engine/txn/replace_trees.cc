@@ -1,0 +1,71 @@
+// WriteTxnImpl::ReplaceUserTrees: the last step of a receive
+// (stream/receive.cc).
+#include "tree/cursor.h"
+#include "txn/txn_impl.h"
+
+namespace bruce {
+
+using format::BlockPtr;
+using format::PtrValue;
+using format::ValueType;
+
+namespace {
+
+// Frees a node (with what is under it) or data block that the new trees do
+// not keep.
+Status FreeUnkept(WriteTxnImpl* w, const BlockPtr& p, bool data,
+                  const std::unordered_set<uint64_t>& kept) {
+  if (p.null() || kept.count(p.page)) return Status::OK();
+  if (!data) {
+    BRUCE_ASSIGN_OR_RETURN(NodeRef n, w->Load(p));
+    for (size_t i = 0; i < n->size(); ++i) {
+      if (!n->leaf()) {
+        BRUCE_RETURN_IF_ERROR(FreeUnkept(w, n->child(i), false, kept));
+        continue;
+      }
+      const ValueType vt = n->vtype(i);
+      if (vt == ValueType::kInline) continue;
+      PtrValue v;
+      if (!format::DecodePtrValue(n->value(i), &v)) return Status::Corruption("bad pointer value");
+      const bool d = vt == ValueType::kData ||
+                     (vt == ValueType::kExtents && (v.aux & format::kDirect) != 0);
+      BRUCE_RETURN_IF_ERROR(FreeUnkept(w, v.ptr, d, kept));
+    }
+  }
+  w->FreeRun(p);
+  return Status::OK();
+}
+
+}  // namespace
+
+Status WriteTxnImpl::ReplaceUserTrees(const std::map<std::string, PtrValue>& trees,
+                                      const std::unordered_set<uint64_t>& kept) {
+  BRUCE_RETURN_IF_ERROR(finished_status());
+  if (!trees_.empty()) {
+    return Status::InvalidArgument("ReplaceUserTrees needs a transaction that opened no tree");
+  }
+  std::map<std::string, PtrValue> old;
+  {
+    TreeCursor c(this, &catalog_, nullptr);
+    for (c.First(); c.Valid(); c.Next()) {
+      if (c.key().empty() || c.key()[0] == '\0') continue;
+      PtrValue v;
+      if (!format::DecodePtrValue(c.value(), &v)) return Status::Corruption("bad catalog entry");
+      old.emplace(std::string(c.key()), v);
+    }
+    BRUCE_RETURN_IF_ERROR(c.status());
+  }
+  for (const auto& [name, v] : old) {
+    BRUCE_RETURN_IF_ERROR(FreeUnkept(this, v.ptr, false, kept));
+    if (!trees.count(name)) BRUCE_RETURN_IF_ERROR(btree::Delete(this, &catalog_, name));
+  }
+  bool added;
+  for (const auto& [name, v] : trees) {
+    BRUCE_RETURN_IF_ERROR(
+        btree::Put(this, &catalog_, name, format::EncodePtrValue(v), ValueType::kTree, &added));
+  }
+  Changed();
+  return Status::OK();
+}
+
+}  // namespace bruce

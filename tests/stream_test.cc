@@ -1,0 +1,303 @@
+// Send and receive (engine/stream/): a full stream and a chain of
+// incremental ones rebuild the source's trees node for node (content hash,
+// every tree's root hash and entries, check clean); a damaged, truncated,
+// reordered or misdirected stream is refused and leaves the target as it
+// was; a target that changed since the base needs force.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <map>
+#include <random>
+
+#include "bruce/db.h"
+#include "testutil.h"
+
+namespace bruce {
+namespace {
+
+std::unique_ptr<Db> OpenMemory() {
+  Options o;
+  o.create_if_missing = true;
+  o.durability = Durability::kNoSync;
+  auto db = Db::Open(std::shared_ptr<PageStore>(NewMemoryStore()), o);
+  EXPECT_TRUE(db.ok()) << db.status().ToString();
+  return std::move(db).value();
+}
+
+std::string SendToString(Db* db, const std::string& snap, const std::string& base,
+                         StreamStats* stats = nullptr) {
+  std::string out;
+  Status s = Send(db, snap, base,
+                  [&](std::string_view piece) {
+                    out.append(piece);
+                    return Status::OK();
+                  },
+                  stats);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  return out;
+}
+
+Status ReceiveString(Db* db, const std::string& stream, bool force = false,
+                     StreamStats* stats = nullptr) {
+  size_t pos = 0;
+  std::string snap;
+  ReceiveOptions o;
+  o.force = force;
+  return Receive(
+      db,
+      [&](char* buf, size_t n, size_t* got) {
+        *got = std::min(n, stream.size() - pos);
+        std::memcpy(buf, stream.data() + pos, *got);
+        pos += *got;
+        return Status::OK();
+      },
+      o, &snap, stats);
+}
+
+// Every user tree: name -> (root hash, every entry); reads the live store
+// or a snapshot.
+std::map<std::string, std::pair<std::string, std::vector<std::string>>> Contents(
+    Db* db, const std::string& snap = "") {
+  auto r = snap.empty() ? db->BeginRead() : db->BeginRead(snap);
+  EXPECT_TRUE(r.ok()) << r.status().ToString();
+  std::map<std::string, std::pair<std::string, std::vector<std::string>>> out;
+  auto names = (*r)->ListTrees();
+  EXPECT_TRUE(names.ok());
+  for (const std::string& name : *names) {
+    Tree* t = (*r)->OpenTree(name).value();
+    auto& e = out[name];
+    e.first = t->RootHashHex().value();
+    auto c = t->NewCursor();
+    for (c->First(); c->Valid(); c->Next()) {
+      std::string v;
+      if (c->value().size() > 0 || !t->dupsort()) {
+        EXPECT_TRUE(t->dupsort() || t->Get(c->key(), &v).ok());
+      }
+      e.second.push_back(std::string(c->key()) + "=" + (t->dupsort() ? std::string(c->value()) : v));
+    }
+  }
+  return out;
+}
+
+void ExpectCheckClean(Db* db) {
+  CheckReport rep;
+  ASSERT_TRUE(db->Check(&rep).ok());
+  EXPECT_TRUE(rep.ok()) << rep.problems.front();
+}
+
+// Random changes to several kinds of tree: plain (small and large values,
+// byte-range writes), compressed, with duplicate keys (overflow chains).
+void Churn(Db* db, std::mt19937_64& rng, int n) {
+  auto w = db->BeginWrite().value();
+  TreeOptions z;
+  z.compression_level = 3;
+  TreeOptions d;
+  d.dupsort = true;
+  Tree* plain = w->Main();
+  Tree* comp = w->CreateTree("compressed", z).value();
+  Tree* dup = w->CreateTree("dups", d).value();
+  for (int i = 0; i < n; ++i) {
+    const std::string k = "k" + std::to_string(rng() % 5000);
+    const uint64_t op = rng() % 20;
+    if (op < 8) {
+      std::string v(rng() % 200, static_cast<char>('a' + rng() % 26));
+      ASSERT_TRUE(plain->Put(k, v).ok());
+      ASSERT_TRUE(comp->Put(k, v + v + v).ok());
+    } else if (op < 10) {
+      std::string v(3000 + rng() % 30000, 'L');
+      for (size_t j = 0; j < v.size(); j += 97) v[j] = static_cast<char>(rng());
+      ASSERT_TRUE(plain->Put("big" + std::to_string(rng() % 20), v).ok());
+    } else if (op < 12) {
+      const std::string key = "big" + std::to_string(rng() % 20);
+      std::string cur;
+      if (plain->Get(key, &cur).ok() && !cur.empty()) {
+        ASSERT_TRUE(plain->WriteAt(key, rng() % cur.size(), "patch").ok());
+      }
+    } else if (op < 16) {
+      ASSERT_TRUE(dup->Put("d" + std::to_string(rng() % 8), "v" + std::to_string(rng() % 3000)).ok());
+    } else {
+      Status s = plain->Delete(k);
+      ASSERT_TRUE(s.ok() || s.IsNotFound());
+    }
+  }
+  ASSERT_TRUE(w->Commit().ok());
+}
+
+TEST(Stream, FullThenIncrementalChainRebuildsTheSource) {
+  const uint64_t seed = testing::Seed("Stream.Chain");
+  std::mt19937_64 rng(seed);
+  auto src = OpenMemory();
+  auto dst = OpenMemory();
+  std::string prev;
+  for (int step = 0; step < 4; ++step) {
+    Churn(src.get(), rng, step == 0 ? 6000 : 300);
+    const std::string snap = "s" + std::to_string(step);
+    ASSERT_TRUE(src->CreateSnapshot(snap).ok());
+    StreamStats ss, rs;
+    const std::string stream = SendToString(src.get(), snap, prev, &ss);
+    Status s = ReceiveString(dst.get(), stream, false, &rs);
+    ASSERT_TRUE(s.ok()) << "step " << step << ": " << s.ToString() << " (seed " << seed << ")";
+    EXPECT_EQ(Contents(dst.get()), Contents(src.get(), snap)) << "step " << step;
+    EXPECT_EQ(Contents(dst.get(), snap), Contents(src.get(), snap)) << "the snapshot, step " << step;
+    ExpectCheckClean(dst.get());
+    EXPECT_EQ(rs.nodes, ss.nodes);
+    if (step == 0) {
+      EXPECT_EQ(ss.reused, 0u);
+    } else {
+      EXPECT_GT(ss.reused, 0u);
+      const size_t full = SendToString(src.get(), snap, "").size();
+      EXPECT_LT(stream.size(), full) << "an incremental stream of 300 changes";
+      std::printf("step %d: incremental %zu bytes, full %zu (%llu subtrees reused)\n", step,
+                  stream.size(), full, static_cast<unsigned long long>(ss.reused));
+    }
+    prev = snap;
+  }
+  // And the diff between the two stores' snapshots is empty, tree by tree.
+  for (const auto& [name, c] : Contents(src.get(), prev)) {
+    EXPECT_EQ(c, Contents(dst.get(), prev)[name]);
+  }
+}
+
+// An incremental stream carries what changed: a few keys of a large tree,
+// and of a large value only the chunks written.
+TEST(Stream, IncrementalCarriesOnlyTheChanges) {
+  auto src = OpenMemory();
+  auto dst = OpenMemory();
+  std::string big(4 << 20, 'x');
+  for (size_t i = 0; i < big.size(); i += 61) big[i] = static_cast<char>(i);
+  {
+    auto w = src->BeginWrite().value();
+    char key[32];
+    for (int i = 0; i < 50000; ++i) {
+      snprintf(key, sizeof key, "key%08d", i);
+      ASSERT_TRUE(w->Main()->Put(key, std::string(100, static_cast<char>('a' + i % 26)), kAppend).ok());
+    }
+    ASSERT_TRUE(w->Main()->Put("zbig", big).ok());
+    ASSERT_TRUE(w->Commit().ok());
+  }
+  ASSERT_TRUE(src->CreateSnapshot("a").ok());
+  StreamStats fs;
+  const std::string full = SendToString(src.get(), "a", "", &fs);
+  ASSERT_TRUE(ReceiveString(dst.get(), full).ok());
+  {
+    auto w = src->BeginWrite().value();
+    char key[32];
+    for (int i = 0; i < 10; ++i) {  // spread over the tree
+      snprintf(key, sizeof key, "key%08d", i * 4999);
+      ASSERT_TRUE(w->Main()->Put(key, "changed").ok());
+    }
+    ASSERT_TRUE(w->Main()->WriteAt("zbig", 1 << 20, "one chunk").ok());
+    ASSERT_TRUE(w->Commit().ok());
+  }
+  ASSERT_TRUE(src->CreateSnapshot("b").ok());
+  StreamStats is;
+  const std::string inc = SendToString(src.get(), "b", "a", &is);
+  ASSERT_TRUE(ReceiveString(dst.get(), inc).ok());
+  EXPECT_EQ(Contents(dst.get()), Contents(src.get(), "b"));
+  ExpectCheckClean(dst.get());
+  EXPECT_EQ(is.data_blocks, 1u) << "a 9-byte write into a 4 MiB value sends its one chunk";
+  EXPECT_LT(inc.size() * 20, full.size()) << inc.size() << " of " << full.size() << " bytes";
+  std::printf("full %zu bytes (%llu nodes, %llu blocks); 10 keys and one chunk later: %zu bytes "
+              "(%llu nodes, %llu blocks, %llu reused)\n",
+              full.size(), static_cast<unsigned long long>(fs.nodes),
+              static_cast<unsigned long long>(fs.data_blocks), inc.size(),
+              static_cast<unsigned long long>(is.nodes),
+              static_cast<unsigned long long>(is.data_blocks),
+              static_cast<unsigned long long>(is.reused));
+}
+
+// The target before a refused stream: contents, snapshots, and a clean check.
+struct Before {
+  explicit Before(Db* db) : live(Contents(db)), snaps(db->ListSnapshots().value().size()) {}
+  void Expect(Db* db, const std::string& what) const {
+    EXPECT_EQ(Contents(db), live) << what;
+    EXPECT_EQ(db->ListSnapshots().value().size(), snaps) << what;
+    ExpectCheckClean(db);
+  }
+  std::map<std::string, std::pair<std::string, std::vector<std::string>>> live;
+  size_t snaps;
+};
+
+TEST(Stream, BadStreamsAreRefusedAndChangeNothing) {
+  const uint64_t seed = testing::Seed("Stream.Bad");
+  std::mt19937_64 rng(seed);
+  auto src = OpenMemory();
+  auto dst = OpenMemory();
+  Churn(src.get(), rng, 3000);
+  ASSERT_TRUE(src->CreateSnapshot("a").ok());
+  ASSERT_TRUE(ReceiveString(dst.get(), SendToString(src.get(), "a", "")).ok());
+  Churn(src.get(), rng, 200);
+  ASSERT_TRUE(src->CreateSnapshot("b").ok());
+  const std::string good = SendToString(src.get(), "b", "a");
+  const Before before(dst.get());
+
+  // Every single-byte change at sampled offsets.
+  for (int i = 0; i < 60; ++i) {
+    std::string bad = good;
+    const size_t off = rng() % bad.size();
+    bad[off] = static_cast<char>(bad[off] ^ (1 + rng() % 255));
+    Status s = ReceiveString(dst.get(), bad);
+    ASSERT_FALSE(s.ok()) << "a byte changed at " << off << " was accepted (seed " << seed << ")";
+  }
+  before.Expect(dst.get(), "after damaged streams");
+
+  // Cut at every record boundary (and inside records).
+  std::vector<size_t> ends;
+  for (size_t pos = 0; pos < good.size();) {
+    const uint32_t len = static_cast<uint8_t>(good[pos]) | static_cast<uint8_t>(good[pos + 1]) << 8 |
+                         static_cast<uint8_t>(good[pos + 2]) << 16 |
+                         static_cast<uint32_t>(static_cast<uint8_t>(good[pos + 3])) << 24;
+    pos += 4 + len + 8;
+    ends.push_back(pos);
+  }
+  ASSERT_EQ(ends.back(), good.size());
+  for (size_t k = 0; k + 1 < ends.size(); ++k) {
+    EXPECT_FALSE(ReceiveString(dst.get(), good.substr(0, ends[k])).ok()) << "cut after record " << k;
+    EXPECT_FALSE(ReceiveString(dst.get(), good.substr(0, ends[k] + 3)).ok()) << "cut inside " << k;
+  }
+  EXPECT_FALSE(ReceiveString(dst.get(), good + "x").ok()) << "bytes after the trailer";
+  // Two records swapped.
+  ASSERT_GE(ends.size(), 4u);
+  std::string swapped = good.substr(0, ends[0]) + good.substr(ends[1], ends[2] - ends[1]) +
+                        good.substr(ends[0], ends[1] - ends[0]) + good.substr(ends[2]);
+  EXPECT_FALSE(ReceiveString(dst.get(), swapped).ok()) << "records swapped";
+  before.Expect(dst.get(), "after cut and reordered streams");
+
+  // A stream for another base: b -> c on a target that has only a.
+  Churn(src.get(), rng, 100);
+  ASSERT_TRUE(src->CreateSnapshot("c").ok());
+  Status s = ReceiveString(dst.get(), SendToString(src.get(), "c", "b"));
+  EXPECT_EQ(s.code(), Code::kInvalidArgument) << s.ToString();
+  EXPECT_NE(s.message().find("does not have"), std::string::npos) << s.ToString();
+  // A base of the same name with other content.
+  auto other = OpenMemory();
+  {
+    auto w = other->BeginWrite().value();
+    ASSERT_TRUE(w->Main()->Put("x", "y").ok());
+    ASSERT_TRUE(w->Commit().ok());
+  }
+  ASSERT_TRUE(other->CreateSnapshot("a").ok());
+  s = ReceiveString(other.get(), good);
+  EXPECT_NE(s.message().find("not the stream's base"), std::string::npos) << s.ToString();
+  // A full stream into a store that holds keys.
+  s = ReceiveString(dst.get(), SendToString(src.get(), "a", ""));
+  EXPECT_FALSE(s.ok());
+  before.Expect(dst.get(), "after streams for other bases");
+
+  // The target changed since its base: refused, then taken with force.
+  {
+    auto w = dst->BeginWrite().value();
+    ASSERT_TRUE(w->Main()->Put("local", "change").ok());
+    ASSERT_TRUE(w->Commit().ok());
+  }
+  s = ReceiveString(dst.get(), good);
+  EXPECT_NE(s.message().find("changed since"), std::string::npos) << s.ToString();
+  ASSERT_TRUE(ReceiveString(dst.get(), good, /*force=*/true).ok());
+  EXPECT_EQ(Contents(dst.get()), Contents(src.get(), "b"));
+  ExpectCheckClean(dst.get());
+  // Received twice: the snapshot exists.
+  EXPECT_EQ(ReceiveString(dst.get(), good).code(), Code::kExists);
+}
+
+}  // namespace
+}  // namespace bruce
