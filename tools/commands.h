@@ -42,6 +42,8 @@ int RunCompact(const Invocation& inv);
 int RunRootHash(const Invocation& inv);
 int RunTrees(const Invocation& inv);
 int RunDiff(const Invocation& inv);  // cmd_diff.cc
+int RunSend(const Invocation& inv);  // cmd_stream.cc
+int RunReceive(const Invocation& inv);
 
 // cmd_daemon.cc: commands for a store that brucefs has mounted.
 int RunSync(const Invocation& inv);

@@ -1,0 +1,116 @@
+// bruce send and bruce receive: replicate a store's snapshots as streams
+// (docs/FORMAT.md "Send stream"), e.g.
+//   bruce send S snap2 --from snap1 | ssh host bruce receive /srv/S
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "commands.h"
+#include "escape.h"
+#include "session.h"
+
+namespace bruce::cli {
+
+int RunSend(const Invocation& inv) {
+  if (isatty(STDOUT_FILENO)) {
+    return UsageError(inv, "a stream is binary: redirect it to a file or a pipe");
+  }
+  ReadSession s;
+  if (int rc = OpenRead(inv, /*open_tree=*/false, &s)) return rc;
+  const std::string* from = inv.Value("--from");
+  StreamStats st;
+  Status r = Send(
+      s.db.get(), inv.args[1], from ? *from : "",
+      [&](std::string_view piece) {
+        if (std::fwrite(piece.data(), 1, piece.size(), stdout) != piece.size()) {
+          return Status::IOError("writing the stream", errno);
+        }
+        return Status::OK();
+      },
+      &st);
+  if (r.IsNotFound()) {
+    return NotFound(inv, "no such snapshot: " + Escape(r.message().find(inv.args[1]) !=
+                                                               std::string::npos || !from
+                                                           ? inv.args[1]
+                                                           : *from));
+  }
+  if (!r.ok()) return Fail(inv, r);
+  return FinishOutput(inv);
+}
+
+int RunReceive(const Invocation& inv) {
+  // The header comes first: with --create, a missing store is made with the
+  // stream's page size (the header's bytes 17..20, docs/FORMAT.md).
+  std::string head;
+  size_t head_pos = 0;
+  auto fill = [&](size_t n) {
+    while (head.size() < n) {
+      char buf[4096];
+      const size_t want = std::min(sizeof buf, n - head.size());
+      const size_t got = std::fread(buf, 1, want, stdin);
+      head.append(buf, got);
+      if (got < want) break;
+    }
+  };
+  fill(21);
+  if (std::ferror(stdin)) return Error(inv, std::string("reading stdin: ") + std::strerror(errno));
+  Options o;
+  o.durability = Durability::kFull;
+  bool created = false;
+  if (inv.Has("--create") && access(inv.args[0].c_str(), F_OK) != 0) {
+    if (head.size() < 21 || head.compare(5, 8, "bruceSND") != 0) {
+      return BadInput(inv, "stdin is not a bruce send stream");
+    }
+    uint32_t ps = 0;
+    for (int i = 3; i >= 0; --i) ps = (ps << 8) | static_cast<uint8_t>(head[17 + i]);
+    o.create_if_missing = true;
+    o.page_size = ps;
+    created = true;
+  }
+  auto db = Db::Open(inv.args[0], o);
+  if (!db.ok()) {
+    if (db.status().code() == Code::kBusy) {
+      return Fail(inv, Status::Busy(inv.args[0] +
+                                    " is in use (mounted, or written by another bruce): receive "
+                                    "into it once it is unmounted"));
+    }
+    return Fail(inv, db.status());
+  }
+  ReceiveOptions ro;
+  ro.force = inv.Has("--force");
+  std::string snap;
+  StreamStats st;
+  Status r = Receive(
+      db->get(),
+      [&](char* buf, size_t n, size_t* got) {
+        *got = 0;
+        if (head_pos < head.size()) {
+          *got = std::min(n, head.size() - head_pos);
+          std::memcpy(buf, head.data() + head_pos, *got);
+          head_pos += *got;
+        }
+        if (*got < n) *got += std::fread(buf + *got, 1, n - *got, stdin);
+        if (std::ferror(stdin)) return Status::IOError("reading stdin", errno);
+        return Status::OK();
+      },
+      ro, &snap, &st);
+  if (!r.ok()) {
+    if (created) {
+      // Nothing of a refused stream stays: not even the store made for it.
+      db->reset();
+      (void)unlink(inv.args[0].c_str());
+      (void)unlink((inv.args[0] + "-lock").c_str());
+    }
+    return Fail(inv, r);
+  }
+  Out("received " + Escape(snap) + ": " + std::to_string(st.bytes) + " bytes, " +
+      std::to_string(st.nodes) + " nodes, " + std::to_string(st.data_blocks) + " blocks, " +
+      std::to_string(st.reused) + " taken from the base\n");
+  return FinishOutput(inv);
+}
+
+}  // namespace bruce::cli
