@@ -843,4 +843,32 @@ expect_one_error_line "diff with a missing snapshot"
 expect 1 b diff df s1 @live --tree nosuch
 expect 2 b diff df s1
 
+step "send and receive: full, incremental, refused streams"
+b create sa
+printf 'a\t1\nb\t2\n' | b load sa
+b snapshot create sa one
+b send sa one > full.stream
+expect 0 b receive sr --create < full.stream
+grep -q "^received one: " out || fail "receive output: $(cat out)"
+b put sa c 3
+b snapshot create sa two
+b send sa two --from one > inc.stream
+expect 0 b receive sr < inc.stream
+[[ $(b dump sr) == $(b dump sa --snapshot two) ]] || fail "the received store differs"
+[[ $(b root-hash sr --tree main) == $(b root-hash sa --snapshot two --tree main) ]] || fail "root hash"
+expect 3 b receive sr < inc.stream
+grep -q "snapshot already exists: two" err || fail "receive twice: $(cat err)"
+expect 1 b send sa nosuch
+head -c 60 full.stream > cut.stream
+expect 3 b receive sc --create < cut.stream
+[[ ! -e sc ]] || fail "a refused stream left the store it made"
+expect 3 b receive sr2 < inc.stream   # no such store, no --create
+b put sr local change
+b snapshot create sa three
+b send sa three --from two > inc3.stream
+expect 3 b receive sr < inc3.stream
+grep -q "changed since snapshot 'two'" err || fail "changed target: $(cat err)"
+expect 0 b receive sr --force < inc3.stream
+[[ $(b dump sr) == $(b dump sa --snapshot three) ]] || fail "after --force"
+
 echo "PASS: all CLI tests"
