@@ -32,6 +32,7 @@ for f in bin/bruce bin/brucefs sbin/mount.fuse.brucefs sbin/mount.brucefs \
          include/bruce/page_store.h "$libdir/pkgconfig/bruce.pc" "$libdir/cmake/bruce/bruceConfig.cmake" \
          "$libdir/cmake/bruce/bruceConfigVersion.cmake" "$libdir/cmake/bruce/bruceTargets.cmake" \
          lib/systemd/system/brucefs-snapshot@.service lib/systemd/system/brucefs-snapshot@.timer \
+         lib/systemd/system/brucefs-scrub@.service lib/systemd/system/brucefs-scrub@.timer \
          share/man/man8/bruce.8 share/man/man8/brucefs.8 \
          share/doc/bruce/examples/var-lib-x.mount share/doc/bruce/examples/var-lib-x.automount; do
   [ -e "$root/$f" ] || fail "not installed: $prefix/$f"

@@ -44,6 +44,7 @@ int RunTrees(const Invocation& inv);
 int RunDiff(const Invocation& inv);  // cmd_diff.cc
 int RunSend(const Invocation& inv);  // cmd_stream.cc
 int RunReceive(const Invocation& inv);
+int RunScrub(const Invocation& inv);  // cmd_scrub.cc
 
 // cmd_daemon.cc: commands for a store that brucefs has mounted.
 int RunSync(const Invocation& inv);

@@ -15,11 +15,14 @@ done
 # Template units are verified as an instance (the escaped store path).
 cp "$U/brucefs-snapshot@.service" "$U/brucefs-snapshot@var-lib-x.bruce.service"
 cp "$U/brucefs-snapshot@.timer" "$U/brucefs-snapshot@var-lib-x.bruce.timer"
+cp "$U/brucefs-scrub@.service" "$U/brucefs-scrub@var-lib-x.bruce.service"
+cp "$U/brucefs-scrub@.timer" "$U/brucefs-scrub@var-lib-x.bruce.timer"
 if ! command -v systemd-analyze >/dev/null; then
   echo "SKIP: systemd-analyze is not installed; the units were not verified"
 else
   for u in var-lib-x.mount var-lib-x.automount brucefs-snapshot@var-lib-x.bruce.service \
-           brucefs-snapshot@var-lib-x.bruce.timer; do
+           brucefs-snapshot@var-lib-x.bruce.timer brucefs-scrub@var-lib-x.bruce.service \
+           brucefs-scrub@var-lib-x.bruce.timer; do
     (cd "$U" && systemd-analyze verify --man=no "$u") > "$WORK/verify" 2>&1 ||
       fail "systemd-analyze verify $u: $(cat "$WORK/verify")"
     [ ! -s "$WORK/verify" ] || fail "systemd-analyze verify $u warns: $(cat "$WORK/verify")"
@@ -52,3 +55,12 @@ grep -q "^created auto-" "$WORK/unit.out" || fail "the service's command on a mo
 ls "$M/.snapshots" | grep -qx manual || fail "the policy touched another snapshot"
 bfs_umount "$M"
 ok "the snapshot service's command, unmounted and mounted"
+
+# The scrub service's command, on the store mounted.
+scrub=$(sed -n 's/^ExecStart=//p' "$U/brucefs-scrub@.service")
+bfs_mount "$S" "$M"
+# shellcheck disable=SC2086
+${scrub//%f/$S} > "$WORK/scrub.out" || fail "the scrub service's command: $(cat "$WORK/scrub.out")"
+grep -q "^scrubbed .*: 0 damaged$" "$WORK/scrub.out" || fail "scrub: $(cat "$WORK/scrub.out")"
+bfs_umount "$M"
+ok "the scrub service's command on a mounted store"

@@ -456,4 +456,35 @@ Status Receive(Db* db, const std::function<Status(char* buf, size_t n, size_t* g
                const ReceiveOptions& options, std::string* snapshot,
                StreamStats* stats = nullptr);
 
+// Scrub: reads and verifies every node and data block that the live trees
+// and the snapshots reach, each page once, round by round in page order
+// (each round the pages the last one pointed to), from the file (never
+// the cache).
+struct ScrubDamage {
+  uint64_t page = 0;
+  bool data = false;           // a large value's data block, else a node
+  std::string error;           // what reading it found
+  std::vector<std::string> users;  // "live tree main", "snapshot s1 tree t", ...
+  std::string key_lo, key_hi;  // the keys below it (from its parent; hi empty: no bound)
+};
+struct ScrubReport {
+  uint64_t nodes = 0;
+  uint64_t data_blocks = 0;
+  uint64_t bytes = 0;  // read from the file
+  std::vector<ScrubDamage> damaged;
+  // With want_pages: every node and data block read, in the order read.
+  struct Page {
+    uint64_t page = 0;
+    uint32_t stored_len = 0;  // its bytes from the start of the page
+    bool data = false;
+    uint64_t parent = 0;  // the page that first led to it (0: a catalog)
+    std::vector<std::string> users;
+  };
+  bool want_pages = false;
+  std::vector<Page> pages;
+};
+// progress(done, known): blocks read, blocks known so far (may be null).
+Status Scrub(Db* db, ScrubReport* report,
+             const std::function<void(uint64_t, uint64_t)>& progress = nullptr);
+
 }  // namespace bruce

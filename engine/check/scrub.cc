@@ -1,0 +1,161 @@
+// Scrub (bruce/db.h): every reachable node and data block read from the
+// file and verified once, in page order per round.
+//
+// Round 0 holds the catalogs (the live one and each snapshot's); each node
+// read adds what it points to (children, trees, large values' chunk trees
+// and data blocks, overflow chains) to the next round. Pages are read once
+// whoever else points to them; each one remembers the first page that led
+// to it and who reached it directly, so a damaged page's users are its own
+// and its ancestors'.
+#include <algorithm>
+#include <map>
+#include <set>
+#include <unordered_map>
+
+#include "txn/db_impl.h"
+#include "txn/txn_impl.h"
+
+namespace bruce {
+
+namespace {
+
+using format::BlockPtr;
+using format::PtrValue;
+using format::ValueType;
+
+enum class Kind : uint8_t { kCatalog, kTree, kChunks, kChain, kData };
+
+struct Item {
+  BlockPtr ptr;
+  Kind kind;
+  uint32_t user;      // index into the labels
+  uint64_t parent;    // page that pointed to it (0: a catalog root)
+  std::string lo, hi;  // keys below it
+};
+
+struct Seen {
+  uint64_t parent = 0;
+  std::set<uint32_t> users;
+};
+
+}  // namespace
+
+Status Scrub(Db* db_base, ScrubReport* rep, const std::function<void(uint64_t, uint64_t)>& progress) {
+  auto* db = dynamic_cast<DbImpl*>(db_base);
+  if (db == nullptr) return Status::InvalidArgument("Scrub: not a store");
+  std::vector<std::string> labels;
+  auto label = [&](const std::string& s) {
+    auto it = std::find(labels.begin(), labels.end(), s);
+    if (it != labels.end()) return static_cast<uint32_t>(it - labels.begin());
+    labels.push_back(s);
+    return static_cast<uint32_t>(labels.size() - 1);
+  };
+  std::vector<Item> round;
+  // The live version stays pinned while it is read (snapshots hold their
+  // own pages).
+  const Version cur = db->PinCurrent();
+  round.push_back(Item{cur.catalog, Kind::kCatalog, label("live"), 0, "", ""});
+  for (const auto& [name, r] : db->snapshots()) {
+    round.push_back(Item{r.catalog, Kind::kCatalog, label("snapshot " + name), 0, "", ""});
+  }
+  std::unordered_map<uint64_t, Seen> seen;
+  uint64_t done = 0, known = round.size();
+  while (!round.empty()) {
+    std::sort(round.begin(), round.end(),
+              [](const Item& a, const Item& b) { return a.ptr.page < b.ptr.page; });
+    std::vector<Item> next;
+    for (Item& it : round) {
+      if (it.ptr.null()) continue;
+      auto [s, fresh] = seen.try_emplace(it.ptr.page);
+      s->second.users.insert(it.user);
+      if (!fresh) continue;
+      s->second.parent = it.parent;
+      const bool data = it.kind == Kind::kData;
+      if (rep->want_pages) rep->pages.push_back(ScrubReport::Page{it.ptr.page, it.ptr.stored_len, data, it.parent, {}});
+      ++done;
+      if (progress) progress(done, known);
+      auto damaged = [&](const Status& e) {
+        ScrubDamage d;
+        d.page = it.ptr.page;
+        d.data = data;
+        d.error = e.ToString();
+        d.key_lo = it.lo;
+        d.key_hi = it.hi;
+        rep->damaged.push_back(std::move(d));
+      };
+      rep->bytes += it.ptr.stored_len;
+      if (data) {
+        std::string bytes;
+        Status e = db->ReadData(it.ptr, &bytes);
+        if (!e.ok()) damaged(e);
+        rep->data_blocks++;
+        continue;
+      }
+      auto n = db->LoadUncached(it.ptr);
+      rep->nodes++;
+      if (!n.ok()) {
+        damaged(n.status());
+        continue;
+      }
+      const format::Node& node = **n;
+      for (size_t i = 0; i < node.size(); ++i) {
+        if (!node.leaf()) {
+          std::string lo = i == 0 ? it.lo : std::string(node.key(i));
+          std::string hi = i + 1 < node.size() ? std::string(node.key(i + 1)) : it.hi;
+          next.push_back(Item{node.child(i), it.kind, it.user, it.ptr.page, std::move(lo), std::move(hi)});
+          continue;
+        }
+        const ValueType vt = node.vtype(i);
+        if (vt == ValueType::kInline) continue;
+        PtrValue v;
+        if (!format::DecodePtrValue(node.value(i), &v)) continue;
+        const std::string key(node.key(i));
+        if (it.kind == Kind::kCatalog) {
+          // A tree: its users are this version's tree of that name.
+          const std::string& version = labels[it.user];
+          const std::string name = key.empty() || key[0] != '\0' ? "tree " + key : "system tree";
+          next.push_back(Item{v.ptr, Kind::kTree, label(version + " " + name), it.ptr.page, "", ""});
+        } else if (vt == ValueType::kExtents) {
+          const bool direct = (v.aux & format::kDirect) != 0;
+          next.push_back(Item{v.ptr, direct ? Kind::kData : Kind::kChunks, it.user, it.ptr.page, key,
+                              key});
+        } else if (vt == ValueType::kData) {
+          next.push_back(Item{v.ptr, Kind::kData, it.user, it.ptr.page, it.lo, it.hi});
+        } else if (vt == ValueType::kOverflow) {
+          next.push_back(Item{v.ptr, Kind::kChain, it.user, it.ptr.page, key, key});
+        }
+      }
+    }
+    known += next.size();
+    round = std::move(next);
+  }
+  db->Unpin(cur.txn);
+  // Who uses a page: who reached it or any page above it.
+  auto users_of = [&](uint64_t page) {
+    std::set<uint32_t> users;
+    for (uint64_t p = page; p != 0;) {
+      auto it = seen.find(p);
+      if (it == seen.end()) break;
+      users.insert(it->second.users.begin(), it->second.users.end());
+      p = it->second.parent;
+    }
+    // A version's own label is implied by its trees' labels.
+    std::vector<std::string> out;
+    for (uint32_t u : users) {
+      const std::string& l = labels[u];
+      bool implied = false;
+      for (uint32_t v : users) {
+        if (v != u && labels[v].size() > l.size() && labels[v].compare(0, l.size() + 1, l + " ") == 0) {
+          implied = true;
+        }
+      }
+      if (!implied) out.push_back(l);
+    }
+    return out;
+  };
+  for (ScrubDamage& d : rep->damaged) d.users = users_of(d.page);
+  for (ScrubReport::Page& p : rep->pages) p.users = users_of(p.page);
+  return Status::OK();
+}
+
+}  // namespace bruce
