@@ -6,6 +6,9 @@
 //     send time (to a memory sink), the incremental as a fraction of the full;
 //   - send and receive throughput (stream bytes/s) against reading the store
 //     file whole (`cat` to nothing: read(2) in 1 MiB pieces) in the same run.
+//   - scrub of the store against reading its file whole, both with the
+//     file's pages dropped from the page cache first (posix_fadvise
+//     DONTNEED), so both read the disk.
 // Every figure is the median of 3 runs.
 //   bruce_bench_stream [--keys N] [--dir DIR]
 #include <fcntl.h>
@@ -49,6 +52,14 @@ std::unique_ptr<Db> OpenFile(const std::string& path) {
   auto db = Db::Open(path, o);
   Check(db.status(), "open");
   return std::move(db).value();
+}
+
+// Drops the file's pages from the page cache (clean pages: no privilege).
+void DropCache(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY);
+  ::fdatasync(fd);
+  ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+  ::close(fd);
 }
 
 // Seconds to read a file whole (the page cache is warm, as for the store).
@@ -119,7 +130,8 @@ int main(int argc, char** argv) {
   }
   Check(db->CreateSnapshot("c"), "snapshot c");
 
-  std::vector<double> full_t, inc_t, run_t, recv_t, cat_t;
+  std::vector<double> full_t, inc_t, run_t, recv_t, cat_t, cold_cat_t, scrub_t;
+  uint64_t scrub_bytes = 0;
   uint64_t full_bytes = 0, inc_bytes = 0, run_bytes = 0, file_bytes = 0, reused = 0;
   std::string full;
   for (int run = 0; run < 3; ++run) {
@@ -165,6 +177,16 @@ int main(int argc, char** argv) {
     ::unlink(dst_path.c_str());
     ::unlink((dst_path + "-lock").c_str());
     cat_t.push_back(Cat(src_path, &file_bytes));
+    uint64_t cold_bytes = 0;
+    DropCache(src_path);
+    cold_cat_t.push_back(Cat(src_path, &cold_bytes));
+    DropCache(src_path);
+    ScrubReport rep;
+    t0 = Now();
+    Check(Scrub(db.get(), &rep), "scrub");
+    scrub_t.push_back(Now() - t0);
+    scrub_bytes = rep.bytes;
+    if (!rep.damaged.empty()) Check(Status::Corruption("scrub found damage"), "scrub");
   }
   const double mb = 1e6;
   const double cat_rate = static_cast<double>(file_bytes) / Median(cat_t) / mb;
@@ -186,6 +208,11 @@ int main(int argc, char** argv) {
               send_rate / cat_rate, cat_rate);
   std::printf("| receive (full, into a new store) | %.0f MB/s | %.2fx cat |\n", recv_rate,
               recv_rate / cat_rate);
+  const double cold_cat = static_cast<double>(file_bytes) / Median(cold_cat_t) / mb;
+  const double scrub_rate = static_cast<double>(scrub_bytes) / Median(scrub_t) / mb;
+  std::printf("| scrub (file pages dropped from the page cache) | %.0f MB/s (%.1f MB in %.3f s) | "
+              "%.2fx reading the file cold (%.0f MB/s) |\n",
+              scrub_rate, scrub_bytes / mb, Median(scrub_t), scrub_rate / cold_cat, cold_cat);
   std::printf("(store file %.1f MB; %llu subtrees taken from the base)\n", file_bytes / mb,
               static_cast<unsigned long long>(reused));
   ::unlink(src_path.c_str());
