@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <map>
 #include <random>
 #include <set>
@@ -121,6 +122,152 @@ TEST(Scrub, ReportsExactlyTheDamagedPages) {
   EXPECT_EQ(found, chosen);
   EXPECT_EQ(rep.nodes + rep.data_blocks, clean.nodes + clean.data_blocks);
   EXPECT_EQ(db->RootHash(), root_hash) << "scrub changes nothing";
+}
+
+// Builds a store whose live tree and snapshot "old" differ, and snapshot
+// "now" of the live one.
+void BuildStore(const std::string& path, std::mt19937_64& rng) {
+  auto db = Open(path, true);
+  auto w = db->BeginWrite().value();
+  char key[32];
+  for (int i = 0; i < 20000; ++i) {
+    snprintf(key, sizeof key, "key%06d", i);
+    ASSERT_TRUE(w->Main()->Put(key, std::string(60, static_cast<char>('a' + rng() % 26))).ok());
+  }
+  std::string big(200000, 'x');
+  for (auto& c : big) c = static_cast<char>(rng());
+  ASSERT_TRUE(w->Main()->Put("zbig", big).ok());
+  ASSERT_TRUE(w->Commit().ok());
+  ASSERT_TRUE(db->CreateSnapshot("old").ok());
+  auto w2 = db->BeginWrite().value();
+  for (int i = 0; i < 10000; ++i) {
+    snprintf(key, sizeof key, "key%06d", i);
+    ASSERT_TRUE(w2->Main()->Put(key, "new").ok());
+  }
+  ASSERT_TRUE(w2->Commit().ok());
+  ASSERT_TRUE(db->CreateSnapshot("now").ok());
+}
+
+// Sends `snap` (from base) of the store at `from` into `to`.
+void Replicate(const std::string& from, const std::string& to, const std::string& snap,
+               const std::string& base) {
+  auto src = Open(from, false);
+  auto dst = Open(to, true);
+  std::string stream;
+  ASSERT_TRUE(Send(src.get(), snap, base, [&](std::string_view p) {
+                stream.append(p);
+                return Status::OK();
+              }).ok());
+  size_t pos = 0;
+  std::string name;
+  Status s = Receive(dst.get(),
+                     [&](char* buf, size_t n, size_t* got) {
+                       *got = std::min(n, stream.size() - pos);
+                       std::memcpy(buf, stream.data() + pos, *got);
+                       pos += *got;
+                       return Status::OK();
+                     },
+                     ReceiveOptions{}, &name);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+}
+
+void Flip(const std::string& path, uint64_t page, uint32_t page_size, uint32_t len,
+          std::mt19937_64& rng) {
+  int fd = ::open(path.c_str(), O_RDWR);
+  ASSERT_GE(fd, 0);
+  char b;
+  const off_t at = static_cast<off_t>(page * page_size + 16 + rng() % (len - 16));
+  ASSERT_EQ(::pread(fd, &b, 1, at), 1);
+  b = static_cast<char>(b ^ (1 << (rng() % 8)));
+  ASSERT_EQ(::pwrite(fd, &b, 1, at), 1);
+  ::close(fd);
+}
+
+TEST(Scrub, RepairsFromAReplicaWhatItCan) {
+  testing::TempDir dir;
+  const std::string path = dir.File("s.bruce"), full = dir.File("full.bruce"),
+                    partial = dir.File("partial.bruce");
+  std::mt19937_64 rng(testing::Seed("Scrub.Repair"));
+  BuildStore(path, rng);
+  // A replica with both snapshots, and one with only "now".
+  Replicate(path, full, "old", "");
+  Replicate(path, full, "now", "old");
+  Replicate(path, partial, "now", "");
+  ScrubReport clean;
+  clean.want_pages = true;
+  uint32_t ps = 0;
+  std::string root;
+  {
+    auto db = Open(path, false);
+    ps = db->Stat()->page_size;
+    root = db->RootHash();
+    ASSERT_TRUE(Scrub(db.get(), &clean).ok());
+  }
+  std::set<uint64_t> parents;
+  for (const auto& p : clean.pages) parents.insert(p.parent);
+  // Damage: leaves and data blocks of both versions, and one branch.
+  std::vector<const ScrubReport::Page*> leaves, branches;
+  for (const auto& p : clean.pages) {
+    if (p.users.size() == 1 && p.users[0].find(" tree main") != std::string::npos) {
+      (parents.count(p.page) ? branches : leaves).push_back(&p);
+    }
+  }
+  ASSERT_GE(leaves.size(), 8u);
+  ASSERT_FALSE(branches.empty());
+  std::set<uint64_t> chosen;
+  for (int i = 0; i < 8; ++i) chosen.insert(leaves[rng() % leaves.size()]->page);
+  std::map<uint64_t, const ScrubReport::Page*> by_page;
+  for (const auto& p : clean.pages) by_page[p.page] = &p;
+  for (uint64_t page : chosen) Flip(path, page, ps, by_page[page]->stored_len, rng);
+  {
+    auto db = Open(path, false);  // (a writer: repair writes)
+    ScrubReport rep;
+    ASSERT_TRUE(Scrub(db.get(), &rep).ok());
+    ASSERT_EQ(rep.damaged.size(), chosen.size());
+    // The partial replica lacks snapshot "old": those pages stay damaged.
+    auto replica = Open(partial, false);
+    ASSERT_TRUE(RepairScrubbed(db.get(), &rep, ReplicaStoreSource(replica.get())).ok());
+    size_t left = 0;
+    for (const ScrubDamage& d : rep.damaged) {
+      const bool old_only = d.users.size() == 1 && d.users[0] == "snapshot old tree main";
+      if (old_only) {
+        EXPECT_FALSE(d.repaired);
+        EXPECT_NE(d.repair_note.find("no snapshot old"), std::string::npos) << d.repair_note;
+        ++left;
+      } else {
+        EXPECT_TRUE(d.repaired) << "page " << d.page << ": " << d.repair_note;
+      }
+    }
+    ScrubReport again;
+    ASSERT_TRUE(Scrub(db.get(), &again).ok());
+    EXPECT_EQ(again.damaged.size(), left);
+    // The full replica has the rest.
+    auto whole = Open(full, false);
+    ASSERT_TRUE(RepairScrubbed(db.get(), &again, ReplicaStoreSource(whole.get())).ok());
+    for (const ScrubDamage& d : again.damaged) EXPECT_TRUE(d.repaired) << d.repair_note;
+  }
+  {
+    auto db = Open(path, false);
+    ScrubReport rep;
+    ASSERT_TRUE(Scrub(db.get(), &rep).ok());
+    EXPECT_TRUE(rep.damaged.empty());
+    CheckReport check;
+    ASSERT_TRUE(db->Check(&check).ok());
+    EXPECT_TRUE(check.ok()) << check.problems.front();
+    EXPECT_EQ(db->RootHash(), root) << "a repair changes no hash";
+  }
+  // A damaged branch: reported, left (its children's locations went with it).
+  const ScrubReport::Page* branch = branches[rng() % branches.size()];
+  Flip(path, branch->page, ps, branch->stored_len, rng);
+  auto db = Open(path, false);
+  ScrubReport rep;
+  ASSERT_TRUE(Scrub(db.get(), &rep).ok());
+  ASSERT_EQ(rep.damaged.size(), 1u);
+  auto whole = Open(full, false);
+  ASSERT_TRUE(RepairScrubbed(db.get(), &rep, ReplicaStoreSource(whole.get())).ok());
+  EXPECT_FALSE(rep.damaged[0].repaired);
+  EXPECT_NE(rep.damaged[0].repair_note.find("locations"), std::string::npos)
+      << rep.damaged[0].repair_note;
 }
 
 }  // namespace

@@ -84,9 +84,10 @@ const std::vector<CommandSpec>& Commands() {
       {"receive", "STORE [--create] [--force]",
        "make the snapshot of a stream from stdin in STORE", 1, 1, {}, {"--create", "--force"},
        RunReceive},
-      {"scrub", "STORE [--json]",
-       "read and verify every page the live trees and snapshots reach; report the damaged", 1,
-       1, {}, {"--json"}, RunScrub},
+      {"scrub", "STORE [--repair-from REPLICA|-] [--json]",
+       "read and verify every page the live trees and snapshots reach; report (and repair) "
+       "the damaged",
+       1, 1, {"--repair-from"}, {"--json"}, RunScrub},
       {"sync", "STORE", "make every change to the store durable (a mounted one's too)", 1, 1,
        {}, {}, RunSync},
       {"status", "MOUNTPOINT|STORE [--json]",

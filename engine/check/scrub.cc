@@ -31,7 +31,16 @@ struct Item {
   uint32_t user;      // index into the labels
   uint64_t parent;    // page that pointed to it (0: a catalog root)
   std::string lo, hi;  // keys below it
+  std::string version, tree;  // "" live / a snapshot's name; "" catalog or system tree
+  std::vector<uint32_t> path;  // from the tree's root
+  int zstd = 0;                // the tree's level
 };
+
+std::vector<uint32_t> Step(const std::vector<uint32_t>& path, size_t i) {
+  std::vector<uint32_t> out = path;
+  out.push_back(static_cast<uint32_t>(i));
+  return out;
+}
 
 struct Seen {
   uint64_t parent = 0;
@@ -54,9 +63,10 @@ Status Scrub(Db* db_base, ScrubReport* rep, const std::function<void(uint64_t, u
   // The live version stays pinned while it is read (snapshots hold their
   // own pages).
   const Version cur = db->PinCurrent();
-  round.push_back(Item{cur.catalog, Kind::kCatalog, label("live"), 0, "", ""});
+  round.push_back(Item{cur.catalog, Kind::kCatalog, label("live"), 0, "", "", "", "", {}, 0});
   for (const auto& [name, r] : db->snapshots()) {
-    round.push_back(Item{r.catalog, Kind::kCatalog, label("snapshot " + name), 0, "", ""});
+    round.push_back(
+        Item{r.catalog, Kind::kCatalog, label("snapshot " + name), 0, "", "", name, "", {}, 0});
   }
   std::unordered_map<uint64_t, Seen> seen;
   uint64_t done = 0, known = round.size();
@@ -81,6 +91,15 @@ Status Scrub(Db* db_base, ScrubReport* rep, const std::function<void(uint64_t, u
         d.error = e.ToString();
         d.key_lo = it.lo;
         d.key_hi = it.hi;
+        d.version = it.version;
+        d.tree = it.tree;
+        d.path = it.path;
+        d.hash.resize(format::kHashBytes);
+        format::StoreHash(d.hash.data(), it.ptr.hash);
+        d.count = it.ptr.count;
+        d.stored_len = it.ptr.stored_len;
+        d.compressed = it.ptr.comp == format::Compression::kZstd;
+        d.zstd_level = it.zstd;
         rep->damaged.push_back(std::move(d));
       };
       rep->bytes += it.ptr.stored_len;
@@ -102,7 +121,8 @@ Status Scrub(Db* db_base, ScrubReport* rep, const std::function<void(uint64_t, u
         if (!node.leaf()) {
           std::string lo = i == 0 ? it.lo : std::string(node.key(i));
           std::string hi = i + 1 < node.size() ? std::string(node.key(i + 1)) : it.hi;
-          next.push_back(Item{node.child(i), it.kind, it.user, it.ptr.page, std::move(lo), std::move(hi)});
+          next.push_back(Item{node.child(i), it.kind, it.user, it.ptr.page, std::move(lo),
+                              std::move(hi), it.version, it.tree, Step(it.path, i), it.zstd});
           continue;
         }
         const ValueType vt = node.vtype(i);
@@ -113,16 +133,21 @@ Status Scrub(Db* db_base, ScrubReport* rep, const std::function<void(uint64_t, u
         if (it.kind == Kind::kCatalog) {
           // A tree: its users are this version's tree of that name.
           const std::string& version = labels[it.user];
-          const std::string name = key.empty() || key[0] != '\0' ? "tree " + key : "system tree";
-          next.push_back(Item{v.ptr, Kind::kTree, label(version + " " + name), it.ptr.page, "", ""});
+          const bool user = key.empty() || key[0] != '\0';
+          const std::string name = user ? "tree " + key : "system tree";
+          next.push_back(Item{v.ptr, Kind::kTree, label(version + " " + name), it.ptr.page, "", "",
+                              it.version, user ? key : "", {},
+                              static_cast<int>(v.aux & 0xff)});
         } else if (vt == ValueType::kExtents) {
           const bool direct = (v.aux & format::kDirect) != 0;
           next.push_back(Item{v.ptr, direct ? Kind::kData : Kind::kChunks, it.user, it.ptr.page, key,
-                              key});
+                              key, it.version, it.tree, Step(it.path, i), it.zstd});
         } else if (vt == ValueType::kData) {
-          next.push_back(Item{v.ptr, Kind::kData, it.user, it.ptr.page, it.lo, it.hi});
+          next.push_back(Item{v.ptr, Kind::kData, it.user, it.ptr.page, it.lo, it.hi, it.version,
+                              it.tree, Step(it.path, i), it.zstd});
         } else if (vt == ValueType::kOverflow) {
-          next.push_back(Item{v.ptr, Kind::kChain, it.user, it.ptr.page, key, key});
+          next.push_back(Item{v.ptr, Kind::kChain, it.user, it.ptr.page, key, key, it.version,
+                              it.tree, Step(it.path, i), it.zstd});
         }
       }
     }
@@ -151,6 +176,11 @@ Status Scrub(Db* db_base, ScrubReport* rep, const std::function<void(uint64_t, u
       }
       if (!implied) out.push_back(l);
     }
+    // The live store first, then the snapshots by name.
+    std::sort(out.begin(), out.end(), [](const std::string& a, const std::string& b) {
+      const bool la = a.rfind("live", 0) == 0, lb = b.rfind("live", 0) == 0;
+      return la != lb ? la : a < b;
+    });
     return out;
   };
   for (ScrubDamage& d : rep->damaged) d.users = users_of(d.page);

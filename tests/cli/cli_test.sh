@@ -871,4 +871,45 @@ grep -q "changed since snapshot 'two'" err || fail "changed target: $(cat err)"
 expect 0 b receive sr --force < inc3.stream
 [[ $(b dump sr) == $(b dump sa --snapshot three) ]] || fail "after --force"
 
+step "scrub: finds a damaged page; repairs it from a replica store or a stream"
+b create sx
+python3 -c 'import sys; sys.stdout.write("Q" * 100000)' > sxbig
+b put sx big < sxbig
+b put sx small one
+b snapshot create sx s1
+b send sx s1 > sx.stream
+b receive rx --create < sx.stream > /dev/null
+expect 0 b scrub sx
+grep -q "^scrubbed .* 0 damaged$" out || fail "clean scrub: $(cat out)"
+# a byte of one of the value's data blocks (raw "Q" pages in the file)
+flip() {
+  python3 - sx <<'PY'
+import sys
+data = open(sys.argv[1], "rb").read()
+at = next(i for i in range(0, len(data), 4096) if data[i:i + 4096] == b"Q" * 4096)
+with open(sys.argv[1], "r+b") as f:
+    f.seek(at + 100)
+    f.write(b"R")
+print(at // 4096)
+PY
+}
+page=$(flip)
+expect 3 b scrub sx
+grep -q "^damaged page $page (data block): Corruption: .*; used by live tree main, snapshot s1 tree main; keys \[big, big)$" out ||
+  fail "scrub report: $(cat out)"
+expect 3 b get sx big
+expect 0 b scrub sx --repair-from rx
+grep -q "^  repaired from rx$" out && grep -q "^1 of 1 repaired$" out || fail "repair: $(cat out)"
+expect 0 b scrub sx
+b get sx big | cmp -s - sxbig || fail "the repaired value differs"
+page=$(flip)
+expect 0 b scrub sx --repair-from - < sx.stream
+grep -q "^1 of 1 repaired$" out || fail "repair from a stream: $(cat out)"
+b check sx > /dev/null || fail "check after repairs"
+b create empty-replica
+page=$(flip)
+expect 3 b scrub sx --repair-from empty-replica --json
+python3 -c 'import json; d = json.load(open("out")); assert not d["ok"] and not d["damaged"][0]["repaired"], d' ||
+  fail "a replica without the page: $(cat out)"
+
 echo "PASS: all CLI tests"

@@ -466,6 +466,20 @@ struct ScrubDamage {
   std::string error;           // what reading it found
   std::vector<std::string> users;  // "live tree main", "snapshot s1 tree t", ...
   std::string key_lo, key_hi;  // the keys below it (from its parent; hi empty: no bound)
+  // Where it was first reached: the version ("" for live, else the
+  // snapshot's name), the tree ("" for a catalog or a system tree) and the
+  // index taken in each node from the tree's root; and what its parent's
+  // pointer says it holds. A replica finds its copy by these.
+  std::string version, tree;
+  std::vector<uint32_t> path;
+  std::string hash;            // 16 bytes, as stored
+  uint64_t count = 0;
+  uint32_t stored_len = 0;
+  bool compressed = false;
+  int zstd_level = 0;          // of its tree
+  // Set by RepairScrubbed.
+  bool repaired = false;
+  std::string repair_note;     // why it was not
 };
 struct ScrubReport {
   uint64_t nodes = 0;
@@ -486,5 +500,24 @@ struct ScrubReport {
 // progress(done, known): blocks read, blocks known so far (may be null).
 Status Scrub(Db* db, ScrubReport* report,
              const std::function<void(uint64_t, uint64_t)>& progress = nullptr);
+
+// Good copies for a repair: the bytes of the node (its logical bytes, as a
+// send stream carries them) or data block a damaged page must hold, or
+// kNotFound.
+using RepairSource = std::function<Result<std::string>(const ScrubDamage&)>;
+// A replica store (one made by send/receive, or an identical copy): the
+// same version and tree, followed by the same path, with the same hash.
+RepairSource ReplicaStoreSource(Db* replica);
+// A send stream of a snapshot holding the same data (read whole first):
+// its NODE and DATA records, by hash.
+Result<RepairSource> StreamSource(
+    const std::function<Status(char* buf, size_t n, size_t* got)>& in);
+// Rewrites each damaged page of `report` in place from `source`, when its
+// copy verifies (hash and count) and encodes to exactly the bytes the page
+// held: data blocks, and nodes that point nowhere (leaves without large
+// values). A node that points to others lost their locations with it and
+// is left (repair_note says so), as is one the source lacks: nothing is
+// ever invented. Needs the store open for writing; syncs at the end.
+Status RepairScrubbed(Db* db, ScrubReport* report, const RepairSource& source);
 
 }  // namespace bruce
