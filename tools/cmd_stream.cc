@@ -23,8 +23,11 @@ int RunSend(const Invocation& inv) {
   if (int rc = OpenRead(inv, /*open_tree=*/false, &s)) return rc;
   const std::string* from = inv.Value("--from");
   StreamStats st;
+  SendOptions so;
+  if (from) so.base = *from;
+  so.compressed = inv.Has("--compressed");
   Status r = Send(
-      s.db.get(), inv.args[1], from ? *from : "",
+      s.db.get(), inv.args[1], so,
       [&](std::string_view piece) {
         if (std::fwrite(piece.data(), 1, piece.size(), stdout) != piece.size()) {
           return Status::IOError("writing the stream", errno);

@@ -104,6 +104,22 @@ Result<RepairSource> StreamSource(const std::function<Status(char*, size_t, size
         return Status::Corruption("send stream: a malformed NODE record");
       }
       bytes = logical;
+    } else if (type == stream::RecordType::kStoredNode) {
+      format::Reader r(payload);
+      std::string_view frame;
+      if (!r.LengthPrefixed(&frame)) return Status::Corruption("send stream: a malformed record");
+      const unsigned long long raw = ZSTD_getFrameContentSize(frame.data(), frame.size());
+      if (raw == ZSTD_CONTENTSIZE_ERROR || raw == ZSTD_CONTENTSIZE_UNKNOWN || raw > stream::kMaxRecord) {
+        return Status::Corruption("send stream: a stored node without a valid frame");
+      }
+      std::string full(raw, '\0');
+      const size_t n = ZSTD_decompress(full.data(), full.size(), frame.data(), frame.size());
+      if (ZSTD_isError(n) || n != raw || raw < format::kNodeHeaderSize) {
+        return Status::Corruption("send stream: a stored node that does not decompress");
+      }
+      const uint32_t len = format::LoadU32(full.data() + 8);
+      if (len > full.size()) return Status::Corruption("send stream: a stored node's length");
+      bytes = full.substr(0, len);
     } else {
       continue;
     }

@@ -9,6 +9,8 @@
 // it: its hash is the sender's, so the root hashes match at the end or the
 // stream is refused. Nothing is visible before the commit; a failure aborts
 // the transaction, and the pages it wrote go back.
+#include <zstd.h>
+
 #include <unordered_set>
 
 #include "stream/stream_format.h"
@@ -52,13 +54,32 @@ class Receiver {
     return Status::OK();
   }
 
-  Status NodeRecord(std::string_view payload) {
+  // A NODE record, or (stored) one that holds the node's zstd frame as the
+  // sender stored it: decompressed, its logical bytes are taken from it.
+  Status NodeRecord(std::string_view payload, bool stored) {
     if (!in_tree_) return Bad("a NODE record outside a tree");
     format::Reader in(payload);
     uint64_t logical_len;
     std::string_view logical;
-    if (!in.Varint(&logical_len) || logical_len < format::kNodeHeaderSize ||
-        !in.Bytes(logical_len, &logical)) {
+    std::string unpacked;
+    if (stored) {
+      std::string_view frame;
+      if (!in.LengthPrefixed(&frame)) return Bad("a malformed stored NODE record");
+      const unsigned long long raw = ZSTD_getFrameContentSize(frame.data(), frame.size());
+      if (raw == ZSTD_CONTENTSIZE_ERROR || raw == ZSTD_CONTENTSIZE_UNKNOWN || raw > stream::kMaxRecord ||
+          raw < format::kNodeHeaderSize) {
+        return Bad("a stored node without a valid zstd frame");
+      }
+      unpacked.resize(raw);
+      const size_t n = ZSTD_decompress(unpacked.data(), unpacked.size(), frame.data(), frame.size());
+      if (ZSTD_isError(n) || n != raw) return Bad("a stored node that does not decompress");
+      logical_len = format::LoadU32(unpacked.data() + 8);
+      if (logical_len < format::kNodeHeaderSize || logical_len > unpacked.size()) {
+        return Bad("a stored node with a bad length");
+      }
+      logical = std::string_view(unpacked).substr(0, logical_len);
+    } else if (!in.Varint(&logical_len) || logical_len < format::kNodeHeaderSize ||
+               !in.Bytes(logical_len, &logical)) {
       return Bad("a malformed NODE record");
     }
     std::vector<format::BlockPtr> ptrs;
@@ -275,8 +296,8 @@ Status Receive(Db* db, const std::function<Status(char*, size_t, size_t*)>& in,
     BRUCE_RETURN_IF_ERROR(rd.Next(&type, &payload));
     if (type == RecordType::kTreeBegin) {
       BRUCE_RETURN_IF_ERROR(r.TreeBegin(payload));
-    } else if (type == RecordType::kNode) {
-      BRUCE_RETURN_IF_ERROR(r.NodeRecord(payload));
+    } else if (type == RecordType::kNode || type == RecordType::kStoredNode) {
+      BRUCE_RETURN_IF_ERROR(r.NodeRecord(payload, type == RecordType::kStoredNode));
     } else if (type == RecordType::kData) {
       BRUCE_RETURN_IF_ERROR(r.Data(payload));
     } else if (type == RecordType::kTreeEnd) {

@@ -15,6 +15,7 @@
 
 #include "stream/frontier.h"
 #include "stream/stream_format.h"
+#include "txn/db_impl.h"
 #include "txn/txn_impl.h"
 
 namespace bruce {
@@ -28,8 +29,9 @@ using stream::Ref;
 
 class Sender {
  public:
-  Sender(NodeSource* src, stream::RecordWriter* w, StreamStats* stats)
-      : src_(src), w_(w), stats_(stats) {}
+  // db: with it, nodes stored compressed are sent as stored.
+  Sender(NodeSource* src, stream::RecordWriter* w, StreamStats* stats, DbImpl* stored)
+      : src_(src), w_(w), stats_(stats), stored_(stored) {}
 
   Status SendTree(const std::string& name, const stream::TreeInfo& now,
                   const stream::TreeInfo* base) {
@@ -176,15 +178,26 @@ class Sender {
       BRUCE_ASSIGN_OR_RETURN(Ref c, Emit(v.ptr, IsData(vt, v.aux)));
       refs.push_back(std::move(c));
     }
-    std::unique_ptr<Node> copy = n->Clone();
-    std::string enc;
-    copy->Encode(&enc);
-    const uint32_t logical = format::LoadU32(enc.data() + 8);
     std::string payload;
-    format::PutVarint(&payload, logical);
-    payload.append(enc, 0, logical);
+    RecordType type = RecordType::kNode;
+    if (stored_ != nullptr && p.comp == format::Compression::kZstd) {
+      // As stored: the zstd frame read from the file (the receiver checks
+      // what it decompresses to against the hash, as for any node).
+      std::string frame(p.stored_len, '\0');
+      BRUCE_RETURN_IF_ERROR(
+          stored_->store()->Read(p.page * stored_->page_size(), p.stored_len, frame.data()));
+      format::PutBytes(&payload, frame);
+      type = RecordType::kStoredNode;
+    } else {
+      std::unique_ptr<Node> copy = n->Clone();
+      std::string enc;
+      copy->Encode(&enc);
+      const uint32_t logical = format::LoadU32(enc.data() + 8);
+      format::PutVarint(&payload, logical);
+      payload.append(enc, 0, logical);
+    }
     for (const Ref& c : refs) stream::PutRef(&payload, c);
-    BRUCE_RETURN_IF_ERROR(w_->Write(RecordType::kNode, payload));
+    BRUCE_RETURN_IF_ERROR(w_->Write(type, payload));
     stats_->nodes++;
     r.kind = Ref::kSent;
     r.id = next_id_++;
@@ -194,6 +207,7 @@ class Sender {
   NodeSource* src_;
   stream::RecordWriter* w_;
   StreamStats* stats_;
+  DbImpl* stored_;
   std::map<Key, std::deque<std::vector<uint32_t>>> reuse_;
   uint64_t next_id_ = 0;  // NODE and DATA records so far
 };
@@ -202,6 +216,14 @@ class Sender {
 
 Status Send(Db* db, std::string_view snapshot, std::string_view base,
             const std::function<Status(std::string_view)>& out, StreamStats* stats) {
+  SendOptions o;
+  o.base = base;
+  return Send(db, snapshot, o, out, stats);
+}
+
+Status Send(Db* db, std::string_view snapshot, const SendOptions& options,
+            const std::function<Status(std::string_view)>& out, StreamStats* stats) {
+  const std::string_view base = options.base;
   StreamStats local;
   StreamStats* st = stats ? stats : &local;
   auto now = db->BeginRead(snapshot);
@@ -227,7 +249,8 @@ Status Send(Db* db, std::string_view snapshot, std::string_view base,
   BRUCE_RETURN_IF_ERROR(w.Write(RecordType::kHeader, stream::EncodeHeader(h)));
   auto* impl = dynamic_cast<TreeImpl*>((*now)->Main());
   if (impl == nullptr) return Status::InvalidArgument("Send: not a store's transaction");
-  Sender s(impl->txn()->source(), &w, st);
+  Sender s(impl->txn()->source(), &w, st,
+           options.compressed ? dynamic_cast<DbImpl*>(db) : nullptr);
   for (const auto& [name, info] : v_now) {
     auto b = v_base.find(name);
     BRUCE_RETURN_IF_ERROR(s.SendTree(name, info, b == v_base.end() ? nullptr : &b->second));

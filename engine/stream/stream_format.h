@@ -38,6 +38,7 @@ enum class RecordType : uint8_t {
   kData = 4,
   kTreeEnd = 5,
   kTrailer = 6,
+  kStoredNode = 7,  // a NODE as stored: its zstd frame (with --compressed)
 };
 
 constexpr char kStreamMagic[8] = {'b', 'r', 'u', 'c', 'e', 'S', 'N', 'D'};

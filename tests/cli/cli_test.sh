@@ -852,7 +852,7 @@ expect 0 b receive sr --create < full.stream
 grep -q "^received one: " out || fail "receive output: $(cat out)"
 b put sa c 3
 b snapshot create sa two
-b send sa two --from one > inc.stream
+b send sa two --from one --compressed > inc.stream
 expect 0 b receive sr < inc.stream
 [[ $(b dump sr) == $(b dump sa --snapshot two) ]] || fail "the received store differs"
 [[ $(b root-hash sr --tree main) == $(b root-hash sa --snapshot two --tree main) ]] || fail "root hash"

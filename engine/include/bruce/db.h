@@ -437,6 +437,12 @@ struct StreamStats {
 // referred to, and so are a large value's unchanged chunks.
 Status Send(Db* db, std::string_view snapshot, std::string_view base,
             const std::function<Status(std::string_view)>& out, StreamStats* stats = nullptr);
+struct SendOptions {
+  std::string base;         // as above
+  bool compressed = false;  // nodes stored compressed travel as stored (zstd frames)
+};
+Status Send(Db* db, std::string_view snapshot, const SendOptions& options,
+            const std::function<Status(std::string_view)>& out, StreamStats* stats = nullptr);
 struct ReceiveOptions {
   // An incremental stream needs the target's live trees to be its base
   // snapshot's; with force, a target that changed since is rolled back to
