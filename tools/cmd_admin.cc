@@ -9,6 +9,7 @@
 
 #include "commands.h"
 #include "escape.h"
+#include "progress.h"
 #include "remote.h"
 #include "session.h"
 
@@ -183,7 +184,15 @@ int RunCheck(const Invocation& inv) {
   o.read_only = true;
   auto db = Db::Open(inv.args[0], o);
   if (!db.ok()) return could_not_run(Fail(inv, db.status()), db.status().ToString());
-  if (Status st = db.value()->Check(&report); !st.ok()) {
+  Progress bar("check", "pages");
+  auto stat = db.value()->Stat();
+  const uint64_t page_size = stat.ok() ? stat->page_size : 0;
+  report.progress = [&](uint64_t done, uint64_t total) {
+    bar.Update(done, total, done * page_size);
+  };
+  Status checked = db.value()->Check(&report);
+  bar.Finish();
+  if (Status st = checked; !st.ok()) {
     return could_not_run(Fail(inv, st), st.ToString());
   }
   // brucefs keeps files unlinked while open in the "orphans" tree until
@@ -222,6 +231,7 @@ int RunCompact(const Invocation& inv) {
   Endpoint daemon;
   if (int rc = OpenStore(inv, &db, &remote, &daemon)) return rc;
   uint64_t before = 0, after = 0;
+  Progress bar("compact", "passes");
   if (remote) {
     ctl::Message req, reply;
     req.Set("op", "compact");
@@ -233,12 +243,18 @@ int RunCompact(const Invocation& inv) {
   } else {
     auto b = db->Stat();
     if (!b.ok()) return Fail(inv, b.status());
-    auto a = db->Compact();
+    auto a = db->Compact([&](uint64_t done, uint64_t total) { bar.Update(done, total, 0); });
+    bar.Finish();
     if (!a.ok()) return Fail(inv, a.status());
     before = b->file_bytes;
     after = *a;
   }
-  Out("compacted: " + std::to_string(before) + " -> " + std::to_string(after) + " bytes\n");
+  if (inv.Has("--json")) {
+    Out("{\"before_bytes\": " + std::to_string(before) + ", \"after_bytes\": " +
+        std::to_string(after) + "}\n");
+  } else {
+    Out("compacted: " + std::to_string(before) + " -> " + std::to_string(after) + " bytes\n");
+  }
   return FinishOutput(inv);
 }
 

@@ -2,18 +2,38 @@
 // (docs/FORMAT.md "Send stream"), e.g.
 //   bruce send S snap2 --from snap1 | ssh host bruce receive /srv/S
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <string>
 
 #include "commands.h"
 #include "escape.h"
+#include "progress.h"
 #include "session.h"
 
 namespace bruce::cli {
+
+namespace {
+
+// The --json summary of a send or receive.
+std::string StatsJson(const StreamStats& st, std::chrono::steady_clock::duration took,
+                      const std::string& snapshot = "") {
+  const double secs = std::chrono::duration<double>(took).count();
+  std::string out = "{";
+  if (!snapshot.empty()) out += "\"snapshot\": " + JsonString(snapshot) + ", ";
+  out += "\"bytes\": " + std::to_string(st.bytes) + ", \"records\": " +
+         std::to_string(st.records) + ", \"nodes\": " + std::to_string(st.nodes) +
+         ", \"data_blocks\": " + std::to_string(st.data_blocks) + ", \"reused\": " +
+         std::to_string(st.reused) + ", \"seconds\": " + std::to_string(secs) + "}";
+  return out;
+}
+
+}  // namespace
 
 int RunSend(const Invocation& inv) {
   if (isatty(STDOUT_FILENO)) {
@@ -26,15 +46,31 @@ int RunSend(const Invocation& inv) {
   SendOptions so;
   if (from) so.base = *from;
   so.compressed = inv.Has("--compressed");
+  // A full stream is about the snapshot's referenced bytes: the progress
+  // line's total (none for an incremental one).
+  uint64_t total = 0;
+  if (!from) {
+    if (auto list = s.db->ListSnapshots(); list.ok()) {
+      for (const SnapshotInfo& i : *list) {
+        if (i.name == inv.args[1]) total = i.referenced_bytes;
+      }
+    }
+  }
+  Progress bar("send", "bytes");
+  uint64_t sent = 0;
+  const auto t0 = std::chrono::steady_clock::now();
   Status r = Send(
       s.db.get(), inv.args[1], so,
       [&](std::string_view piece) {
         if (std::fwrite(piece.data(), 1, piece.size(), stdout) != piece.size()) {
           return Status::IOError("writing the stream", errno);
         }
+        sent += piece.size();
+        bar.Update(sent, total, sent);
         return Status::OK();
       },
       &st);
+  bar.Finish();
   if (r.IsNotFound()) {
     return NotFound(inv, "no such snapshot: " + Escape(r.message().find(inv.args[1]) !=
                                                                std::string::npos || !from
@@ -42,7 +78,13 @@ int RunSend(const Invocation& inv) {
                                                            : *from));
   }
   if (!r.ok()) return Fail(inv, r);
-  return FinishOutput(inv);
+  if (int rc = FinishOutput(inv)) return rc;
+  if (inv.Has("--json")) {
+    // stdout is the stream: the summary goes to stderr.
+    const std::string line = StatsJson(st, std::chrono::steady_clock::now() - t0) + "\n";
+    std::fwrite(line.data(), 1, line.size(), stderr);
+  }
+  return kExitOk;
 }
 
 int RunReceive(const Invocation& inv) {
@@ -87,6 +129,11 @@ int RunReceive(const Invocation& inv) {
   ro.force = inv.Has("--force");
   std::string snap;
   StreamStats st;
+  Progress bar("receive", "bytes");
+  struct stat in{};
+  const uint64_t total = fstat(STDIN_FILENO, &in) == 0 && S_ISREG(in.st_mode) ? in.st_size : 0;
+  uint64_t read_bytes = 0;
+  const auto t0 = std::chrono::steady_clock::now();
   Status r = Receive(
       db->get(),
       [&](char* buf, size_t n, size_t* got) {
@@ -98,9 +145,12 @@ int RunReceive(const Invocation& inv) {
         }
         if (*got < n) *got += std::fread(buf + *got, 1, n - *got, stdin);
         if (std::ferror(stdin)) return Status::IOError("reading stdin", errno);
+        read_bytes += *got;
+        bar.Update(read_bytes, total, read_bytes);
         return Status::OK();
       },
       ro, &snap, &st);
+  bar.Finish();
   if (!r.ok()) {
     if (created) {
       // Nothing of a refused stream stays: not even the store made for it.
@@ -110,9 +160,13 @@ int RunReceive(const Invocation& inv) {
     }
     return Fail(inv, r);
   }
-  Out("received " + Escape(snap) + ": " + std::to_string(st.bytes) + " bytes, " +
-      std::to_string(st.nodes) + " nodes, " + std::to_string(st.data_blocks) + " blocks, " +
-      std::to_string(st.reused) + " taken from the base\n");
+  if (inv.Has("--json")) {
+    Out(StatsJson(st, std::chrono::steady_clock::now() - t0, snap) + "\n");
+  } else {
+    Out("received " + Escape(snap) + ": " + std::to_string(st.bytes) + " bytes, " +
+        std::to_string(st.nodes) + " nodes, " + std::to_string(st.data_blocks) + " blocks, " +
+        std::to_string(st.reused) + " taken from the base\n");
+  }
   return FinishOutput(inv);
 }
 

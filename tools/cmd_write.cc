@@ -1,5 +1,8 @@
 // The commands that change a store: create, put, del, load.
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -9,6 +12,7 @@
 #include "bruce/options.h"
 #include "commands.h"
 #include "escape.h"
+#include "progress.h"
 #include "remote.h"
 #include "session.h"
 
@@ -138,9 +142,15 @@ int RunLoad(const Invocation& inv) {
   LineReader reader;
   std::string_view line;
   std::string key, value, why, records;
-  uint64_t line_no = 0;
+  uint64_t line_no = 0, bytes = 0;
+  // Progress against stdin's size when it is a file.
+  Progress bar("load", "bytes");
+  struct stat in{};
+  const uint64_t total = fstat(STDIN_FILENO, &in) == 0 && S_ISREG(in.st_mode) ? in.st_size : 0;
   while (reader.Next(&line)) {
     ++line_no;
+    bytes += line.size() + 1;
+    if ((line_no & 1023) == 0) bar.Update(bytes, total, bytes);
     const std::string where = "line " + std::to_string(line_no) + ": ";
     if (!ParseRecord(line, &key, &value, &why)) return BadInput(inv, where + why);
     if (key.size() > kMaxKeySize) {
@@ -166,7 +176,15 @@ int RunLoad(const Invocation& inv) {
       return Error(inv, where + st.ToString());
     }
   }
+  bar.Finish();
   if (reader.failed()) return Error(inv, std::string("reading stdin: ") + std::strerror(errno));
+  // --json: a summary of what was loaded (once committed).
+  auto summary = [&]() -> int {
+    if (!inv.Has("--json")) return kExitOk;
+    Out("{\"records\": " + std::to_string(line_no) + ", \"bytes\": " + std::to_string(bytes) +
+        "}\n");
+    return FinishOutput(inv);
+  };
   if (s.remote) {
     ctl::Message req;
     req.Set("op", "load");
@@ -178,10 +196,10 @@ int RunLoad(const Invocation& inv) {
       return BadInput(inv, "--append needs keys in ascending order, each after the tree's last "
                            "key: " + st.ToString());
     }
-    return st.ok() ? kExitOk : Fail(inv, st);
+    return st.ok() ? summary() : Fail(inv, st);
   }
   if (Status st = s.txn->Commit(); !st.ok()) return Fail(inv, st);
-  return kExitOk;
+  return summary();
 }
 
 }  // namespace bruce::cli

@@ -94,6 +94,7 @@ class Checker {
     const format::Node& n = *r.value();
     rep_->nodes_checked++;
     rep_->pages_checked += pages;
+    if (rep_->progress) rep_->progress(rep_->pages_checked, use_.size());
     std::string where = "tree '" + Printable(tree) + "' node";
     if (level >= 0 && n.level() != level) Problem(p.page, where + " has the wrong level");
     if (n.Count() != p.count) Problem(p.page, where + " key count differs from its pointer");
@@ -263,7 +264,9 @@ class Checker {
 }  // namespace
 
 Status DbImpl::Check(CheckReport* report) {
+  auto progress = std::move(report->progress);
   *report = CheckReport{};
+  report->progress = std::move(progress);
   // Take the writer role so the free map holds still during the walk.
   std::unique_ptr<WriteTxn> hold;
   std::unique_lock<std::mutex> ro_hold(writer_mu_, std::defer_lock);

@@ -82,7 +82,8 @@ class DbImpl final : public Db, public NodeSource {
   Result<std::vector<ReaderInfo>> Readers() override;
   Status PublishEndpoint(std::string_view name) override;
   Result<SpaceStats> Space() override;
-  Result<uint64_t> Compact() override;
+  Result<uint64_t> Compact() override { return Compact(nullptr); }
+  Result<uint64_t> Compact(const std::function<void(uint64_t, uint64_t)>& progress) override;
   Status WaitDurable(uint64_t txn) override;
   Status Check(CheckReport* report) override;
 

@@ -479,7 +479,7 @@ Status WriteTxnImpl::Relocate(uint64_t limit) {
   return Status::OK();
 }
 
-Result<uint64_t> DbImpl::Compact() {
+Result<uint64_t> DbImpl::Compact(const std::function<void(uint64_t, uint64_t)>& progress) {
   // Each pass copies what lies above the size the store would have if it
   // were packed; the copies land in the lowest free pages, and the old ones
   // come free once the pass commits. Stop when the file stops shrinking.
@@ -495,6 +495,7 @@ Result<uint64_t> DbImpl::Compact() {
       std::lock_guard lock(state_mu_);
       now = current_.total_pages;
     }
+    if (progress) progress(static_cast<uint64_t>(pass) + 1, 8);
     if (now >= last && pass >= 2) break;
     last = now;
   }

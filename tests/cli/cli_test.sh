@@ -912,4 +912,35 @@ expect 3 b scrub sx --repair-from empty-replica --json
 python3 -c 'import json; d = json.load(open("out")); assert not d["ok"] and not d["damaged"][0]["repaired"], d' ||
   fail "a replica without the page: $(cat out)"
 
+step "progress lines only on a terminal; --json summaries"
+b create pg
+seq 1 5000 | awk '{print "k"$1"\tv"$1}' > pg.in
+expect 0 b load pg --json < pg.in
+python3 -c 'import json; d = json.load(open("out")); assert d["records"] == 5000, d' || fail "load --json: $(cat out)"
+[[ ! -s err ]] || fail "load wrote to a stderr that is no terminal: $(cat err)"
+b snapshot create pg s
+for c in "check pg" "scrub pg" "compact pg" "send pg s"; do
+  # shellcheck disable=SC2086
+  b $c >/dev/null 2>err || true
+  [[ ! -s err ]] || fail "$c wrote to a stderr that is no terminal: $(cat err)"
+done
+if command -v script >/dev/null; then
+  for c in check scrub; do
+    script -qec "$BRUCE $c pg" /dev/null > tty.out || true
+    grep -q "$c: [0-9]*/[0-9]* " tty.out || fail "no progress line for $c on a terminal: $(cat tty.out)"
+  done
+  script -qec "$BRUCE send pg s > pg.stream" /dev/null > tty.out || true
+  grep -q "send: [0-9]*/[0-9]* bytes" tty.out || fail "no progress line for send: $(cat tty.out)"
+  script -qec "$BRUCE receive pr --create < pg.stream" /dev/null > tty.out || true
+  grep -q "receive: [0-9]*/[0-9]* bytes" tty.out || fail "no progress line for receive: $(cat tty.out)"
+  script -qec "$BRUCE load pg < pg.in" /dev/null > tty.out || true
+  grep -q "load: [0-9]*/[0-9]* bytes" tty.out || fail "no progress line for load: $(cat tty.out)"
+  script -qec "$BRUCE compact pg" /dev/null > tty.out || true
+  grep -q "compact: [0-9]/8 passes" tty.out || fail "no progress line for compact: $(cat tty.out)"
+fi
+expect 0 b compact pg --json
+python3 -c 'import json; d = json.load(open("out")); assert d["after_bytes"] > 0, d' || fail "compact --json"
+b send pg s --json > /dev/null 2> send.json
+python3 -c 'import json; d = json.load(open("send.json")); assert d["nodes"] > 0, d' || fail "send --json: $(cat send.json)"
+
 echo "PASS: all CLI tests"

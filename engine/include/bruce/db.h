@@ -305,6 +305,9 @@ struct CheckReport {
   // One line per problem, each naming the page and what is wrong.
   std::vector<std::string> problems;
   bool ok() const { return problems.empty(); }
+  // Set by the caller (kept by Check): called as pages are checked, with
+  // the pages done and about how many there are.
+  std::function<void(uint64_t, uint64_t)> progress;
 };
 
 // A process reading the store through its reader table (a read-only open
@@ -414,6 +417,8 @@ class Db {
   // a few commits, and returns the file size afterwards. Pages that only
   // snapshots hold stay where they are.
   virtual Result<uint64_t> Compact() = 0;
+  // The same, calling progress(passes done, passes at most) after each pass.
+  virtual Result<uint64_t> Compact(const std::function<void(uint64_t, uint64_t)>& progress) = 0;
   // Walks everything: every node's checksum and hash, key order, counts,
   // separators, and that every page is used exactly once or free.
   // Returns OK when the walk ran (problems go into report); an error Status
