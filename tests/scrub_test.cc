@@ -256,17 +256,59 @@ TEST(Scrub, RepairsFromAReplicaWhatItCan) {
     EXPECT_TRUE(check.ok()) << check.problems.front();
     EXPECT_EQ(db->RootHash(), root) << "a repair changes no hash";
   }
-  // A damaged branch: reported, left (its children's locations went with it).
-  const ScrubReport::Page* branch = branches[rng() % branches.size()];
-  Flip(path, branch->page, ps, branch->stored_len, rng);
+  // A damaged branch (stored raw): its children's locations are in the
+  // page, after its logical bytes. Damage among the logical bytes is
+  // repaired from the replica's copy and the page's own locations; damage
+  // to the locations is reported and left.
+  const ScrubReport::Page* branch = nullptr;
+  std::string raw;
+  for (const ScrubReport::Page* b : branches) {
+    raw.assign(b->stored_len, '\0');
+    int fd = ::open(path.c_str(), O_RDONLY);
+    ASSERT_EQ(::pread(fd, raw.data(), raw.size(), static_cast<off_t>(b->page * ps)),
+              static_cast<ssize_t>(raw.size()));
+    ::close(fd);
+    if (raw[0] == 2) {  // a branch's kind byte: not a zstd frame
+      branch = b;
+      break;
+    }
+  }
+  ASSERT_NE(branch, nullptr) << "no branch stored raw";
+  const uint32_t logical = static_cast<uint8_t>(raw[8]) | static_cast<uint8_t>(raw[9]) << 8 |
+                           static_cast<uint8_t>(raw[10]) << 16 |
+                           static_cast<uint32_t>(static_cast<uint8_t>(raw[11])) << 24;
+  ASSERT_LT(logical + 8, branch->stored_len);
+  auto damage_at = [&](uint32_t off) {
+    int fd = ::open(path.c_str(), O_RDWR);
+    char b;
+    const off_t at = static_cast<off_t>(branch->page * ps + off);
+    ASSERT_EQ(::pread(fd, &b, 1, at), 1);
+    b = static_cast<char>(b ^ 0x10);
+    ASSERT_EQ(::pwrite(fd, &b, 1, at), 1);
+    ::close(fd);
+  };
+  auto whole = Open(full, false);
+  damage_at(16 + static_cast<uint32_t>(rng() % (logical - 16)));
+  {
+    auto db = Open(path, false);
+    ScrubReport rep;
+    ASSERT_TRUE(Scrub(db.get(), &rep).ok());
+    ASSERT_EQ(rep.damaged.size(), 1u);
+    ASSERT_TRUE(RepairScrubbed(db.get(), &rep, ReplicaStoreSource(whole.get())).ok());
+    EXPECT_TRUE(rep.damaged[0].repaired) << rep.damaged[0].repair_note;
+    ScrubReport again;
+    ASSERT_TRUE(Scrub(db.get(), &again).ok());
+    EXPECT_TRUE(again.damaged.empty());
+    EXPECT_EQ(db->RootHash(), root);
+  }
+  damage_at(logical + static_cast<uint32_t>(rng() % (branch->stored_len - 8 - logical)));
   auto db = Open(path, false);
   ScrubReport rep;
   ASSERT_TRUE(Scrub(db.get(), &rep).ok());
   ASSERT_EQ(rep.damaged.size(), 1u);
-  auto whole = Open(full, false);
   ASSERT_TRUE(RepairScrubbed(db.get(), &rep, ReplicaStoreSource(whole.get())).ok());
   EXPECT_FALSE(rep.damaged[0].repaired);
-  EXPECT_NE(rep.damaged[0].repair_note.find("locations"), std::string::npos)
+  EXPECT_NE(rep.damaged[0].repair_note.find("locators (or checksum) are damaged"), std::string::npos)
       << rep.damaged[0].repair_note;
 }
 

@@ -6,8 +6,10 @@
 // hash above it, stays as it was. A data block is its bytes; a node that
 // points to nothing (a leaf without large values) is its logical bytes and
 // its checksum, compressed as its tree compresses. A node that points to
-// other nodes or blocks held their locations in the damaged page, which no
-// replica has (its pages lie elsewhere): it is left, and said so.
+// other nodes or blocks holds their locations in the page itself, which no
+// replica has (its pages lie elsewhere): when the damage spared them (it is
+// in the logical bytes) and each leads to what the copy names, the page is
+// rebuilt from the copy and them; else it is left, and said so.
 #include <zstd.h>
 
 #include <map>
@@ -33,6 +35,64 @@ std::string Logical(const format::Node& n) {
   std::string enc;
   copy->Encode(&enc);
   return enc.substr(0, format::LoadU32(enc.data() + 8));
+}
+
+// A node that points elsewhere, rebuilt from the copy's logical bytes and
+// the locators still in the damaged page (stored raw): *full gets the page's
+// bytes when every pointer they make leads to a node or block with the hash
+// and count the copy names.
+bool WithOwnLocators(DbImpl* db, const ScrubDamage& d, const std::string& logical,
+                     std::string* full, std::string* why) {
+  if (d.compressed) {
+    *why = "it was stored compressed";
+    return false;
+  }
+  std::string raw(d.stored_len, '\0');
+  if (!db->store()->Read(d.page * db->page_size(), d.stored_len, raw.data()).ok() ||
+      raw.size() < logical.size() + 8) {
+    *why = "the page cannot be read";
+    return false;
+  }
+  *full = logical;
+  full->append(raw, logical.size(), raw.size() - 8 - logical.size());
+  // The page's own checksum must vouch for the locators (and a birth or a
+  // length no child's hash would show): the damage was in the logical bytes.
+  if (format::Checksum64(*full) != format::LoadU64(raw.data() + raw.size() - 8)) {
+    *why = "its locators (or checksum) are damaged too";
+    return false;
+  }
+  format::PutU64(full, format::Checksum64(*full));
+  auto node = format::Node::Decode(*full, d.page);
+  if (!node.ok()) {
+    *why = "its locators are damaged too";
+    return false;
+  }
+  const format::Node& n = **node;
+  for (size_t i = 0; i < n.size(); ++i) {
+    BlockPtr p;
+    bool data = false;
+    if (!n.leaf()) {
+      p = n.child(i);
+    } else if (n.vtype(i) != format::ValueType::kInline) {
+      format::PtrValue v;
+      if (!format::DecodePtrValue(n.value(i), &v)) {
+        *why = "its locators are damaged too";
+        return false;
+      }
+      p = v.ptr;
+      data = n.vtype(i) == format::ValueType::kData ||
+             (n.vtype(i) == format::ValueType::kExtents && (v.aux & format::kDirect) != 0);
+    } else {
+      continue;
+    }
+    std::string bytes;
+    const Status s = data ? db->ReadData(p, &bytes) : db->LoadUncached(p).status();
+    if (!s.ok()) {
+      *why = "its locators are damaged too (or what they lead to)";
+      return false;
+    }
+  }
+  return true;
 }
 
 }  // namespace
@@ -163,9 +223,21 @@ Status RepairScrubbed(Db* db_base, ScrubReport* report, const RepairSource& sour
       format::PutU64(&full, format::Checksum64(full));
       auto node = format::Node::Decode(full, d.page);
       if (!node.ok()) {
-        d.repair_note = "it points to other nodes or blocks, whose locations were in the damaged "
-                        "page (restore the tree with send and receive instead)";
-        continue;
+        // It points to other nodes or blocks: their locations are in the
+        // page itself, after the logical bytes. A damage inside the logical
+        // bytes leaves them whole; take them when every one of them leads
+        // to what the copy says is there.
+        std::string why;
+        if (!WithOwnLocators(db, d, bytes, &full, &why)) {
+          d.repair_note = "it points to other nodes or blocks, whose locations were in the "
+                          "damaged page and " + why + " (restore the tree with send and receive)";
+          continue;
+        }
+        node = format::Node::Decode(full, d.page);
+        if (!node.ok()) {
+          d.repair_note = "the rebuilt node does not decode";
+          continue;
+        }
       }
       if ((*node)->Count() != d.count) {
         d.repair_note = "the copy holds another count";
