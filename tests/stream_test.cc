@@ -10,6 +10,7 @@
 #include <random>
 
 #include "bruce/db.h"
+#include "stream/stream_format.h"
 #include "testutil.h"
 
 namespace bruce {
@@ -329,6 +330,79 @@ TEST(Stream, BadStreamsAreRefusedAndChangeNothing) {
   ExpectCheckClean(dst.get());
   // Received twice: the snapshot exists.
   EXPECT_EQ(ReceiveString(dst.get(), good).code(), Code::kExists);
+}
+
+// A stream rewritten record by record (with a valid checksum chain):
+// edit returns the records to put in place of each one.
+using Records = std::vector<std::pair<stream::RecordType, std::string>>;
+std::string Rewrite(const std::string& in,
+                    const std::function<Records(stream::RecordType, const std::string&)>& edit) {
+  size_t pos = 0;
+  stream::RecordReader rd([&](char* buf, size_t n, size_t* got) {
+    *got = std::min(n, in.size() - pos);
+    std::memcpy(buf, in.data() + pos, *got);
+    pos += *got;
+    return Status::OK();
+  });
+  std::string out;
+  stream::RecordWriter w([&](std::string_view p) {
+    out.append(p);
+    return Status::OK();
+  });
+  for (;;) {
+    stream::RecordType t;
+    std::string payload;
+    if (!rd.Next(&t, &payload).ok()) break;
+    for (auto& [nt, np] : edit(t, payload)) EXPECT_TRUE(w.Write(nt, np).ok());
+    if (t == stream::RecordType::kTrailer) break;
+  }
+  return out;
+}
+
+// Streams whose every record checks out but whose content is not what a
+// sender makes: refused, the target unchanged.
+TEST(Stream, WellFormedButWrongStreamsAreRefused) {
+  auto src = OpenMemory();
+  {
+    auto w = src->BeginWrite().value();
+    std::string big(20000, 'b');
+    ASSERT_TRUE(w->Main()->Put("big", big).ok());
+    ASSERT_TRUE(w->Main()->Put("k", "v").ok());
+    ASSERT_TRUE(w->Commit().ok());
+  }
+  ASSERT_TRUE(src->CreateSnapshot("a").ok());
+  const std::string good = SendToString(src.get(), "a", "");
+  auto dst = OpenMemory();
+  const Before before(dst.get());
+  auto keep = [](stream::RecordType t, const std::string& p) { return Records{{t, p}}; };
+  ASSERT_TRUE(ReceiveString(OpenMemory().get(), Rewrite(good, keep)).ok()) << "the rewrite itself";
+  // A data block longer than a page.
+  Status s = ReceiveString(dst.get(), Rewrite(good, [](stream::RecordType t, const std::string& p) {
+    return Records{{t, t == stream::RecordType::kData ? p + std::string(5000, 'x') : p}};
+  }));
+  EXPECT_NE(s.message().find("data block of"), std::string::npos) << s.ToString();
+  // A tree name no tree may have.
+  s = ReceiveString(dst.get(), Rewrite(good, [](stream::RecordType t, const std::string& p) {
+    if (t != stream::RecordType::kTreeBegin) return Records{{t, p}};
+    std::string q;
+    format::PutBytes(&q, std::string(300, 'n'));
+    q.append(p.substr(p.size() - 8));
+    return Records{{t, q}};
+  }));
+  EXPECT_NE(s.message().find("bad name"), std::string::npos) << s.ToString();
+  // A record nothing refers to (its pages would leak), counted in the trailer.
+  s = ReceiveString(dst.get(), Rewrite(good, [](stream::RecordType t, const std::string& p) {
+    if (t == stream::RecordType::kTreeEnd) {  // (after the tree's records: no id moves)
+      return Records{{stream::RecordType::kData, std::string(10, 'z')}, {t, p}};
+    }
+    if (t != stream::RecordType::kTrailer) return Records{{t, p}};
+    std::string q = p;
+    format::StoreU64(q.data(), format::LoadU64(q.data()) + 1);
+    return Records{{t, q}};
+  }));
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("other records"), std::string::npos) << s.ToString();
+  before.Expect(dst.get(), "after well-formed but wrong streams");
 }
 
 }  // namespace

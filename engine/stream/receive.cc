@@ -27,8 +27,10 @@ Status Bad(const std::string& what) { return Status::Corruption("send stream: " 
 
 class Receiver {
  public:
-  Receiver(WriteTxnImpl* w, const stream::Version* base, StreamStats* stats)
-      : w_(w), base_(base), stats_(stats) {}
+  static constexpr int kDataLevel = 1000;  // "a data block", among node levels
+
+  Receiver(WriteTxnImpl* w, const stream::Version* base, StreamStats* stats, uint32_t page_size)
+      : w_(w), base_(base), stats_(stats), page_size_(page_size) {}
 
   Status TreeBegin(std::string_view payload) {
     format::Reader in(payload);
@@ -38,6 +40,9 @@ class Receiver {
       return Bad("a malformed TREE_BEGIN record");
     }
     if (in_tree_) return Bad("TREE_BEGIN inside a tree");
+    if (!CheckTreeName(name).ok() || (flags_ & ~uint64_t{0x1ff}) != 0 || (flags_ & 0xff) > 22) {
+      return Bad("a tree with a bad name or flags");
+    }
     tree_ = name;
     in_tree_ = true;
     auto it = base_ ? base_->find(tree_) : stream::Version::const_iterator();
@@ -47,9 +52,14 @@ class Receiver {
 
   Status Data(std::string_view payload) {
     if (!in_tree_) return Bad("a DATA record outside a tree");
+    if (payload.empty() || payload.size() > page_size_) {
+      return Bad("a data block of " + std::to_string(payload.size()) + " bytes");
+    }
     std::vector<format::BlockPtr> out;
     BRUCE_RETURN_IF_ERROR(w_->WriteData({std::string(payload)}, &out));
     sent_.push_back(out[0]);
+    sent_level_.push_back(kDataLevel);
+    sent_nested_.push_back(false);
     stats_->data_blocks++;
     return Status::OK();
   }
@@ -82,12 +92,18 @@ class Receiver {
                !in.Bytes(logical_len, &logical)) {
       return Bad("a malformed NODE record");
     }
+    if (logical_len > 4 * uint64_t{page_size_}) return Bad("a node larger than a node may be");
     std::vector<format::BlockPtr> ptrs;
+    std::vector<int> levels;  // of what each reference holds (kDataLevel: a data block)
+    std::vector<Ref> refs;
     while (in.remaining() > 0) {
       Ref r;
       if (!stream::GetRef(&in, &r)) return Bad("a malformed reference");
-      BRUCE_ASSIGN_OR_RETURN(format::BlockPtr p, Resolve(r));
+      int level = 0;
+      BRUCE_ASSIGN_OR_RETURN(format::BlockPtr p, Resolve(r, &level));
       ptrs.push_back(p);
+      levels.push_back(level);
+      refs.push_back(std::move(r));
     }
     // The node as it would be on a page: its logical bytes, the locations
     // of what it points to, and the checksum; Decode checks every bound.
@@ -101,21 +117,49 @@ class Receiver {
     format::PutU64(&buf, format::Checksum64(buf));
     auto node = format::Node::Decode(std::move(buf), 0);
     if (!node.ok()) return Bad("a node that does not decode: " + node.status().message());
-    // Each pointer must hold what the node says it holds.
+    // Each pointer must hold what the node says it holds, of the kind it
+    // says: a child one level down, a data block where a value is one.
     size_t k = 0;
     format::Node& n = **node;
+    BRUCE_RETURN_IF_ERROR(CheckOrder(n));
+    bool nested = false;  // this subtree holds large values' or chains' trees
     for (size_t i = 0; i < n.size(); ++i) {
       format::BlockPtr want;
+      int want_level = -1;  // any node (a tree's or chain's root)
+      bool inner_root = false;  // a large value's chunk tree or a chain: flat below
       if (!n.leaf()) {
         want = n.child(i);
+        want_level = n.level() - 1;
       } else if (n.vtype(i) != format::ValueType::kInline) {
         format::PtrValue v;
         if (!format::DecodePtrValue(n.value(i), &v)) return Bad("a bad pointer value");
+        const format::ValueType vt = n.vtype(i);
+        if (vt == format::ValueType::kTree ||
+            (vt == format::ValueType::kOverflow && (flags_ & 0x100) == 0) ||
+            static_cast<uint8_t>(vt) > static_cast<uint8_t>(format::ValueType::kOverflow)) {
+          return Bad("a value of a kind this tree cannot hold");
+        }
+        if (vt == format::ValueType::kData ||
+            (vt == format::ValueType::kExtents && (v.aux & format::kDirect) != 0)) {
+          want_level = kDataLevel;
+        } else {
+          inner_root = true;  // a chunk tree or a chain holds no trees of its own
+          nested = true;
+        }
         want = v.ptr;
       } else {
         continue;
       }
       if (k >= ptrs.size()) return Bad("a node with fewer references than pointers");
+      const int got_level = levels[k];
+      if ((want_level == kDataLevel) != (got_level == kDataLevel) ||
+          (want_level >= 0 && got_level != want_level)) {
+        return Bad("a reference of the wrong kind or level");
+      }
+      if (got_level != kDataLevel && NestedRef(refs[k])) {
+        if (inner_root) return Bad("a large value's or chain's tree that holds trees");
+        nested = true;
+      }
       const format::BlockPtr& got = ptrs[k++];
       if (got.null() != want.null() || got.hash != want.hash || got.count != want.count) {
         return Bad("a reference that does not hold what its node names (wrong base, or "
@@ -128,6 +172,8 @@ class Receiver {
                            w_->WriteNode(std::move(*node), static_cast<int>(flags_ & 0xff)));
     if (!(p.hash == hash)) return Bad("a node that does not encode back to its bytes");
     sent_.push_back(p);
+    sent_level_.push_back(static_cast<int>(static_cast<uint8_t>(logical[1])));
+    sent_nested_.push_back(nested);
     stats_->nodes++;
     return Status::OK();
   }
@@ -142,7 +188,9 @@ class Receiver {
         in.remaining() != 0) {
       return Bad("a malformed TREE_END record");
     }
-    BRUCE_ASSIGN_OR_RETURN(format::BlockPtr root, Resolve(r));
+    int level = 0;
+    BRUCE_ASSIGN_OR_RETURN(format::BlockPtr root, Resolve(r, &level));
+    if (!root.null() && level == kDataLevel) return Bad("a tree whose root is a data block");
     const format::Hash128 want = format::LoadHash(hash.data());
     if (!(root.hash == want) || root.count != count) {
       return Bad("tree '" + tree_ + "' does not have the root hash the sender recorded");
@@ -154,6 +202,8 @@ class Receiver {
   }
 
   bool in_tree() const { return in_tree_; }
+  // Every NODE and DATA record is used exactly once (else its pages leak).
+  bool all_used() const { return used_.size() == sent_.size(); }
   const std::map<std::string, format::PtrValue>& trees() const { return trees_; }
   const std::unordered_set<uint64_t>& kept() const { return kept_; }
   stream::Version version() const {
@@ -163,44 +213,91 @@ class Receiver {
   }
 
  private:
-  Result<format::BlockPtr> Resolve(const Ref& r) {
+  // What a reference points to, and (*level) its level, or kDataLevel for a
+  // data block. A base path may neither pass through nor end at a page that
+  // another reference keeps or passed through: each base page ends up
+  // referred to once.
+  Result<format::BlockPtr> Resolve(const Ref& r, int* level) {
+    *level = -1;
     if (r.kind == Ref::kNull) return format::BlockPtr();
     if (r.kind == Ref::kSent) {
       if (r.id >= sent_.size()) return Bad("a reference to a record not yet sent");
-      if (used_[r.id]++) return Bad("a record referred to twice");
+      if (!used_.insert(r.id).second) return Bad("a record referred to twice");
+      *level = sent_level_[r.id];
       return sent_[r.id];
     }
     // In the base version of this tree, by path.
     if (base_root_.null()) return Bad("a reference into a base that has no tree '" + tree_ + "'");
     format::BlockPtr p = base_root_;
+    bool data = false;
     for (uint32_t step : r.path) {
+      if (data) return Bad("a path through a data block");
+      if (kept_.count(p.page)) return Bad("a path through a base subtree already taken");
       BRUCE_ASSIGN_OR_RETURN(NodeRef n, w_->Load(p));
+      passed_.insert(p.page);
       if (step >= n->size()) return Bad("a path that leaves the base tree");
       if (!n->leaf()) {
         p = n->child(step);
         continue;
       }
       format::PtrValue v;
-      if (n->vtype(step) == format::ValueType::kInline || !format::DecodePtrValue(n->value(step), &v)) {
+      const format::ValueType vt = n->vtype(step);
+      if (vt == format::ValueType::kInline || !format::DecodePtrValue(n->value(step), &v)) {
         return Bad("a path through a value that points nowhere");
       }
+      data = vt == format::ValueType::kData ||
+             (vt == format::ValueType::kExtents && (v.aux & format::kDirect) != 0);
       p = v.ptr;
     }
-    if (!kept_.insert(p.page).second) return Bad("a base page referred to twice");
+    if (p.null()) return Bad("a path to nothing");
+    if (passed_.count(p.page) || !kept_.insert(p.page).second) {
+      return Bad("a base page referred to twice");
+    }
+    if (data) {
+      *level = kDataLevel;
+    } else {
+      BRUCE_ASSIGN_OR_RETURN(NodeRef n, w_->Load(p));
+      *level = n->level();
+    }
     stats_->reused++;
     return p;
+  }
+
+  // Whether a reference's subtree holds chunk trees or chains (a sent
+  // record's, as found when it came; the base's are the store's own, and
+  // their shape was checked when they were written).
+  bool NestedRef(const Ref& r) const {
+    return r.kind == Ref::kSent && r.id < sent_nested_.size() && sent_nested_[r.id];
+  }
+
+  // Keys in order within a node: ascending (a branch's first is empty); in
+  // a tree with duplicate keys, its leaves' (key, value) pairs ascending.
+  Status CheckOrder(const format::Node& n) {
+    const bool pairs = n.leaf() && (flags_ & 0x100) != 0;
+    for (size_t i = 1; i < n.size(); ++i) {
+      const int c = n.key(i - 1).compare(n.key(i));
+      const bool ok = c < 0 || (pairs && c == 0 && n.value(i - 1) < n.value(i)) ||
+                      (pairs && c == 0 && n.vtype(i) == format::ValueType::kOverflow);
+      if (!ok) return Bad("a node whose keys are out of order");
+    }
+    if (!n.leaf() && n.size() > 0 && !n.key(0).empty()) return Bad("a branch without its empty first key");
+    return Status::OK();
   }
 
   WriteTxnImpl* w_;
   const stream::Version* base_;
   StreamStats* stats_;
+  uint32_t page_size_;
   bool in_tree_ = false;
   std::string tree_;
   uint64_t flags_ = 0;
   format::BlockPtr base_root_;
   std::vector<format::BlockPtr> sent_;
-  std::unordered_map<uint64_t, uint32_t> used_;
-  std::unordered_set<uint64_t> kept_;
+  std::vector<int> sent_level_;
+  std::vector<bool> sent_nested_;
+  std::unordered_set<uint64_t> used_;
+  std::unordered_set<uint64_t> kept_;    // base pages taken whole
+  std::unordered_set<uint64_t> passed_;  // base pages paths went through
   std::map<std::string, format::PtrValue> trees_;
 };
 
@@ -230,6 +327,9 @@ Status Receive(Db* db, const std::function<Status(char*, size_t, size_t*)>& in,
     return Status::InvalidArgument("not a bruce send stream (or one of another version)");
   }
   *snapshot = h.snapshot;
+  if (!CheckSnapshotName(h.snapshot).ok() || (!h.base.empty() && !CheckSnapshotName(h.base).ok())) {
+    return Bad("a header with a bad snapshot name");
+  }
   BRUCE_ASSIGN_OR_RETURN(DbStats ds, db->Stat());
   if (h.page_size != ds.page_size) {
     return Status::InvalidArgument("the stream is of a store with " + std::to_string(h.page_size) +
@@ -241,8 +341,12 @@ Status Receive(Db* db, const std::function<Status(char*, size_t, size_t*)>& in,
       if (i.name == h.snapshot) return Status::Exists("snapshot already exists: " + h.snapshot);
     }
   }
-  // The target's state: its base (for an incremental stream), and that its
-  // live trees are still that base (or empty, for a full stream).
+  // The target's state, with the writer role held so that nothing commits
+  // meanwhile: its base (for an incremental stream), and that its live
+  // trees are still that base (or empty, for a full stream).
+  BRUCE_ASSIGN_OR_RETURN(std::unique_ptr<WriteTxn> wt, db->BeginWrite());
+  auto* w = dynamic_cast<WriteTxnImpl*>(wt.get());
+  if (w == nullptr) return Status::InvalidArgument("Receive: not a store's transaction");
   std::unique_ptr<ReadTxn> base_txn;
   stream::Version base;
   {
@@ -270,28 +374,18 @@ Status Receive(Db* db, const std::function<Status(char*, size_t, size_t*)>& in,
         return Status::InvalidArgument("snapshot '" + h.base +
                                        "' here is not the stream's base (its content differs)");
       }
-      if (!(stream::ContentHash(live) == h.base_content)) {
-        if (!options.force) {
-          return Status::InvalidArgument("the store changed since snapshot '" + h.base +
-                                         "' (--force rolls it back first)");
-        }
-        live_txn.reset();
-        BRUCE_RETURN_IF_ERROR(db->Rollback(h.base));
+      if (!(stream::ContentHash(live) == h.base_content) && !options.force) {
+        return Status::InvalidArgument("the store changed since snapshot '" + h.base +
+                                       "' (--force rolls it back first)");
       }
+      // The live trees become the base's own (the same content may sit in
+      // other pages; with force, other content), in this transaction: the
+      // new trees share the base's pages, and a refused stream leaves even
+      // a forced rollback undone.
+      if (!SameTrees(live, base)) BRUCE_RETURN_IF_ERROR(w->RollbackTo(h.base));
     }
   }
-  BRUCE_ASSIGN_OR_RETURN(std::unique_ptr<WriteTxn> wt, db->BeginWrite());
-  auto* w = dynamic_cast<WriteTxnImpl*>(wt.get());
-  if (w == nullptr) return Status::InvalidArgument("Receive: not a store's transaction");
-  if (!h.base.empty()) {
-    // The same content, but maybe other pages (changed and changed back):
-    // the live trees become the base's own, so that its pages are the ones
-    // the new trees share.
-    BRUCE_ASSIGN_OR_RETURN(std::unique_ptr<ReadTxn> live_txn, db->BeginRead());
-    BRUCE_ASSIGN_OR_RETURN(stream::Version live, stream::DescribeVersion(live_txn.get()));
-    if (!SameTrees(live, base)) BRUCE_RETURN_IF_ERROR(w->RollbackTo(h.base));
-  }
-  Receiver r(w, h.base.empty() ? nullptr : &base, st);
+  Receiver r(w, h.base.empty() ? nullptr : &base, st, ds.page_size);
   for (;;) {
     BRUCE_RETURN_IF_ERROR(rd.Next(&type, &payload));
     if (type == RecordType::kTreeBegin) {
@@ -316,7 +410,8 @@ Status Receive(Db* db, const std::function<Status(char*, size_t, size_t*)>& in,
         t.remaining() != 0) {
       return Bad("a malformed trailer");
     }
-    if (r.in_tree() || records + 1 != rd.records() || ntrees != r.trees().size()) {
+    if (r.in_tree() || records + 1 != rd.records() || ntrees != r.trees().size() ||
+        !r.all_used()) {
       return Bad("the trailer counts other records or trees than came");
     }
     const format::Hash128 got = stream::ContentHash(r.version());

@@ -56,18 +56,6 @@ bool ParseDead(std::string_view key, std::string_view value, DeadEntry* e) {
   return r.Varint(&e->pages) && r.Varint(&e->freed) && r.remaining() == 0;
 }
 
-Status CheckSnapshotName(std::string_view name) {
-  bool ok = !name.empty() && name.size() <= 255 && name[0] != '.';
-  for (char c : name) {
-    ok = ok && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                c == '.' || c == '_' || c == ':' || c == '+' || c == '@' || c == '-');
-  }
-  if (!ok) {
-    return Status::InvalidArgument("snapshot names are 1 to 255 of [A-Za-z0-9._:+@-], not "
-                                   "starting with '.'");
-  }
-  return Status::OK();
-}
 
 // The newest snapshot commit before txn and the oldest after it, among
 // snapshots other than `self`; `twin` says whether another snapshot keeps
@@ -86,6 +74,19 @@ void Neighbours(const SnapMap& snaps, std::string_view self, uint64_t txn, uint6
 }
 
 }  // namespace
+
+Status CheckSnapshotName(std::string_view name) {
+  bool ok = !name.empty() && name.size() <= 255 && name[0] != '.';
+  for (char c : name) {
+    ok = ok && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                c == '.' || c == '_' || c == ':' || c == '+' || c == '@' || c == '-');
+  }
+  if (!ok) {
+    return Status::InvalidArgument("snapshot names are 1 to 255 of [A-Za-z0-9._:+@-], not "
+                                   "starting with '.'");
+  }
+  return Status::OK();
+}
 
 Result<TreeRoot*> WriteTxnImpl::SystemTree(const std::string& name) {
   auto it = system_.find(name);

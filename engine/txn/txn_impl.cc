@@ -16,8 +16,6 @@ namespace bruce {
 using format::BlockPtr;
 using format::ValueType;
 
-namespace {
-
 Status CheckTreeName(std::string_view name) {
   if (name.empty() || name.size() > kMaxTreeNameSize || name[0] == '\0') {
     return Status::InvalidArgument("tree name must be 1 to " + std::to_string(kMaxTreeNameSize) +
@@ -25,6 +23,8 @@ Status CheckTreeName(std::string_view name) {
   }
   return Status::OK();
 }
+
+namespace {
 
 // The smallest key greater than every key starting with prefix; false when
 // there is none (the prefix is empty or all 0xff).
@@ -342,6 +342,12 @@ Status WriteTxnImpl::WriteData(const std::vector<std::string>& blocks, std::vect
   uint32_t ps = db_->page_size();
   out->clear();
   if (blocks.empty()) return Status::OK();
+  for (const std::string& b : blocks) {
+    if (b.empty() || b.size() > ps) {
+      return Status::InvalidArgument("a data block of " + std::to_string(b.size()) +
+                                     " bytes (1 to a page)");
+    }
+  }
   uint64_t first = db_->space().Allocate(blocks.size());
   std::string run(blocks.size() * ps, '\0');
   for (size_t i = 0; i < blocks.size(); i++) {

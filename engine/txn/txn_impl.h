@@ -50,6 +50,11 @@ bool AllZero(std::string_view s);
 constexpr uint64_t kTreeZstdLevelMask = 0xff;
 constexpr uint64_t kTreeDupSort = 0x100;
 
+// Names a user may give: trees (1 to 255 bytes, no leading NUL) and
+// snapshots (1 to 255 of [A-Za-z0-9._:+@-], no leading '.').
+Status CheckTreeName(std::string_view name);
+Status CheckSnapshotName(std::string_view name);
+
 class TreeImpl final : public Tree {
  public:
   TreeImpl(TxnBase* txn, std::string name, uint64_t flags, format::BlockPtr root)

@@ -528,7 +528,9 @@ Result<RepairSource> StreamSource(
 // held: data blocks, and nodes that point nowhere (leaves without large
 // values). A node that points to others lost their locations with it and
 // is left (repair_note says so), as is one the source lacks: nothing is
-// ever invented. Needs the store open for writing; syncs at the end.
+// ever invented. Needs the store open for writing, and a report of the
+// store as it is (nothing committed since the scrub: a page freed and
+// reused meanwhile would be overwritten); syncs at the end.
 Status RepairScrubbed(Db* db, ScrubReport* report, const RepairSource& source);
 
 }  // namespace bruce
