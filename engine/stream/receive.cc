@@ -347,6 +347,8 @@ Status Receive(Db* db, const std::function<Status(char*, size_t, size_t*)>& in,
   BRUCE_ASSIGN_OR_RETURN(std::unique_ptr<WriteTxn> wt, db->BeginWrite());
   auto* w = dynamic_cast<WriteTxnImpl*>(wt.get());
   if (w == nullptr) return Status::InvalidArgument("Receive: not a store's transaction");
+  // A stream may hold more nodes than memory: each goes once it is written.
+  w->KeepWrittenNodes(false);
   std::unique_ptr<ReadTxn> base_txn;
   stream::Version base;
   {

@@ -371,6 +371,10 @@ Status WriteTxnImpl::WriteData(const std::vector<std::string>& blocks, std::vect
 Status WriteTxnImpl::FlushBatch() {
   if (batch_.empty()) return Status::OK();
   Status st = db_->store()->Write(batch_page_ * db_->page_size(), batch_);
+  if (st.ok() && !keep_written_) {
+    const uint64_t pages = batch_.size() / db_->page_size();
+    for (uint64_t p = batch_page_; p < batch_page_ + pages; ++p) written_.erase(p);
+  }
   batch_.clear();
   return st;
 }

@@ -296,6 +296,10 @@ class WriteTxnImpl final : public WriteTxn, public TxnBase, public WriteContext 
 
   NodeSource* source() override { return this; }
   WriteContext* writer() override { return this; }
+  // false: a written node's memory goes as soon as its page is in the file
+  // (reads take it from there), so a transaction may write more nodes than
+  // memory holds (a receive); they are then not put in the cache at commit.
+  void KeepWrittenNodes(bool keep) { keep_written_ = keep; }
 
   // WriteContext.
   // Nodes this commit wrote may still sit in the write batch: those come
@@ -357,6 +361,7 @@ class WriteTxnImpl final : public WriteTxn, public TxnBase, public WriteContext 
     NodeRef node;
   };
   std::unordered_map<uint64_t, Written> written_;  // by page
+  bool keep_written_ = true;
   std::vector<std::unique_ptr<TreeImpl>> dropped_;
   std::string scratch_;
   std::string packed_;  // the last Compress output
