@@ -16,14 +16,16 @@ namespace {
 
 // The source of good copies --repair-from names: a replica store, or a send
 // stream on stdin ("-").
-int OpenSource(const Invocation& inv, const std::string& from, std::unique_ptr<Db>* replica,
-               RepairSource* source) {
+int OpenSource(const Invocation& inv, const std::string& from, const ScrubReport& rep,
+               std::unique_ptr<Db>* replica, RepairSource* source) {
   if (from == "-") {
-    auto src = StreamSource([](char* buf, size_t n, size_t* got) {
-      *got = std::fread(buf, 1, n, stdin);
-      if (std::ferror(stdin)) return Status::IOError("reading stdin", errno);
-      return Status::OK();
-    });
+    auto src = StreamSource(
+        [](char* buf, size_t n, size_t* got) {
+          *got = std::fread(buf, 1, n, stdin);
+          if (std::ferror(stdin)) return Status::IOError("reading stdin", errno);
+          return Status::OK();
+        },
+        rep);
     if (!src.ok()) return Fail(inv, src.status());
     *source = std::move(src).value();
     return kExitOk;
@@ -70,7 +72,7 @@ int RunScrub(const Invocation& inv) {
   if (from && !rep.damaged.empty()) {
     std::unique_ptr<Db> replica;
     RepairSource source;
-    if (int rc = OpenSource(inv, *from, &replica, &source)) return rc;
+    if (int rc = OpenSource(inv, *from, rep, &replica, &source)) return rc;
     if (Status r = RepairScrubbed(s.db.get(), &rep, source); !r.ok()) return Fail(inv, r);
     for (const ScrubDamage& d : rep.damaged) repaired += d.repaired ? 1 : 0;
   }

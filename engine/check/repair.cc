@@ -140,8 +140,14 @@ RepairSource ReplicaStoreSource(Db* replica) {
   };
 }
 
-Result<RepairSource> StreamSource(const std::function<Status(char*, size_t, size_t*)>& in) {
+Result<RepairSource> StreamSource(const std::function<Status(char*, size_t, size_t*)>& in,
+                                  const ScrubReport& wanted) {
   auto copies = std::make_shared<std::map<std::pair<uint64_t, uint64_t>, std::string>>();
+  std::set<std::pair<uint64_t, uint64_t>> want;  // only these are kept
+  for (const ScrubDamage& d : wanted.damaged) {
+    const format::Hash128 h = HashOf(d);
+    want.insert({h.lo, h.hi});
+  }
   stream::RecordReader rd(in);
   stream::RecordType type;
   std::string payload;
@@ -184,7 +190,7 @@ Result<RepairSource> StreamSource(const std::function<Status(char*, size_t, size
       continue;
     }
     const format::Hash128 hh = format::HashLogical(bytes);
-    copies->emplace(std::make_pair(hh.lo, hh.hi), std::move(bytes));
+    if (want.count({hh.lo, hh.hi})) copies->emplace(std::make_pair(hh.lo, hh.hi), std::move(bytes));
   }
   return RepairSource([copies](const ScrubDamage& d) -> Result<std::string> {
     const format::Hash128 hh = HashOf(d);

@@ -519,10 +519,10 @@ using RepairSource = std::function<Result<std::string>(const ScrubDamage&)>;
 // A replica store (one made by send/receive, or an identical copy): the
 // same version and tree, followed by the same path, with the same hash.
 RepairSource ReplicaStoreSource(Db* replica);
-// A send stream of a snapshot holding the same data (read whole first):
-// its NODE and DATA records, by hash.
+// A send stream of a snapshot holding the same data (read through first):
+// the NODE and DATA records whose hashes the report's damaged pages want.
 Result<RepairSource> StreamSource(
-    const std::function<Status(char* buf, size_t n, size_t* got)>& in);
+    const std::function<Status(char* buf, size_t n, size_t* got)>& in, const ScrubReport& wanted);
 // Rewrites each damaged page of `report` in place from `source`, when its
 // copy verifies (hash and count) and encodes to exactly the bytes the page
 // held: data blocks, and nodes that point nowhere (leaves without large
