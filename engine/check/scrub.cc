@@ -6,9 +6,12 @@
 // and data blocks, overflow chains) to the next round. Pages are read once
 // whoever else points to them; each one remembers the first page that led
 // to it and who reached it directly, so a damaged page's users are its own
-// and its ancestors'.
+// and its ancestors'. The pages of a round are read and verified on every
+// core.
 #include <algorithm>
+#include <atomic>
 #include <map>
+#include <thread>
 #include <set>
 #include <unordered_map>
 
@@ -47,6 +50,41 @@ struct Seen {
   std::set<uint32_t> users;
 };
 
+// Reads and verifies items[i] into (*errors)[i] and, for a node,
+// (*nodes)[i]: on as many threads as there are cores (at most 4), each
+// taking the next run of 64 items.
+void ReadAll(DbImpl* db, const std::vector<Item*>& items, std::vector<Status>* errors,
+             std::vector<NodeRef>* nodes) {
+  constexpr size_t kRun = 64;
+  std::atomic<size_t> next{0};
+  auto work = [&]() {
+    for (;;) {
+      const size_t start = next.fetch_add(kRun);
+      if (start >= items.size()) return;
+      for (size_t i = start; i < std::min(items.size(), start + kRun); ++i) {
+        const Item& it = *items[i];
+        if (it.kind == Kind::kData) {
+          std::string bytes;
+          (*errors)[i] = db->ReadData(it.ptr, &bytes);
+        } else {
+          auto n = db->LoadUncached(it.ptr);
+          if (n.ok()) {
+            (*nodes)[i] = std::move(n).value();
+          } else {
+            (*errors)[i] = n.status();
+          }
+        }
+      }
+    }
+  };
+  const size_t threads =
+      std::min<size_t>({4, std::max(1u, std::thread::hardware_concurrency()), items.size() / kRun + 1});
+  std::vector<std::thread> helpers;
+  for (size_t t = 1; t < threads; ++t) helpers.emplace_back(work);
+  work();
+  for (std::thread& t : helpers) t.join();
+}
+
 }  // namespace
 
 Status Scrub(Db* db_base, ScrubReport* rep, const std::function<void(uint64_t, uint64_t)>& progress) {
@@ -74,12 +112,23 @@ Status Scrub(Db* db_base, ScrubReport* rep, const std::function<void(uint64_t, u
     std::sort(round.begin(), round.end(),
               [](const Item& a, const Item& b) { return a.ptr.page < b.ptr.page; });
     std::vector<Item> next;
+    // The pages of this round not read before, in page order.
+    std::vector<Item*> fresh_items;
     for (Item& it : round) {
       if (it.ptr.null()) continue;
       auto [s, fresh] = seen.try_emplace(it.ptr.page);
       s->second.users.insert(it.user);
       if (!fresh) continue;
       s->second.parent = it.parent;
+      fresh_items.push_back(&it);
+    }
+    // Read and verified on every core, each taking runs of pages in turn
+    // (the reads stay near file order); the results are used in order.
+    std::vector<Status> errors(fresh_items.size());
+    std::vector<NodeRef> nodes(fresh_items.size());
+    ReadAll(db, fresh_items, &errors, &nodes);
+    for (size_t k = 0; k < fresh_items.size(); ++k) {
+      Item& it = *fresh_items[k];
       const bool data = it.kind == Kind::kData;
       if (rep->want_pages) rep->pages.push_back(ScrubReport::Page{it.ptr.page, it.ptr.stored_len, data, it.parent, {}});
       ++done;
@@ -104,19 +153,16 @@ Status Scrub(Db* db_base, ScrubReport* rep, const std::function<void(uint64_t, u
       };
       rep->bytes += it.ptr.stored_len;
       if (data) {
-        std::string bytes;
-        Status e = db->ReadData(it.ptr, &bytes);
-        if (!e.ok()) damaged(e);
+        if (!errors[k].ok()) damaged(errors[k]);
         rep->data_blocks++;
         continue;
       }
-      auto n = db->LoadUncached(it.ptr);
       rep->nodes++;
-      if (!n.ok()) {
-        damaged(n.status());
+      if (!errors[k].ok()) {
+        damaged(errors[k]);
         continue;
       }
-      const format::Node& node = **n;
+      const format::Node& node = *nodes[k];
       for (size_t i = 0; i < node.size(); ++i) {
         if (!node.leaf()) {
           std::string lo = i == 0 ? it.lo : std::string(node.key(i));
