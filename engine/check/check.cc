@@ -181,7 +181,7 @@ class Checker {
       std::string above(n.value(i - 1));
       above.push_back('\0');
       Walk(d.ptr, -1, tree, Kind::kChain, above, std::nullopt);
-    } else if (vt == format::ValueType::kData || (d.aux & format::kDirect)) {
+    } else if (format::PointsToData(vt, d.aux)) {
       Data(d.ptr, tree);
     } else {
       Walk(d.ptr, -1, tree, Kind::kChunks, "", std::nullopt);

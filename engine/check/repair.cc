@@ -29,14 +29,6 @@ format::Hash128 HashOf(const ScrubDamage& d) {
   return d.hash.size() == format::kHashBytes ? format::LoadHash(d.hash.data()) : format::Hash128{};
 }
 
-// A node's logical bytes: the first logical_len bytes of its encoding.
-std::string Logical(const format::Node& n) {
-  std::unique_ptr<format::Node> copy = n.Clone();
-  std::string enc;
-  copy->Encode(&enc);
-  return enc.substr(0, format::LoadU32(enc.data() + 8));
-}
-
 // A node that points elsewhere, rebuilt from the copy's logical bytes and
 // the locators still in the damaged page (stored raw): *full gets the page's
 // bytes when every pointer they make leads to a node or block with the hash
@@ -80,8 +72,7 @@ bool WithOwnLocators(DbImpl* db, const ScrubDamage& d, const std::string& logica
         return false;
       }
       p = v.ptr;
-      data = n.vtype(i) == format::ValueType::kData ||
-             (n.vtype(i) == format::ValueType::kExtents && (v.aux & format::kDirect) != 0);
+      data = format::PointsToData(n.vtype(i), v.aux);
     } else {
       continue;
     }
@@ -113,19 +104,13 @@ RepairSource ReplicaStoreSource(Db* replica) {
     if (impl == nullptr) return Status::InvalidArgument("not a store's tree");
     NodeSource* src = impl->txn()->source();
     BlockPtr p = impl->root().ptr;
+    bool data = false;
     for (uint32_t step : d.path) {
-      if (p.null()) break;
+      if (p.null() || data) return Status::NotFound("the replica's tree has another shape");
       BRUCE_ASSIGN_OR_RETURN(NodeRef n, src->Load(p));
-      if (step >= n->size()) return Status::NotFound("the replica's tree has another shape");
-      if (!n->leaf()) {
-        p = n->child(step);
-        continue;
-      }
-      format::PtrValue v;
-      if (n->vtype(step) == format::ValueType::kInline || !format::DecodePtrValue(n->value(step), &v)) {
+      if (!stream::PathStep(*n, step, &p, &data)) {
         return Status::NotFound("the replica's tree has another shape");
       }
-      p = v.ptr;
     }
     if (p.null() || !(p.hash == HashOf(d)) || p.count != d.count) {
       return Status::NotFound("the replica has other content there");
@@ -136,7 +121,7 @@ RepairSource ReplicaStoreSource(Db* replica) {
       return out;
     }
     BRUCE_ASSIGN_OR_RETURN(NodeRef n, src->Load(p));
-    return Logical(*n);
+    return n->LogicalBytes();
   };
 }
 
@@ -162,30 +147,9 @@ Result<RepairSource> StreamSource(const std::function<Status(char*, size_t, size
     std::string bytes;
     if (type == stream::RecordType::kData) {
       bytes = std::move(payload);
-    } else if (type == stream::RecordType::kNode) {
-      format::Reader r(payload);
-      uint64_t len;
-      std::string_view logical;
-      if (!r.Varint(&len) || !r.Bytes(len, &logical)) {
-        return Status::Corruption("send stream: a malformed NODE record");
-      }
-      bytes = logical;
-    } else if (type == stream::RecordType::kStoredNode) {
-      format::Reader r(payload);
-      std::string_view frame;
-      if (!r.LengthPrefixed(&frame)) return Status::Corruption("send stream: a malformed record");
-      const unsigned long long raw = ZSTD_getFrameContentSize(frame.data(), frame.size());
-      if (raw == ZSTD_CONTENTSIZE_ERROR || raw == ZSTD_CONTENTSIZE_UNKNOWN || raw > stream::kMaxRecord) {
-        return Status::Corruption("send stream: a stored node without a valid frame");
-      }
-      std::string full(raw, '\0');
-      const size_t n = ZSTD_decompress(full.data(), full.size(), frame.data(), frame.size());
-      if (ZSTD_isError(n) || n != raw || raw < format::kNodeHeaderSize) {
-        return Status::Corruption("send stream: a stored node that does not decompress");
-      }
-      const uint32_t len = format::LoadU32(full.data() + 8);
-      if (len > full.size()) return Status::Corruption("send stream: a stored node's length");
-      bytes = full.substr(0, len);
+    } else if (type == stream::RecordType::kNode || type == stream::RecordType::kStoredNode) {
+      size_t refs_at = 0;
+      BRUCE_RETURN_IF_ERROR(stream::NodeLogical(type, payload, &bytes, &refs_at));
     } else {
       continue;
     }

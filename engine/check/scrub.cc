@@ -185,7 +185,7 @@ Status Scrub(Db* db_base, ScrubReport* rep, const std::function<void(uint64_t, u
                               it.version, user ? key : "", {},
                               static_cast<int>(v.aux & 0xff)});
         } else if (vt == ValueType::kExtents) {
-          const bool direct = (v.aux & format::kDirect) != 0;
+          const bool direct = format::PointsToData(vt, v.aux);
           next.push_back(Item{v.ptr, direct ? Kind::kData : Kind::kChunks, it.user, it.ptr.page, key,
                               key, it.version, it.tree, Step(it.path, i), it.zstd});
         } else if (vt == ValueType::kData) {

@@ -632,4 +632,11 @@ Result<std::unique_ptr<Node>> Node::Decode(std::string buf, uint64_t page) {
   return node;
 }
 
+std::string Node::LogicalBytes() const {
+  std::string enc;
+  Clone()->Encode(&enc);
+  enc.resize(LoadU32(enc.data() + 8));
+  return enc;
+}
+
 }  // namespace bruce::format

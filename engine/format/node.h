@@ -66,6 +66,11 @@ enum class ValueType : uint8_t {
                   // many); always the leaf's last entry
 };
 constexpr uint64_t kDirect = uint64_t{1} << 63;
+// Whether a pointer value of type vt (and aux) points to a data block
+// rather than to a node: a chunk, or a large value kept in one block.
+inline bool PointsToData(ValueType vt, uint64_t aux) {
+  return vt == ValueType::kData || (vt == ValueType::kExtents && (aux & kDirect) != 0);
+}
 enum class Compression : uint8_t { kNone = 0, kZstd = 1 };
 
 // A pointer to a node: where it is, how it was stored, and what it holds.
@@ -188,6 +193,9 @@ class Node {
 
   // Serializes into `out` (cleared first); returns the Merkle hash.
   Hash128 Encode(std::string* out);
+  // The first logical_len bytes of the encoding (what the hash covers):
+  // keys, values, children's hashes and counts; no locations.
+  std::string LogicalBytes() const;
   // Parses an encoded node, checking its checksum and every bound. `page`
   // names it in errors.
   static Result<std::unique_ptr<Node>> Decode(std::string buf, uint64_t page);

@@ -36,35 +36,14 @@ Status DiffRoots(NodeSource* src, const format::BlockPtr& a, const format::Block
     return fn(e);
   };
   while (!fa.end() || !fb.end()) {
-    if (fa.at_subtree() && fb.at_subtree()) {
-      const bool same_kind = fa.subtree_is_chain() == fb.subtree_is_chain() &&
-                             fa.chain_key() == fb.chain_key();
-      if (same_kind && fa.subtree().hash == fb.subtree().hash &&
-          fa.subtree().count == fb.subtree().count) {
-        fa.Skip();  // the same entries on both sides
-        fb.Skip();
-        ++st->subtrees_skipped;
-        continue;
-      }
-      const int la = fa.subtree_level(), lb = fb.subtree_level();
-      if (la < 0 || lb < 0 || la == lb) {
-        BRUCE_RETURN_IF_ERROR(fa.Descend());
-        BRUCE_RETURN_IF_ERROR(fb.Descend());
-      } else if (la > lb) {
-        BRUCE_RETURN_IF_ERROR(fa.Descend());
-      } else {
-        BRUCE_RETURN_IF_ERROR(fb.Descend());
-      }
+    BRUCE_ASSIGN_OR_RETURN(Aligned step, Align(fa, fb));
+    if (step == Aligned::kEqual) {
+      fa.Skip();  // the same entries on both sides
+      fb.Skip();
+      ++st->subtrees_skipped;
       continue;
     }
-    if (!fa.end() && fa.at_subtree()) {
-      BRUCE_RETURN_IF_ERROR(fa.Descend());
-      continue;
-    }
-    if (!fb.end() && fb.at_subtree()) {
-      BRUCE_RETURN_IF_ERROR(fb.Descend());
-      continue;
-    }
+    if (step == Aligned::kOpened) continue;
     if (fa.end()) {
       if (!emit(DiffEntry::kAdded, nullptr, &fb)) return Status::OK();
       fb.Skip();

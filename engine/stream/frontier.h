@@ -131,6 +131,38 @@ class Frontier {
   std::optional<Pending> pending_;
 };
 
+// One step of walking two frontiers side by side (diff.cc, send.cc): when
+// both are at subtrees with the same entries, kEqual (the caller notes
+// them and skips both); else when either is at a subtree it opens one (the
+// higher of two, both when level or their levels are unknown): kOpened;
+// else both are at entries or ended: kEntries.
+enum class Aligned { kEqual, kOpened, kEntries };
+inline Result<Aligned> Align(Frontier& a, Frontier& b) {
+  if (a.at_subtree() && b.at_subtree()) {
+    if (a.subtree_is_chain() == b.subtree_is_chain() && a.chain_key() == b.chain_key() &&
+        a.subtree().hash == b.subtree().hash && a.subtree().count == b.subtree().count) {
+      return Aligned::kEqual;
+    }
+    const int la = a.subtree_level(), lb = b.subtree_level();
+    if (la < 0 || lb < 0 || la == lb) {
+      BRUCE_RETURN_IF_ERROR(a.Descend());
+      BRUCE_RETURN_IF_ERROR(b.Descend());
+    } else {
+      BRUCE_RETURN_IF_ERROR(la > lb ? a.Descend() : b.Descend());
+    }
+    return Aligned::kOpened;
+  }
+  if (a.at_subtree()) {
+    BRUCE_RETURN_IF_ERROR(a.Descend());
+    return Aligned::kOpened;
+  }
+  if (b.at_subtree()) {
+    BRUCE_RETURN_IF_ERROR(b.Descend());
+    return Aligned::kOpened;
+  }
+  return Aligned::kEntries;
+}
+
 // Whether two entries' values are the same: inline bytes, or a pointer
 // value's logical part (aux, hash, count; not where it is stored).
 inline bool SameValue(ValueType ta, std::string_view va, ValueType tb, std::string_view vb) {

@@ -9,8 +9,6 @@
 // it: its hash is the sender's, so the root hashes match at the end or the
 // stream is refused. Nothing is visible before the commit; a failure aborts
 // the transaction, and the pages it wrote go back.
-#include <zstd.h>
-
 #include <unordered_set>
 
 #include "stream/stream_format.h"
@@ -64,34 +62,15 @@ class Receiver {
     return Status::OK();
   }
 
-  // A NODE record, or (stored) one that holds the node's zstd frame as the
-  // sender stored it: decompressed, its logical bytes are taken from it.
-  Status NodeRecord(std::string_view payload, bool stored) {
+  // A NODE record, or a STORED_NODE one (the node's zstd frame as the
+  // sender stored it).
+  Status NodeRecord(stream::RecordType type, std::string_view payload) {
     if (!in_tree_) return Bad("a NODE record outside a tree");
-    format::Reader in(payload);
-    uint64_t logical_len;
-    std::string_view logical;
-    std::string unpacked;
-    if (stored) {
-      std::string_view frame;
-      if (!in.LengthPrefixed(&frame)) return Bad("a malformed stored NODE record");
-      const unsigned long long raw = ZSTD_getFrameContentSize(frame.data(), frame.size());
-      if (raw == ZSTD_CONTENTSIZE_ERROR || raw == ZSTD_CONTENTSIZE_UNKNOWN || raw > stream::kMaxRecord ||
-          raw < format::kNodeHeaderSize) {
-        return Bad("a stored node without a valid zstd frame");
-      }
-      unpacked.resize(raw);
-      const size_t n = ZSTD_decompress(unpacked.data(), unpacked.size(), frame.data(), frame.size());
-      if (ZSTD_isError(n) || n != raw) return Bad("a stored node that does not decompress");
-      logical_len = format::LoadU32(unpacked.data() + 8);
-      if (logical_len < format::kNodeHeaderSize || logical_len > unpacked.size()) {
-        return Bad("a stored node with a bad length");
-      }
-      logical = std::string_view(unpacked).substr(0, logical_len);
-    } else if (!in.Varint(&logical_len) || logical_len < format::kNodeHeaderSize ||
-               !in.Bytes(logical_len, &logical)) {
-      return Bad("a malformed NODE record");
-    }
+    std::string logical;
+    size_t refs_at = 0;
+    BRUCE_RETURN_IF_ERROR(stream::NodeLogical(type, payload, &logical, &refs_at));
+    format::Reader in(payload.substr(refs_at));
+    const uint64_t logical_len = logical.size();
     if (logical_len > 4 * uint64_t{page_size_}) return Bad("a node larger than a node may be");
     std::vector<format::BlockPtr> ptrs;
     std::vector<int> levels;  // of what each reference holds (kDataLevel: a data block)
@@ -139,8 +118,7 @@ class Receiver {
             static_cast<uint8_t>(vt) > static_cast<uint8_t>(format::ValueType::kOverflow)) {
           return Bad("a value of a kind this tree cannot hold");
         }
-        if (vt == format::ValueType::kData ||
-            (vt == format::ValueType::kExtents && (v.aux & format::kDirect) != 0)) {
+        if (format::PointsToData(vt, v.aux)) {
           want_level = kDataLevel;
         } else {
           inner_root = true;  // a chunk tree or a chain holds no trees of its own
@@ -235,19 +213,10 @@ class Receiver {
       if (kept_.count(p.page)) return Bad("a path through a base subtree already taken");
       BRUCE_ASSIGN_OR_RETURN(NodeRef n, w_->Load(p));
       passed_.insert(p.page);
-      if (step >= n->size()) return Bad("a path that leaves the base tree");
-      if (!n->leaf()) {
-        p = n->child(step);
-        continue;
+      if (!stream::PathStep(*n, step, &p, &data)) {
+        return Bad("a path that leaves the base tree, or goes through a value that points "
+                   "nowhere");
       }
-      format::PtrValue v;
-      const format::ValueType vt = n->vtype(step);
-      if (vt == format::ValueType::kInline || !format::DecodePtrValue(n->value(step), &v)) {
-        return Bad("a path through a value that points nowhere");
-      }
-      data = vt == format::ValueType::kData ||
-             (vt == format::ValueType::kExtents && (v.aux & format::kDirect) != 0);
-      p = v.ptr;
     }
     if (p.null()) return Bad("a path to nothing");
     if (passed_.count(p.page) || !kept_.insert(p.page).second) {
@@ -393,7 +362,7 @@ Status Receive(Db* db, const std::function<Status(char*, size_t, size_t*)>& in,
     if (type == RecordType::kTreeBegin) {
       BRUCE_RETURN_IF_ERROR(r.TreeBegin(payload));
     } else if (type == RecordType::kNode || type == RecordType::kStoredNode) {
-      BRUCE_RETURN_IF_ERROR(r.NodeRecord(payload, type == RecordType::kStoredNode));
+      BRUCE_RETURN_IF_ERROR(r.NodeRecord(type, payload));
     } else if (type == RecordType::kData) {
       BRUCE_RETURN_IF_ERROR(r.Data(payload));
     } else if (type == RecordType::kTreeEnd) {

@@ -58,9 +58,6 @@ class Sender {
   static Key KeyOf(bool data, const format::BlockPtr& p) {
     return {data, p.hash.lo, p.hash.hi, p.count};
   }
-  static bool IsData(ValueType vt, uint64_t aux) {
-    return vt == ValueType::kData || (vt == ValueType::kExtents && (aux & format::kDirect) != 0);
-  }
   void Reusable(bool data, const format::BlockPtr& p, std::vector<uint32_t> path) {
     reuse_[KeyOf(data, p)].push_back(std::move(path));
   }
@@ -84,33 +81,14 @@ class Sender {
     BRUCE_RETURN_IF_ERROR(fa.Start(base));
     BRUCE_RETURN_IF_ERROR(fb.Start(now));
     while (!fa.end() && !fb.end()) {
-      if (fa.at_subtree() && fb.at_subtree()) {
-        if (fa.subtree_is_chain() == fb.subtree_is_chain() && fa.chain_key() == fb.chain_key() &&
-            fa.subtree().hash == fb.subtree().hash && fa.subtree().count == fb.subtree().count) {
-          Reusable(false, fa.subtree(), Join(prefix, fa.Path()));
-          fa.Skip();
-          fb.Skip();
-          continue;
-        }
-        const int la = fa.subtree_level(), lb = fb.subtree_level();
-        if (la < 0 || lb < 0 || la == lb) {
-          BRUCE_RETURN_IF_ERROR(fa.Descend());
-          BRUCE_RETURN_IF_ERROR(fb.Descend());
-        } else if (la > lb) {
-          BRUCE_RETURN_IF_ERROR(fa.Descend());
-        } else {
-          BRUCE_RETURN_IF_ERROR(fb.Descend());
-        }
+      BRUCE_ASSIGN_OR_RETURN(stream::Aligned step, stream::Align(fa, fb));
+      if (step == stream::Aligned::kEqual) {
+        Reusable(false, fa.subtree(), Join(prefix, fa.Path()));
+        fa.Skip();
+        fb.Skip();
         continue;
       }
-      if (fa.at_subtree()) {
-        BRUCE_RETURN_IF_ERROR(fa.Descend());
-        continue;
-      }
-      if (fb.at_subtree()) {
-        BRUCE_RETURN_IF_ERROR(fb.Descend());
-        continue;
-      }
+      if (step == stream::Aligned::kOpened) continue;
       int c = fa.key().compare(fb.key());
       if (c == 0 && dup) c = fa.value().compare(fb.value());
       if (c < 0) {
@@ -126,10 +104,10 @@ class Sender {
         if (!format::DecodePtrValue(fa.value(), &va) || !format::DecodePtrValue(fb.value(), &vb)) {
           return Status::Corruption("a pointer value that does not decode");
         }
-        const bool data = IsData(fa.vtype(), va.aux);
+        const bool data = format::PointsToData(fa.vtype(), va.aux);
         if (va.aux == vb.aux && va.ptr.hash == vb.ptr.hash && va.ptr.count == vb.ptr.count) {
           Reusable(data, va.ptr, Join(prefix, fa.Path()));
-        } else if (!data && !IsData(fb.vtype(), vb.aux)) {
+        } else if (!data && !format::PointsToData(fb.vtype(), vb.aux)) {
           // A large value (or chain) that changed: share its unchanged chunks.
           BRUCE_RETURN_IF_ERROR(Walk(va.ptr, vb.ptr, false, Join(prefix, fa.Path())));
         }
@@ -175,7 +153,7 @@ class Sender {
       if (vt == ValueType::kTree) return Status::Corruption("a tree inside a user tree");
       format::PtrValue v;
       if (!format::DecodePtrValue(n->value(i), &v)) return Status::Corruption("a bad pointer value");
-      BRUCE_ASSIGN_OR_RETURN(Ref c, Emit(v.ptr, IsData(vt, v.aux)));
+      BRUCE_ASSIGN_OR_RETURN(Ref c, Emit(v.ptr, format::PointsToData(vt, v.aux)));
       refs.push_back(std::move(c));
     }
     std::string payload;
@@ -189,12 +167,9 @@ class Sender {
       format::PutBytes(&payload, frame);
       type = RecordType::kStoredNode;
     } else {
-      std::unique_ptr<Node> copy = n->Clone();
-      std::string enc;
-      copy->Encode(&enc);
-      const uint32_t logical = format::LoadU32(enc.data() + 8);
-      format::PutVarint(&payload, logical);
-      payload.append(enc, 0, logical);
+      const std::string logical = n->LogicalBytes();
+      format::PutVarint(&payload, logical.size());
+      payload.append(logical);
     }
     for (const Ref& c : refs) stream::PutRef(&payload, c);
     BRUCE_RETURN_IF_ERROR(w_->Write(type, payload));

@@ -1,6 +1,7 @@
 #include "stream/stream_format.h"
 
 #include <xxhash.h>
+#include <zstd.h>
 
 #include "txn/txn_impl.h"
 
@@ -15,6 +16,21 @@ void PutRef(std::string* out, const Ref& r) {
     format::PutVarint(out, r.path.size());
     for (uint32_t s : r.path) format::PutVarint(out, s);
   }
+}
+
+bool PathStep(const format::Node& n, uint32_t step, format::BlockPtr* p, bool* data) {
+  *data = false;
+  if (step >= n.size()) return false;
+  if (!n.leaf()) {
+    *p = n.child(step);
+    return true;
+  }
+  format::PtrValue v;
+  const format::ValueType vt = n.vtype(step);
+  if (vt == format::ValueType::kInline || !format::DecodePtrValue(n.value(step), &v)) return false;
+  *data = format::PointsToData(vt, v.aux);
+  *p = v.ptr;
+  return true;
 }
 
 bool GetRef(Reader* in, Ref* r) {
@@ -91,6 +107,40 @@ bool DecodeHeader(std::string_view payload, Header* h) {
   h->base = base;
   h->base_content = format::LoadHash(hash.data());
   return in.remaining() == 0;
+}
+
+Status NodeLogical(RecordType type, std::string_view payload, std::string* logical,
+                   size_t* refs_at) {
+  Reader in(payload);
+  if (type == RecordType::kStoredNode) {
+    std::string_view frame;
+    if (!in.LengthPrefixed(&frame)) return Status::Corruption("send stream: a malformed stored node");
+    const unsigned long long raw = ZSTD_getFrameContentSize(frame.data(), frame.size());
+    if (raw == ZSTD_CONTENTSIZE_ERROR || raw == ZSTD_CONTENTSIZE_UNKNOWN || raw > kMaxRecord ||
+        raw < format::kNodeHeaderSize) {
+      return Status::Corruption("send stream: a stored node without a valid zstd frame");
+    }
+    logical->resize(raw);
+    const size_t n = ZSTD_decompress(logical->data(), logical->size(), frame.data(), frame.size());
+    if (ZSTD_isError(n) || n != raw) {
+      return Status::Corruption("send stream: a stored node that does not decompress");
+    }
+    const uint32_t len = format::LoadU32(logical->data() + 8);
+    if (len < format::kNodeHeaderSize || len > logical->size()) {
+      return Status::Corruption("send stream: a stored node with a bad length");
+    }
+    logical->resize(len);
+  } else {
+    uint64_t len;
+    std::string_view bytes;
+    if (type != RecordType::kNode || !in.Varint(&len) || len < format::kNodeHeaderSize ||
+        !in.Bytes(len, &bytes)) {
+      return Status::Corruption("send stream: a malformed NODE record");
+    }
+    logical->assign(bytes);
+  }
+  *refs_at = payload.size() - in.remaining();
+  return Status::OK();
 }
 
 Status RecordWriter::Write(RecordType type, std::string_view payload) {

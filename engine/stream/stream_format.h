@@ -58,6 +58,10 @@ struct Ref {
   std::vector<uint32_t> path;
 };
 void PutRef(std::string* out, const Ref& r);
+// One step of a path: the pointer at index `step` of node n, a branch's
+// child or a leaf entry's pointer value (*data: it points to a data block,
+// where a path must end). False when n has no pointer there.
+bool PathStep(const format::Node& n, uint32_t step, format::BlockPtr* p, bool* data);
 bool GetRef(format::Reader* in, Ref* r);
 
 // A user tree of one version: its flags (catalog aux) and root.
@@ -83,6 +87,12 @@ struct Header {
 };
 std::string EncodeHeader(const Header& h);
 bool DecodeHeader(std::string_view payload, Header* h);
+
+// The logical bytes of a NODE or STORED_NODE record's node (a stored one's
+// zstd frame decompressed and cut at its logical length), and where the
+// references after it start. kCorruption for a malformed one.
+Status NodeLogical(RecordType type, std::string_view payload, std::string* logical,
+                   size_t* refs_at);
 
 class RecordWriter {
  public:

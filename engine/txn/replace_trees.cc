@@ -27,9 +27,7 @@ Status FreeUnkept(WriteTxnImpl* w, const BlockPtr& p, bool data,
       if (vt == ValueType::kInline) continue;
       PtrValue v;
       if (!format::DecodePtrValue(n->value(i), &v)) return Status::Corruption("bad pointer value");
-      const bool d = vt == ValueType::kData ||
-                     (vt == ValueType::kExtents && (v.aux & format::kDirect) != 0);
-      BRUCE_RETURN_IF_ERROR(FreeUnkept(w, v.ptr, d, kept));
+      BRUCE_RETURN_IF_ERROR(FreeUnkept(w, v.ptr, format::PointsToData(vt, v.aux), kept));
     }
   }
   w->FreeRun(p);
