@@ -14,15 +14,6 @@
 namespace bruce {
 namespace {
 
-std::unique_ptr<Db> OpenMemory() {
-  Options o;
-  o.create_if_missing = true;
-  o.durability = Durability::kNoSync;
-  auto db = Db::Open(std::shared_ptr<PageStore>(NewMemoryStore()), o);
-  EXPECT_TRUE(db.ok()) << db.status().ToString();
-  return std::move(db).value();
-}
-
 // "+key", "-key", "Mkey" (with the pair's value in a dup tree) in order.
 std::vector<std::string> RunDiff(Db* db, const std::string& a, const std::string& b,
                                  const std::string& tree, DiffStats* stats = nullptr) {
@@ -70,7 +61,7 @@ TEST(Diff, MatchesAModelOfBothVersions) {
   const uint64_t seed = testing::Seed("Diff.Model");
   std::mt19937_64 rng(seed);
   for (int round = 0; round < 12; ++round) {
-    auto db = OpenMemory();
+    auto db = testing::OpenMemoryDb();
     const bool compressed = round % 2 == 1;
     std::map<std::string, std::string> model;
     auto value = [&]() {
@@ -140,7 +131,7 @@ TEST(Diff, MatchesAModelOfBothVersions) {
 TEST(Diff, TreesWithDuplicateKeys) {
   const uint64_t seed = testing::Seed("Diff.Dup");
   std::mt19937_64 rng(seed);
-  auto db = OpenMemory();
+  auto db = testing::OpenMemoryDb();
   std::set<std::pair<std::string, std::string>> model;
   TreeOptions to;
   to.dupsort = true;
@@ -185,7 +176,7 @@ TEST(Diff, TreesWithDuplicateKeys) {
 }
 
 TEST(Diff, CostFollowsTheChanges) {
-  auto db = OpenMemory();
+  auto db = testing::OpenMemoryDb();
   const int n = static_cast<int>(testing::Steps(1000000));
   {
     auto w = db->BeginWrite();

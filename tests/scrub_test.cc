@@ -25,31 +25,53 @@ std::unique_ptr<Db> Open(const std::string& path, bool create) {
   return std::move(db).value();
 }
 
+// Builds a store whose live tree and snapshot "old" differ (the first half
+// of the keys rewritten), and with snapshot_now a snapshot "now" of the live
+// one.
+void BuildStore(const std::string& path, std::mt19937_64& rng, bool snapshot_now) {
+  auto db = Open(path, true);
+  auto w = db->BeginWrite().value();
+  char key[32];
+  for (int i = 0; i < 20000; ++i) {
+    snprintf(key, sizeof key, "key%06d", i);
+    ASSERT_TRUE(w->Main()->Put(key, std::string(60, static_cast<char>('a' + rng() % 26))).ok());
+  }
+  std::string big(200000, 'x');
+  for (auto& c : big) c = static_cast<char>(rng());
+  ASSERT_TRUE(w->Main()->Put("zbig", big).ok());
+  ASSERT_TRUE(w->Commit().ok());
+  ASSERT_TRUE(db->CreateSnapshot("old").ok());
+  auto w2 = db->BeginWrite().value();
+  for (int i = 0; i < 10000; ++i) {
+    snprintf(key, sizeof key, "key%06d", i);
+    ASSERT_TRUE(w2->Main()->Put(key, "new").ok());
+  }
+  ASSERT_TRUE(w2->Commit().ok());
+  if (snapshot_now) {
+    ASSERT_TRUE(db->CreateSnapshot("now").ok());
+  }
+}
+
+// Flips one bit of a byte the page stores (the rest of the last page is
+// padding), past the first 16: a zstd frame's header has bits a decoder
+// need not look at, whose change leaves the content whole.
+void Flip(const std::string& path, uint64_t page, uint32_t page_size, uint32_t len,
+          std::mt19937_64& rng) {
+  int fd = ::open(path.c_str(), O_RDWR);
+  ASSERT_GE(fd, 0);
+  char b;
+  const off_t at = static_cast<off_t>(page * page_size + 16 + rng() % (len - 16));
+  ASSERT_EQ(::pread(fd, &b, 1, at), 1);
+  b = static_cast<char>(b ^ (1 << (rng() % 8)));
+  ASSERT_EQ(::pwrite(fd, &b, 1, at), 1);
+  ::close(fd);
+}
+
 TEST(Scrub, ReportsExactlyTheDamagedPages) {
   testing::TempDir dir;
   const std::string path = dir.File("s.bruce");
   std::mt19937_64 rng(testing::Seed("Scrub.Damage"));
-  {
-    auto db = Open(path, true);
-    auto w = db->BeginWrite().value();
-    char key[32];
-    for (int i = 0; i < 20000; ++i) {
-      snprintf(key, sizeof key, "key%06d", i);
-      ASSERT_TRUE(w->Main()->Put(key, std::string(60, static_cast<char>('a' + rng() % 26))).ok());
-    }
-    std::string big(200000, 'x');
-    for (auto& c : big) c = static_cast<char>(rng());
-    ASSERT_TRUE(w->Main()->Put("zbig", big).ok());
-    ASSERT_TRUE(w->Commit().ok());
-    ASSERT_TRUE(db->CreateSnapshot("old").ok());
-    // Rewrite the first half: the old leaves are the snapshot's alone.
-    auto w2 = db->BeginWrite().value();
-    for (int i = 0; i < 10000; ++i) {
-      snprintf(key, sizeof key, "key%06d", i);
-      ASSERT_TRUE(w2->Main()->Put(key, "new").ok());
-    }
-    ASSERT_TRUE(w2->Commit().ok());
-  }
+  BuildStore(path, rng, /*snapshot_now=*/false);
   uint32_t page_size = 0;
   std::string root_hash;
   ScrubReport clean;
@@ -88,21 +110,7 @@ TEST(Scrub, ReportsExactlyTheDamagedPages) {
                                live[0], live.back()};
   std::map<uint64_t, uint32_t> length;
   for (const auto& p : clean.pages) length[p.page] = p.stored_len;
-  {
-    int fd = ::open(path.c_str(), O_RDWR);
-    ASSERT_GE(fd, 0);
-    for (uint64_t page : chosen) {
-      char b;
-      // A byte of what is stored (the rest of the last page is padding),
-      // past the first 16: a zstd frame's header has bits a decoder need
-      // not look at, whose change leaves the content whole.
-      const off_t at = static_cast<off_t>(page * page_size + 16 + rng() % (length[page] - 16));
-      ASSERT_EQ(::pread(fd, &b, 1, at), 1);
-      b = static_cast<char>(b ^ (1 << (rng() % 8)));
-      ASSERT_EQ(::pwrite(fd, &b, 1, at), 1);
-    }
-    ::close(fd);
-  }
+  for (uint64_t page : chosen) Flip(path, page, page_size, length[page], rng);
   auto db = Open(path, false);
   ScrubReport rep;
   ASSERT_TRUE(Scrub(db.get(), &rep).ok());
@@ -122,30 +130,6 @@ TEST(Scrub, ReportsExactlyTheDamagedPages) {
   EXPECT_EQ(found, chosen);
   EXPECT_EQ(rep.nodes + rep.data_blocks, clean.nodes + clean.data_blocks);
   EXPECT_EQ(db->RootHash(), root_hash) << "scrub changes nothing";
-}
-
-// Builds a store whose live tree and snapshot "old" differ, and snapshot
-// "now" of the live one.
-void BuildStore(const std::string& path, std::mt19937_64& rng) {
-  auto db = Open(path, true);
-  auto w = db->BeginWrite().value();
-  char key[32];
-  for (int i = 0; i < 20000; ++i) {
-    snprintf(key, sizeof key, "key%06d", i);
-    ASSERT_TRUE(w->Main()->Put(key, std::string(60, static_cast<char>('a' + rng() % 26))).ok());
-  }
-  std::string big(200000, 'x');
-  for (auto& c : big) c = static_cast<char>(rng());
-  ASSERT_TRUE(w->Main()->Put("zbig", big).ok());
-  ASSERT_TRUE(w->Commit().ok());
-  ASSERT_TRUE(db->CreateSnapshot("old").ok());
-  auto w2 = db->BeginWrite().value();
-  for (int i = 0; i < 10000; ++i) {
-    snprintf(key, sizeof key, "key%06d", i);
-    ASSERT_TRUE(w2->Main()->Put(key, "new").ok());
-  }
-  ASSERT_TRUE(w2->Commit().ok());
-  ASSERT_TRUE(db->CreateSnapshot("now").ok());
 }
 
 // Sends `snap` (from base) of the store at `from` into `to`.
@@ -171,24 +155,12 @@ void Replicate(const std::string& from, const std::string& to, const std::string
   ASSERT_TRUE(s.ok()) << s.ToString();
 }
 
-void Flip(const std::string& path, uint64_t page, uint32_t page_size, uint32_t len,
-          std::mt19937_64& rng) {
-  int fd = ::open(path.c_str(), O_RDWR);
-  ASSERT_GE(fd, 0);
-  char b;
-  const off_t at = static_cast<off_t>(page * page_size + 16 + rng() % (len - 16));
-  ASSERT_EQ(::pread(fd, &b, 1, at), 1);
-  b = static_cast<char>(b ^ (1 << (rng() % 8)));
-  ASSERT_EQ(::pwrite(fd, &b, 1, at), 1);
-  ::close(fd);
-}
-
 TEST(Scrub, RepairsFromAReplicaWhatItCan) {
   testing::TempDir dir;
   const std::string path = dir.File("s.bruce"), full = dir.File("full.bruce"),
                     partial = dir.File("partial.bruce");
   std::mt19937_64 rng(testing::Seed("Scrub.Repair"));
-  BuildStore(path, rng);
+  BuildStore(path, rng, /*snapshot_now=*/true);
   // A replica with both snapshots, and one with only "now".
   Replicate(path, full, "old", "");
   Replicate(path, full, "now", "old");

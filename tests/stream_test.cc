@@ -16,15 +16,6 @@
 namespace bruce {
 namespace {
 
-std::unique_ptr<Db> OpenMemory() {
-  Options o;
-  o.create_if_missing = true;
-  o.durability = Durability::kNoSync;
-  auto db = Db::Open(std::shared_ptr<PageStore>(NewMemoryStore()), o);
-  EXPECT_TRUE(db.ok()) << db.status().ToString();
-  return std::move(db).value();
-}
-
 std::string SendToString(Db* db, const std::string& snap, const std::string& base,
                          StreamStats* stats = nullptr, bool compressed = false) {
   std::string out;
@@ -130,8 +121,8 @@ void Churn(Db* db, std::mt19937_64& rng, int n) {
 TEST(Stream, FullThenIncrementalChainRebuildsTheSource) {
   const uint64_t seed = testing::Seed("Stream.Chain");
   std::mt19937_64 rng(seed);
-  auto src = OpenMemory();
-  auto dst = OpenMemory();
+  auto src = testing::OpenMemoryDb();
+  auto dst = testing::OpenMemoryDb();
   std::string prev;
   for (int step = 0; step < 4; ++step) {
     Churn(src.get(), rng, step == 0 ? 6000 : 300);
@@ -166,8 +157,8 @@ TEST(Stream, FullThenIncrementalChainRebuildsTheSource) {
 // An incremental stream carries what changed: a few keys of a large tree,
 // and of a large value only the chunks written.
 TEST(Stream, IncrementalCarriesOnlyTheChanges) {
-  auto src = OpenMemory();
-  auto dst = OpenMemory();
+  auto src = testing::OpenMemoryDb();
+  auto dst = testing::OpenMemoryDb();
   std::string big(4 << 20, 'x');
   for (size_t i = 0; i < big.size(); i += 61) big[i] = static_cast<char>(i);
   {
@@ -214,7 +205,7 @@ TEST(Stream, IncrementalCarriesOnlyTheChanges) {
 // --compressed: nodes stored compressed travel as their zstd frames; the
 // stream is smaller and rebuilds the same trees.
 TEST(Stream, CompressedSendsNodesAsStored) {
-  auto src = OpenMemory();
+  auto src = testing::OpenMemoryDb();
   {
     auto w = src->BeginWrite().value();
     TreeOptions z;
@@ -231,7 +222,7 @@ TEST(Stream, CompressedSendsNodesAsStored) {
   const std::string plain = SendToString(src.get(), "a", "");
   const std::string packed = SendToString(src.get(), "a", "", nullptr, true);
   EXPECT_LT(packed.size() * 3, plain.size()) << packed.size() << " vs " << plain.size();
-  auto dst = OpenMemory();
+  auto dst = testing::OpenMemoryDb();
   ASSERT_TRUE(ReceiveString(dst.get(), packed).ok());
   EXPECT_EQ(Contents(dst.get()), Contents(src.get(), "a"));
   ExpectCheckClean(dst.get());
@@ -254,8 +245,8 @@ struct Before {
 TEST(Stream, BadStreamsAreRefusedAndChangeNothing) {
   const uint64_t seed = testing::Seed("Stream.Bad");
   std::mt19937_64 rng(seed);
-  auto src = OpenMemory();
-  auto dst = OpenMemory();
+  auto src = testing::OpenMemoryDb();
+  auto dst = testing::OpenMemoryDb();
   Churn(src.get(), rng, 3000);
   ASSERT_TRUE(src->CreateSnapshot("a").ok());
   ASSERT_TRUE(ReceiveString(dst.get(), SendToString(src.get(), "a", "")).ok());
@@ -303,7 +294,7 @@ TEST(Stream, BadStreamsAreRefusedAndChangeNothing) {
   EXPECT_EQ(s.code(), Code::kInvalidArgument) << s.ToString();
   EXPECT_NE(s.message().find("does not have"), std::string::npos) << s.ToString();
   // A base of the same name with other content.
-  auto other = OpenMemory();
+  auto other = testing::OpenMemoryDb();
   {
     auto w = other->BeginWrite().value();
     ASSERT_TRUE(w->Main()->Put("x", "y").ok());
@@ -362,7 +353,7 @@ std::string Rewrite(const std::string& in,
 // Streams whose every record checks out but whose content is not what a
 // sender makes: refused, the target unchanged.
 TEST(Stream, WellFormedButWrongStreamsAreRefused) {
-  auto src = OpenMemory();
+  auto src = testing::OpenMemoryDb();
   {
     auto w = src->BeginWrite().value();
     std::string big(20000, 'b');
@@ -372,10 +363,10 @@ TEST(Stream, WellFormedButWrongStreamsAreRefused) {
   }
   ASSERT_TRUE(src->CreateSnapshot("a").ok());
   const std::string good = SendToString(src.get(), "a", "");
-  auto dst = OpenMemory();
+  auto dst = testing::OpenMemoryDb();
   const Before before(dst.get());
   auto keep = [](stream::RecordType t, const std::string& p) { return Records{{t, p}}; };
-  ASSERT_TRUE(ReceiveString(OpenMemory().get(), Rewrite(good, keep)).ok()) << "the rewrite itself";
+  ASSERT_TRUE(ReceiveString(testing::OpenMemoryDb().get(), Rewrite(good, keep)).ok()) << "the rewrite itself";
   // A data block longer than a page.
   Status s = ReceiveString(dst.get(), Rewrite(good, [](stream::RecordType t, const std::string& p) {
     return Records{{t, t == stream::RecordType::kData ? p + std::string(5000, 'x') : p}};

@@ -9,6 +9,15 @@
 
 namespace bruce::testing {
 
+std::unique_ptr<Db> OpenMemoryDb() {
+  Options o;
+  o.create_if_missing = true;
+  o.durability = Durability::kNoSync;
+  auto db = Db::Open(std::shared_ptr<PageStore>(NewMemoryStore()), o);
+  EXPECT_TRUE(db.ok()) << db.status().ToString();
+  return std::move(db).value();
+}
+
 uint64_t Seed(const char* test_name) {
   uint64_t seed;
   if (const char* s = std::getenv("BRUCE_SEED")) {

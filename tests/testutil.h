@@ -17,6 +17,9 @@ namespace bruce::testing {
 // The seed for a randomized test: $BRUCE_SEED if set, else a fresh one.
 // Printed so a failure can be replayed with BRUCE_SEED=<seed>.
 uint64_t Seed(const char* test_name);
+
+// A new store in memory (durability nosync).
+std::unique_ptr<Db> OpenMemoryDb();
 // Steps for a randomized test: $BRUCE_STEPS if set, else `dflt`.
 uint64_t Steps(uint64_t dflt);
 
