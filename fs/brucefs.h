@@ -187,7 +187,11 @@ class BruceFs {
     bool listed = false;
     std::vector<DirEnt> list;
     std::unordered_map<uint64_t, size_t> next_index;
+    uint64_t gen = 0;  // listing_gen_ when pinned
   };
+  // Pins h's view of its directory as it is now (requires mu_, and h->mu
+  // once h is shared).
+  int PinDir(DirHandle* h);
 
   // Resolves an inode; ENOENT for an unlinked one, ESTALE for a destroyed
   // snapshot's.
@@ -311,6 +315,9 @@ class BruceFs {
   // group only for those); dirty_all_dirs_: any may have changed.
   std::unordered_set<std::string> dirty_dirs_;
   bool dirty_all_dirs_ = false;
+  // Counts changes of directory listings (with dirty_dirs_): a rewound
+  // directory handle pinned before the last change pins again.
+  uint64_t listing_gen_ = 0;
   uint64_t sealed_txn_ = 0;                  // the last commit sealed here
   int64_t last_commit_ns_ = 0;               // when it was sealed; mu_
   uint64_t sync_wanted_ = 0;                 // the txg thread makes it durable

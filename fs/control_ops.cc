@@ -137,6 +137,7 @@ Status BruceFs::CtlWrite(const ctl::Message& req, ctl::Message* reply, Invalidat
     // Listings and link counts of directories may have changed anywhere
     // above the keys.
     dirty_all_dirs_ = true;
+    listing_gen_++;
     subdirs_.clear();
   }
   Dirty(bytes);

@@ -11,7 +11,8 @@
 // opendir. (Every change of a directory's entries goes through TouchDir,
 // which notes the directory; renaming a directory notes all of them.) A pinned view
 // never changes, so an offset always resumes at the same place, whatever
-// happens to the directory meanwhile.
+// happens to the directory meanwhile. A read from offset 0 (rewinddir)
+// pins again when a listing changed since (listing_gen_).
 #include <sys/stat.h>
 
 #include "brucefs.h"
@@ -91,6 +92,62 @@ int BruceFs::ListDir(DirHandle* h, FsTree* t, uint64_t off, size_t max, bool kin
   }
 }
 
+int BruceFs::PinDir(DirHandle* h) {
+  h->txn.reset();
+  h->tree.reset();
+  h->resume.clear();
+  h->list.clear();
+  h->next_index.clear();
+  h->listed = false;
+  h->gen = listing_gen_;
+  if (h->view == InodeTable::kSnapDirView) {
+    h->parent_ino = InodeTable::kRootIno;
+    h->listed = true;
+    h->list.push_back(DirEnt{".", h->view, "", Kind::kDir, h->ino, 1});
+    h->list.push_back(DirEnt{"..", InodeTable::kLiveView, "", Kind::kDir, h->parent_ino, 2});
+    FS_ASSIGN(auto snaps, db_->ListSnapshots());
+    uint64_t off = 4;
+    for (const auto& s : snaps) {
+      uint32_t view = 0;
+      if (ViewOf(s.name, &view) != 0) continue;
+      h->list.push_back(DirEnt{s.name, view, "", Kind::kDir, inodes_.Get(view, "", 0), off++});
+    }
+    for (size_t i = 0; i < h->list.size(); ++i) h->next_index[h->list[i].off] = i + 1;
+    return 0;
+  }
+  const std::string& path = h->dir;
+  if (h->view == InodeTable::kLiveView) {
+    h->parent_ino = path.empty() ? InodeTable::kRootIno
+                                 : inodes_.Get(h->view, std::string(ParentPath(path)), 0);
+  } else {
+    h->parent_ino = path.empty() ? InodeTable::kSnapDirIno
+                                 : inodes_.Get(h->view, std::string(ParentPath(path)), 0);
+  }
+  // A read-only mount lists what it stats: the store's last commit.
+  if (h->view == InodeTable::kLiveView) FS_TRY(FollowStore());
+  FsTree* live = Tree(h->view);
+  if (live == nullptr) return ESTALE;
+  Node n;
+  FS_TRY(live->Stat(path, &n));
+  if (n.kind == Kind::kNone) return ENOENT;
+  if (n.kind != Kind::kDir) return ENOTDIR;
+  if (h->view == InodeTable::kLiveView && dirty_ &&
+      (dirty_all_dirs_ || dirty_dirs_.count(path) != 0)) {
+    // The view must hold the group's changes to this directory: seal
+    // the group (no fsync). A directory the group did not change lists
+    // the same in the last commit, so that one is pinned as it is.
+    FS_TRY(Seal("opendir"));
+    live = LiveTree();
+    if (live == nullptr) return EIO;  // no group could be opened (logged)
+  }
+  auto r = h->view == InodeTable::kLiveView ? db_->BeginRead()
+                                            : db_->BeginRead(views_[h->view].name);
+  if (!r.ok()) return ToErrno(r.status());
+  h->txn = std::move(*r);
+  h->tree = std::make_unique<FsTree>(h->txn.get(), nullptr, live->defaults());
+  return 0;
+}
+
 int BruceFs::OpenDir(fuse_ino_t ino, uint64_t* fh) {
   Target t;
   if (int err = Resolve(ino, &t)) return err;
@@ -100,52 +157,8 @@ int BruceFs::OpenDir(fuse_ino_t ino, uint64_t* fh) {
   h->ino = ino;
   {
     GroupLock l(this);
-    if (t.view == InodeTable::kSnapDirView) {
-      h->parent_ino = InodeTable::kRootIno;
-      h->listed = true;
-      h->list.push_back(DirEnt{".", t.view, "", Kind::kDir, ino, 1});
-      h->list.push_back(DirEnt{"..", InodeTable::kLiveView, "", Kind::kDir, h->parent_ino, 2});
-      FS_ASSIGN(auto snaps, db_->ListSnapshots());
-      uint64_t off = 4;
-      for (const auto& s : snaps) {
-        uint32_t view = 0;
-        if (ViewOf(s.name, &view) != 0) continue;
-        h->list.push_back(
-            DirEnt{s.name, view, "", Kind::kDir, inodes_.Get(view, "", 0), off++});
-      }
-    } else {
-      if (t.view == InodeTable::kLiveView) {
-        h->parent_ino = t.path.empty() ? InodeTable::kRootIno
-                                       : inodes_.Get(t.view, std::string(ParentPath(t.path)), 0);
-      } else {
-        h->parent_ino = t.path.empty() ? InodeTable::kSnapDirIno
-                                       : inodes_.Get(t.view, std::string(ParentPath(t.path)), 0);
-      }
-      // A read-only mount lists what it stats: the store's last commit.
-      if (t.view == InodeTable::kLiveView) FS_TRY(FollowStore());
-      FsTree* live = Tree(t.view);
-      if (live == nullptr) return ESTALE;
-      Node n;
-      FS_TRY(live->Stat(t.path, &n));
-      if (n.kind == Kind::kNone) return ENOENT;
-      if (n.kind != Kind::kDir) return ENOTDIR;
-      if (t.view == InodeTable::kLiveView && dirty_ &&
-          (dirty_all_dirs_ || dirty_dirs_.count(t.path) != 0)) {
-        // The view must hold the group's changes to this directory: seal
-        // the group (no fsync). A directory the group did not change lists
-        // the same in the last commit, so that one is pinned as it is.
-        FS_TRY(Seal("opendir"));
-        live = LiveTree();
-        if (live == nullptr) return EIO;  // no group could be opened (logged)
-      }
-      auto r = t.view == InodeTable::kLiveView ? db_->BeginRead()
-                                               : db_->BeginRead(views_[t.view].name);
-      if (!r.ok()) return ToErrno(r.status());
-      h->txn = std::move(*r);
-      h->tree = std::make_unique<FsTree>(h->txn.get(), nullptr, live->defaults());
-    }
+    if (int err = PinDir(h.get())) return err;
   }
-  for (size_t i = 0; i < h->list.size(); ++i) h->next_index[h->list[i].off] = i + 1;
   std::lock_guard<std::mutex> l(dir_mu_);
   *fh = next_dir_++;
   dirs_[*fh] = std::move(h);
@@ -174,6 +187,18 @@ int BruceFs::ReadDir(fuse_req_t req, fuse_ino_t ino, uint64_t fh, size_t size, o
     h = it->second.get();
   }
   if (off < 0) return EINVAL;
+  if (off == 0 && h->view != InodeTable::kLiveView && h->view != InodeTable::kSnapDirView) {
+    // a snapshot's directory: its pinned view never changes
+  } else if (off == 0) {
+    // rewinddir, or the first read: the listing is the directory as it is
+    // now (POSIX), so the view is pinned again if anything may have changed
+    // since (a read-only mount follows the store's commits).
+    GroupLock gl(this);
+    std::lock_guard<std::mutex> hl(h->mu);
+    if (h->gen != listing_gen_ || opt_.read_only || h->view == InodeTable::kSnapDirView) {
+      if (int err = PinDir(h)) return err;
+    }
+  }
   std::vector<DirEnt> ents;
   {
     std::lock_guard<std::mutex> l(h->mu);

@@ -76,6 +76,7 @@ Attr BruceFs::NewAttr(const Caller& c, Kind kind, mode_t mode, const Node& paren
 
 int BruceFs::TouchDir(const std::string& dir, const Node* known) {
   // Its listing changes in the open group: opendir must seal it first.
+  listing_gen_++;
   if (dirty_dirs_.size() < 4096) {
     dirty_dirs_.insert(dir);
   } else {
@@ -348,6 +349,7 @@ int BruceFs::Rename(fuse_ino_t parent, const char* name, fuse_ino_t newparent,
   if (src.kind != Kind::kDir && dst.kind != Kind::kNone && src.primary == dst.primary) return 0;
   if (src.kind == Kind::kDir || dst.kind == Kind::kDir) {
     dirty_all_dirs_ = true;  // the listings of every directory under them move
+    listing_gen_++;
   }
   if ((flags & RENAME_EXCHANGE) && (src.kind == Kind::kDir || dst.kind == Kind::kDir)) {
     subdirs_.clear();  // (rare: counted again when asked)

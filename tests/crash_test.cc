@@ -103,7 +103,11 @@ TEST(Crash, PowerCutsAtRandomPoints) {
       int ops = 1 + static_cast<int>(rng() % 40);
       bool died = false;  // large values write their chunks before commit
       for (int i = 0; i < ops && !died; i++) {
-        std::string k = "key" + std::to_string(rng() % 600);
+        uint64_t id = rng() % 600;
+        std::string k = "key" + std::to_string(id);
+        // Every 20th key is long (up to 61,000 bytes), sharing long
+        // prefixes with others: nodes of more than a page.
+        if (id % 20 == 0) k = std::string(2000 + id * 100, static_cast<char>('p' + id % 3)) + k;
         Tree* t = (*w)->Main();
         Status s;
         if (rng() % 4 == 0) {  // the dup tree: a few keys with many values each

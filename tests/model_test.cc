@@ -40,6 +40,12 @@ std::string RandomKey(Rng& r) {
                                           std::string("\0", 1)};
   std::string k = kPrefixes[r.Below(6)];
   if (r.OneIn(500)) return k + std::string(kMaxKeySize - k.size(), static_cast<char>('k' + r.Below(3)));
+  if (r.OneIn(120)) {  // long keys sharing long prefixes: separators past a page
+    static const size_t kLens[] = {1500, 5000, 30000, kMaxKeySize - 16};
+    k += std::string(kLens[r.Below(4)], static_cast<char>('m' + r.Below(2)));
+    k += std::to_string(r.Below(30));
+    return k;
+  }
   uint64_t id = r.Below(800);
   k += std::to_string(id * 7919 % 3001);
   if (r.OneIn(8)) k.push_back(static_cast<char>(r.Below(4)));

@@ -1,5 +1,6 @@
 #include "tree/btree.h"
 
+#include <algorithm>
 #include <optional>
 
 #include "tree/btree_internal.h"
@@ -33,7 +34,10 @@ size_t Estimated(const Node& n, const Fit& fit) {
 }
 
 bool TooBig(Node& n, const Fit& fit) {
-  if (n.size() <= 1 || n.EncodedSizeBound() <= fit.page) return false;
+  // A branch splits into two of at least two children each, so a tree of
+  // long separators (keys up to kMaxKeySize, longer than a page) stays
+  // O(log n) high: its branches grow past a page instead.
+  if (n.size() < (n.leaf() ? 2u : 4u) || n.EncodedSizeBound() <= fit.page) return false;
   size_t raw = n.TightSize();
   if (raw <= fit.page) return false;
   if (fit.level == 0 || raw > fit.page * kMaxLogicalPages) return true;
@@ -78,6 +82,10 @@ Split SplitNode(Node* n, bool append, double fill) {
     m = n->size() - 1;
   } else {
     m = SplitPoint(*n, n->TightSize() / 2);
+  }
+  bool last_alone = append && !(fill > 0 && fill < 1);
+  if (!n->leaf() && !last_alone && n->size() >= 4) {
+    m = std::clamp<size_t>(m, 2, n->size() - 2);  // no branch of one child
   }
   Split s;
   s.right = std::make_unique<Node>(n->level());

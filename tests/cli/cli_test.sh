@@ -580,12 +580,15 @@ expect 0 b get v fresh
 printf '\0\0\0xyz' >want
 same out want "write into a new key past offset 0"
 printf 'abc' | { expect 0 b write v --escaped 'e\x00k' --tree W; }
-long=$(printf 'k%.0s' {1..1025})
+long=$(head -c 65537 /dev/zero | tr '\0' k)
 expect 2 b put v "$long" value
-expect_one_error_line "put of a key past 1024 bytes"
+expect_one_error_line "put of a key past 65536 bytes"
 grep -q 'InvalidArgument' err || fail "long key message: $(cat err)"
 printf 'x' | { expect 2 b write v "$long"; }
-expect_one_error_line "write of a key past 1024 bytes"
+expect_one_error_line "write of a key past 65536 bytes"
+expect 0 b put v "${long:1}" "at the limit"
+expect 0 b get v "${long:1}"
+[ "$(cat out)" = "at the limit" ] || fail "get of a 65536-byte key: $(cat out)"
 printf 'ab' | { expect 0 b write v edge --offset $(( (1 << 44) - 2 )); }
 expect 0 b cat v edge --offset $(( (1 << 44) - 3 ))
 printf '\0ab' >want

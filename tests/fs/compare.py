@@ -169,6 +169,94 @@ step("255-byte name", lambda: write("n" * 255, b"1"), "n" * 255)
 step("256-byte name", lambda: write("n" * 256, b"1"))
 step("link to a 256-byte name", lambda: os.link(P("n" * 255), P("m" * 256)), "n" * 255)
 
+# ---- long paths ----
+# Relative to a directory descriptor, so the paths' lengths are the same on
+# both sides: PATH_MAX (4096 with the NUL) is the kernel's limit on a path
+# string; below a directory descriptor a path may go deeper. The chain "lp"
+# stays for compare_test.sh to read after a remount.
+LONG = [f"{j:02d}" + "q" * 253 for j in range(31)]  # 255-byte names
+
+
+def at(fn):
+    try:
+        r = fn()
+        return "ok" if r is None else r
+    except OSError as e:
+        return errno.errorcode.get(e.errno, str(e.errno))
+
+
+def long_paths():
+    root = os.open(ROOT, os.O_RDONLY | os.O_DIRECTORY)
+    fds = [root]
+    try:
+        r = []
+        rel = "lp"
+        os.mkdir(rel, dir_fd=root)
+        for c in LONG[:15]:
+            rel += "/" + c
+            r.append(at(lambda: os.mkdir(rel, dir_fd=root)))
+        r.append(len(rel))
+        f = rel + "/" + "f" * (4095 - len(rel) - 1)  # 4,095 bytes: the longest path string
+        r.append(at(lambda: os.close(os.open(f, os.O_CREAT | os.O_WRONLY, 0o644, dir_fd=root))))
+        r.append(at(lambda: os.stat(f, dir_fd=root).st_size))
+        g = rel + "/" + "g" * (4096 - len(rel) - 1)  # 4,096 bytes
+        r.append(at(lambda: os.close(os.open(g, os.O_CREAT | os.O_WRONLY, 0o644, dir_fd=root))))
+        r.append(at(lambda: os.mkdir(g, dir_fd=root)))
+        r.append(at(lambda: os.stat(g, dir_fd=root)))
+        # deeper, one directory descriptor at a time: 7,700 bytes below ROOT
+        fd = os.open(rel, os.O_RDONLY | os.O_DIRECTORY, dir_fd=root)
+        fds.append(fd)
+        for c in LONG[15:]:
+            r.append(at(lambda: os.mkdir(c, 0o755, dir_fd=fd)))
+            fd = os.open(c, os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+            fds.append(fd)
+        leaf = os.open("deep", os.O_CREAT | os.O_RDWR, 0o600, dir_fd=fd)
+        fds.append(leaf)
+        os.pwrite(leaf, b"at the bottom" * 100, 0)
+        r.append(os.pread(leaf, 13, 100 * 13 - 13))
+        r.append(at(lambda: os.link("deep", "deep2", src_dir_fd=fd, dst_dir_fd=fd)))
+        r.append(at(lambda: os.symlink("deep", "sym", dir_fd=fd)))
+        r.append(at(lambda: os.rename("deep2", "deep3", src_dir_fd=fd, dst_dir_fd=fd)))
+        r.append(sorted(os.listdir(fd)))
+        r.append(at(lambda: os.stat("deep3", dir_fd=fd).st_nlink))
+        # a rename near the top moves every long key below it
+        r.append(at(lambda: os.rename("lp/" + LONG[0], "lp/moved", src_dir_fd=root, dst_dir_fd=root)))
+        again = os.open("lp/moved", os.O_RDONLY | os.O_DIRECTORY, dir_fd=root)
+        fds.append(again)
+        for c in LONG[1:]:
+            again = os.open(c, os.O_RDONLY | os.O_DIRECTORY, dir_fd=again)
+            fds.append(again)
+        r.append(at(lambda: os.stat("deep", dir_fd=again).st_size))
+        r.append(at(lambda: os.readlink("sym", dir_fd=again)))
+        r.append(at(lambda: os.unlink("deep3", dir_fd=again)))
+        r.append(at(lambda: os.rmdir(LONG[-1], dir_fd=fds[-2])))  # not empty
+        return r
+    finally:
+        for d in reversed(fds):
+            os.close(d)
+
+
+step("long paths", long_paths)
+
+
+def rewind():
+    os.mkdir(P("rw"))
+    fd = os.open(P("rw"), os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        r = [sorted(os.listdir(fd))]  # each listdir(fd) rewinds the stream
+        write("rw/x", b"")
+        r.append(sorted(os.listdir(fd)))
+        os.rename(P("rw/x"), P("rw/y"))
+        r.append(sorted(os.listdir(fd)))
+        os.unlink(P("rw/y"))
+        r.append(sorted(os.listdir(fd)))
+        return r
+    finally:
+        os.close(fd)
+
+
+step("rewinddir shows the directory as it is now", rewind, "rw")
+
 # ---- files that outlive their names ----
 def open_unlinked():
     fd = os.open(P("o"), os.O_RDWR | os.O_CREAT, 0o600)

@@ -3,8 +3,8 @@
 # snapshot and after a remount: hard-link sets (across directories, also of
 # a FIFO, a device and a symlink), FIFOs, UNIX sockets, char/block devices
 # (rdev), symlinks (dangling too), setuid/setgid/sticky modes, owners,
-# user.* xattrs, access and default POSIX ACLs, ns mtimes, a sparse file and
-# a 255-byte name all come back as they were (compared by
+# user.* xattrs, access and default POSIX ACLs, ns mtimes, a sparse file,
+# a 255-byte name and a 4,000-byte path all come back as they were (compared by
 # treegen_special.py stat, link groups by path, not by inode number).
 # Snapshots keep modes, owners, times and link groups while the live tree
 # changes; st_ino survives a remount; the sparse file stays sparse.

@@ -7,7 +7,8 @@
       2-4 names (across directories; also a FIFO, a device and a symlink with
       two names), FIFOs, UNIX sockets, char and block devices, symlinks
       (dangling too), user.* xattrs, access and default POSIX ACLs, distinct
-      past ns mtimes, a 64 MiB sparse file and a 255-byte name. Must run as
+      past ns mtimes, a 64 MiB sparse file, a 255-byte name and a 4,000-byte
+      path. Must run as
       root (mknod, chown). The same seed gives the same tree.
   treegen_special.py stat DIR       prints one sorted line per entry: path,
       type, mode, uid, gid, nlink, size, mtime_ns, rdev, symlink target,
@@ -134,6 +135,17 @@ def gen(root, seed):
     with open(J(rel), "wb") as f:
         f.write(rng.randbytes(333))
     files.append(rel)
+    # a path of 4,000 bytes: 15 directories of 255-byte names and a file
+    # (not in `dirs`: nothing else goes below them)
+    long_dir = "/".join(f"{j:02d}" + "L" * 253 for j in range(15))
+    os.makedirs(J(long_dir))
+    long_dirs = [long_dir[:i] for i in range(len(long_dir) + 1)
+                 if i == len(long_dir) or long_dir[i] == "/"]
+    long_file = os.path.join(long_dir, "F" * (4000 - len(long_dir) - 1))
+    assert len(long_file.encode()) == 4000
+    with open(J(long_file), "wb") as f:
+        f.write(rng.randbytes(5000))
+    files.append(long_file)
     # the sparse file: 64 MiB, a few 4 KiB chunks at scattered offsets
     with open(J(SPARSE), "wb") as f:
         for off in sorted(rng.sample(range(1, 16383), 6)):
@@ -258,7 +270,7 @@ def gen(root, seed):
     for rel in files + specials + [n[0] for n in linked] + symlinks:
         ns = past_ns()
         os.utime(J(rel), ns=(past_ns(), ns), follow_symlinks=False)
-    for d in sorted(dirs, key=lambda d: -d.count("/") if d else 1):
+    for d in sorted(dirs + long_dirs, key=lambda d: -d.count("/") if d else 1):
         ns = past_ns()
         os.utime(J(d) if d else root, ns=(past_ns(), ns))
 

@@ -36,7 +36,7 @@ struct Options {
 };
 
 // Limits, documented in docs/FORMAT.md.
-constexpr size_t kMaxKeySize = 1024;
+constexpr size_t kMaxKeySize = size_t{64} << 10;
 // The largest value Put takes in one piece; WriteAt grows a value further,
 // up to kMaxValueBytes.
 constexpr size_t kMaxValueSize = size_t{16} << 20;
