@@ -16,38 +16,8 @@
 namespace bruce {
 namespace {
 
-std::string SendToString(Db* db, const std::string& snap, const std::string& base,
-                         StreamStats* stats = nullptr, bool compressed = false) {
-  std::string out;
-  SendOptions o;
-  o.base = base;
-  o.compressed = compressed;
-  Status s = Send(db, snap, o,
-                  [&](std::string_view piece) {
-                    out.append(piece);
-                    return Status::OK();
-                  },
-                  stats);
-  EXPECT_TRUE(s.ok()) << s.ToString();
-  return out;
-}
-
-Status ReceiveString(Db* db, const std::string& stream, bool force = false,
-                     StreamStats* stats = nullptr) {
-  size_t pos = 0;
-  std::string snap;
-  ReceiveOptions o;
-  o.force = force;
-  return Receive(
-      db,
-      [&](char* buf, size_t n, size_t* got) {
-        *got = std::min(n, stream.size() - pos);
-        std::memcpy(buf, stream.data() + pos, *got);
-        pos += *got;
-        return Status::OK();
-      },
-      o, &snap, stats);
-}
+using testing::ReceiveString;
+using testing::SendToString;
 
 // Every user tree: name -> (root hash, every entry); reads the live store
 // or a snapshot.

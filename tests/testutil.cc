@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <algorithm>
+#include <cstring>
 #include <cstdlib>
 #include <filesystem>
 #include <random>
@@ -50,6 +52,38 @@ TempDir::TempDir() {
 TempDir::~TempDir() {
   std::error_code ec;
   std::filesystem::remove_all(path_, ec);
+}
+
+std::string SendToString(Db* db, const std::string& snap, const std::string& base,
+                         StreamStats* stats, bool compressed) {
+  std::string out;
+  SendOptions o;
+  o.base = base;
+  o.compressed = compressed;
+  Status s = Send(db, snap, o,
+                  [&](std::string_view piece) {
+                    out.append(piece);
+                    return Status::OK();
+                  },
+                  stats);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  return out;
+}
+
+Status ReceiveString(Db* db, const std::string& stream, bool force, StreamStats* stats) {
+  size_t pos = 0;
+  std::string snap;
+  ReceiveOptions o;
+  o.force = force;
+  return Receive(
+      db,
+      [&](char* buf, size_t n, size_t* got) {
+        *got = std::min(n, stream.size() - pos);
+        std::memcpy(buf, stream.data() + pos, *got);
+        pos += *got;
+        return Status::OK();
+      },
+      o, &snap, stats);
 }
 
 }  // namespace bruce::testing

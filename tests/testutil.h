@@ -38,6 +38,14 @@ class TempDir {
 // Runs Db::Check and fails the test on its first problem.
 void ExpectClean(Db* db);
 
+// A send stream of snapshot `snap` (incremental from `base` unless empty),
+// as one string; a failed send fails the test.
+std::string SendToString(Db* db, const std::string& snap, const std::string& base,
+                         StreamStats* stats = nullptr, bool compressed = false);
+// Receives a stream held in a string.
+Status ReceiveString(Db* db, const std::string& stream, bool force = false,
+                     StreamStats* stats = nullptr);
+
 // Compares a tree, walked with a cursor both ways, with a model: any
 // ordered container of (key, value) pairs (a std::map, or a std::multimap
 // for a tree with duplicate keys).

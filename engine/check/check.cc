@@ -34,7 +34,7 @@ class Checker {
  public:
   // What a tree's leaves hold.
   // kDup: a dup tree's (key, value) pairs; kChain: an overflow chain's values.
-  enum class Kind { kCatalog, kData, kDup, kChain, kChunks, kDead, kSnaps, kInfo };
+  enum class Kind { kCatalog, kData, kDup, kChain, kChunks, kDead, kSnaps, kInfo, kClones };
 
   Checker(DbImpl* db, uint64_t total, CheckReport* rep) : db_(db), rep_(rep), use_(total) {}
 
@@ -70,6 +70,11 @@ class Checker {
   }
 
   void Data(const format::BlockPtr& p, const std::string& tree) {
+    if (live_) {
+      // A data block the live trees reach again: a clone shares it.
+      auto it = seen_.find(p.page);
+      if (it != seen_.end() && it->second == p.hash) shared_[p.page]++;
+    }
     uint64_t pages = format::PagesFor(p.stored_len, db_->page_size());
     if (!ClaimBlock(p, pages)) return;
     std::string buf;
@@ -155,6 +160,7 @@ class Checker {
       rep_->keys_checked++;
     }
     if (kind == Kind::kDead && live_ && !in_snapshot_) dead_.emplace_back(n.key(i), n.value(i));
+    if (kind == Kind::kClones && live_ && !in_snapshot_) clones_.emplace_back(n.key(i), n.value(i));
     if (vt == format::ValueType::kInline) return;
     format::PtrValue d;
     if (!format::DecodePtrValue(n.value(i), &d)) {
@@ -172,6 +178,7 @@ class Checker {
       Kind k = name == kDeadTree ? Kind::kDead
                : name == kSnapsTree ? Kind::kSnaps
                : name == kSnapInfoTree ? Kind::kInfo
+               : name == kClonesTree ? Kind::kClones
                : (d.aux & kTreeDupSort) ? Kind::kDup
                                         : Kind::kData;
       if (k == Kind::kData || k == Kind::kDup) rep_->trees_checked++;
@@ -230,6 +237,38 @@ class Checker {
     }
   }
 
+  // The clone table must count, for every data block the live trees
+  // reach more than once, the references past the first, and nothing else.
+  void CheckClones() {
+    std::unordered_map<uint64_t, uint64_t> table;
+    for (const auto& [key, value] : clones_) {
+      if (key.empty()) continue;  // the marker
+      format::Reader r(value);
+      uint64_t n = 0;
+      if (key.size() != 8 || !r.Varint(&n) || r.remaining() != 0 || n == 0) {
+        rep_->problems.push_back("clone table: malformed entry");
+        continue;
+      }
+      uint64_t page = 0;
+      for (char c : key) page = (page << 8) | static_cast<unsigned char>(c);
+      table[page] = n;
+    }
+    for (const auto& [page, n] : table) {
+      auto it = shared_.find(page);
+      uint64_t have = it == shared_.end() ? 0 : it->second;
+      if (have != n) {
+        Problem(page, "the clone table counts " + std::to_string(n) +
+                          " more references to it, the trees have " + std::to_string(have));
+      }
+    }
+    for (const auto& [page, n] : shared_) {
+      if (!table.count(page)) {
+        Problem(page, "reached " + std::to_string(n + 1) +
+                          " times by the trees but not in the clone table");
+      }
+    }
+  }
+
   void ReportUnaccounted() {
     uint64_t p = 0;
     while (p < use_.size()) {
@@ -259,6 +298,8 @@ class Checker {
   bool in_snapshot_ = false;
   std::vector<format::BlockPtr> snapshots_;
   std::vector<std::pair<std::string, std::string>> dead_;
+  std::vector<std::pair<std::string, std::string>> clones_;
+  std::unordered_map<uint64_t, uint64_t> shared_;  // live data block -> references past the first
 };
 
 }  // namespace
@@ -298,6 +339,7 @@ Status DbImpl::Check(CheckReport* report) {
   for (uint64_t p : space_.log_chain()) c.Claim(p, 1, Use::kLog);
   space_.ForEachFree([&](uint64_t s, uint64_t n) { c.Claim(s, n, Use::kFree); });
   c.CheckDeadList(v.dead_pages);
+  c.CheckClones();
   c.ReportUnaccounted();
   if (hold) hold->Abort();
   return Status::OK();

@@ -396,8 +396,7 @@ Status FreePtrValue(WriteContext* ctx, ValueType vtype, std::string_view value) 
   if (!format::DecodePtrValue(value, &v)) return Status::Corruption("malformed pointer value");
   if (v.ptr.null()) return Status::OK();
   if (vtype == ValueType::kData || (vtype == ValueType::kExtents && (v.aux & format::kDirect))) {
-    ctx->FreeRun(v.ptr);
-    return Status::OK();
+    return ctx->FreeData(v.ptr);
   }
   return FreeSubtree(ctx, v.ptr);
 }

@@ -47,6 +47,18 @@ class WriteContext : public NodeSource {
  public:
   // The node's pages are no longer used by this transaction.
   virtual void FreeRun(const format::BlockPtr& ptr) = 0;
+  // One reference to a data block is gone: a block that clones share
+  // (ShareData) loses one of its extra references, any other is freed as
+  // FreeRun frees it.
+  virtual Status FreeData(const format::BlockPtr& ptr) {
+    FreeRun(ptr);
+    return Status::OK();
+  }
+  // One more reference to a data block (a clone of it).
+  virtual Status ShareData(const format::BlockPtr& ptr) {
+    (void)ptr;
+    return Status::NotSupported("this writer cannot share data blocks");
+  }
   // Nodes split above this many encoded bytes (the page size).
   virtual size_t node_limit() const = 0;
   // How well the node compresses at zstd_level (stored bytes per encoded

@@ -51,6 +51,7 @@ using SnapMap = std::map<std::string, SnapRecord, std::less<>>;
 // Names of the system trees in the catalog (a user's tree name never starts
 // with a NUL byte).
 inline const std::string kDeadTree("\0dead", 5);
+inline const std::string kClonesTree("\0clones", 7);
 inline const std::string kSnapsTree("\0snaps", 6);
 inline const std::string kSnapInfoTree("\0snapinfo", 9);
 

@@ -14,20 +14,22 @@ namespace {
 // Frees a node (with what is under it) or data block that the new trees do
 // not keep.
 Status FreeUnkept(WriteTxnImpl* w, const BlockPtr& p, bool data,
-                  const std::unordered_set<uint64_t>& kept) {
+                  const std::unordered_set<uint64_t>& kept, std::unordered_set<uint64_t>* freed) {
   if (p.null() || kept.count(p.page)) return Status::OK();
+  // A block clones share: every reference goes, it is freed once.
+  if (data && !freed->insert(p.page).second) return Status::OK();
   if (!data) {
     BRUCE_ASSIGN_OR_RETURN(NodeRef n, w->Load(p));
     for (size_t i = 0; i < n->size(); ++i) {
       if (!n->leaf()) {
-        BRUCE_RETURN_IF_ERROR(FreeUnkept(w, n->child(i), false, kept));
+        BRUCE_RETURN_IF_ERROR(FreeUnkept(w, n->child(i), false, kept, freed));
         continue;
       }
       const ValueType vt = n->vtype(i);
       if (vt == ValueType::kInline) continue;
       PtrValue v;
       if (!format::DecodePtrValue(n->value(i), &v)) return Status::Corruption("bad pointer value");
-      BRUCE_RETURN_IF_ERROR(FreeUnkept(w, v.ptr, format::PointsToData(vt, v.aux), kept));
+      BRUCE_RETURN_IF_ERROR(FreeUnkept(w, v.ptr, format::PointsToData(vt, v.aux), kept, freed));
     }
   }
   w->FreeRun(p);
@@ -53,8 +55,9 @@ Status WriteTxnImpl::ReplaceUserTrees(const std::map<std::string, PtrValue>& tre
     }
     BRUCE_RETURN_IF_ERROR(c.status());
   }
+  std::unordered_set<uint64_t> freed;
   for (const auto& [name, v] : old) {
-    BRUCE_RETURN_IF_ERROR(FreeUnkept(this, v.ptr, false, kept));
+    BRUCE_RETURN_IF_ERROR(FreeUnkept(this, v.ptr, false, kept, &freed));
     if (!trees.count(name)) BRUCE_RETURN_IF_ERROR(btree::Delete(this, &catalog_, name));
   }
   bool added;
@@ -62,6 +65,8 @@ Status WriteTxnImpl::ReplaceUserTrees(const std::map<std::string, PtrValue>& tre
     BRUCE_RETURN_IF_ERROR(
         btree::Put(this, &catalog_, name, format::EncodePtrValue(v), ValueType::kTree, &added));
   }
+  // Blocks the old trees shared may be kept once, or twice, or not at all.
+  BRUCE_RETURN_IF_ERROR(RebuildClones());
   Changed();
   return Status::OK();
 }

@@ -250,6 +250,8 @@ Status WriteTxnImpl::FreeNewer(const BlockPtr& ptr, ValueType vt, uint64_t aux, 
         BRUCE_RETURN_IF_ERROR(FreeNewer(v.ptr, n->vtype(i), v.aux, txn));
       }
     }
+  } else if (!data_freed_.insert(ptr.page).second) {
+    return Status::OK();  // a block clones share: every reference goes, it is freed once
   }
   FreeRun(ptr);
   return Status::OK();
@@ -311,6 +313,7 @@ Status WriteTxnImpl::RollbackTo(std::string_view name) {
   std::map<std::string, std::string> live, then;
   BRUCE_RETURN_IF_ERROR(user_trees(catalog_.ptr, &live));
   BRUCE_RETURN_IF_ERROR(user_trees(rec.catalog, &then));
+  data_freed_.clear();
   for (const auto& [tree, raw] : live) {
     PtrValue v;
     if (!format::DecodePtrValue(raw, &v)) return Status::Corruption("bad catalog entry");
@@ -330,6 +333,8 @@ Status WriteTxnImpl::RollbackTo(std::string_view name) {
     if (!format::DecodePtrValue(raw, &v)) return Status::Corruption("bad catalog entry");
     BRUCE_RETURN_IF_ERROR(Revive(dead, v.ptr, ValueType::kTree, 0, rec.txn));
   }
+  data_freed_.clear();
+  BRUCE_RETURN_IF_ERROR(RebuildClones());
   Changed();
   return Status::OK();
 }

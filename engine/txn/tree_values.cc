@@ -654,7 +654,7 @@ Status TreeImpl::Relocate(btree::RelocateLimits lim) {
     BRUCE_RETURN_IF_ERROR(txn_->source()->ReadData(v.ptr, &block[0]));
     std::vector<BlockPtr> moved;
     BRUCE_RETURN_IF_ERROR(w->WriteData(block, &moved));
-    w->FreeRun(v.ptr);
+    BRUCE_RETURN_IF_ERROR(w->FreeData(v.ptr));
     leaf->SetValue(i, format::EncodePtrValue({v.aux, moved[0]}), ValueType::kData);
     return Status::OK();
   };

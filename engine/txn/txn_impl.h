@@ -94,6 +94,9 @@ class TreeImpl final : public Tree {
   Result<uint64_t> AllocatedBytes(std::string_view key) override;
   Status ZeroRange(std::string_view key, uint64_t offset, uint64_t length) override;
   Result<uint64_t> SeekData(std::string_view key, uint64_t offset, bool hole) override;
+  Result<uint64_t> CloneRange(Tree* src, std::string_view src_key, uint64_t src_offset,
+                              std::string_view dst_key, uint64_t dst_offset,
+                              uint64_t length) override;
 
   TreeRoot& root() { return root_; }
   TxnBase* txn() const { return txn_; }
@@ -155,6 +158,10 @@ class TreeImpl final : public Tree {
   Status WriteBlocks(const std::vector<std::string_view>& blocks,
                      std::vector<format::BlockPtr>* out);
   Status CutChunks(Extent* e, uint64_t size);
+  // Chunk c of a large value: its data block, or a null pointer for a hole.
+  Status ChunkAt(const ValueRef& v, uint64_t c, format::BlockPtr* out);
+  // Points chunk c of e at the data block p (null: a hole), sharing it.
+  Status ShareChunk(Extent* e, uint64_t c, const format::BlockPtr& p);
   // Frees what the value at key owns (dirty or committed).
   Status DropValue(std::string_view key, const btree::OldValue& old);
 
@@ -320,6 +327,8 @@ class WriteTxnImpl final : public WriteTxn, public TxnBase, public WriteContext 
   Status WriteData(const std::vector<std::string>& blocks,
                    std::vector<format::BlockPtr>* out) override;
   void FreeRun(const format::BlockPtr& ptr) override;
+  Status FreeData(const format::BlockPtr& ptr) override;
+  Status ShareData(const format::BlockPtr& ptr) override;
   size_t node_limit() const override { return db_->page_size(); }
   Result<format::BlockPtr> WriteNode(std::unique_ptr<format::Node> node, int zstd_level) override;
   float MeasureRatio(format::Node* node, int zstd_level) override;
@@ -336,6 +345,14 @@ class WriteTxnImpl final : public WriteTxn, public TxnBase, public WriteContext 
   Status FreeNewer(const format::BlockPtr& ptr, format::ValueType vt, uint64_t aux, uint64_t txn);
   Status Revive(TreeRoot* dead, const format::BlockPtr& ptr, format::ValueType vt, uint64_t aux,
                 uint64_t txn);
+  // The clone table (clones.cc): whether it may hold entries, and its
+  // rebuild from the user trees after they were replaced wholesale (a
+  // rollback, a receive).
+  Result<bool> MayHaveClones();
+  Status RebuildClones();
+  // Data blocks freed by FreeNewer and FreeUnkept, which visit every
+  // reference of a shared block: each is freed once.
+  std::unordered_set<uint64_t> data_freed_;
 
   // Pages of committed nodes this transaction stopped using, with their
   // birth transactions: free space or a dead list, decided at commit.

@@ -195,6 +195,20 @@ class Tree {
   // are rewritten. Costs O(chunks present in the range), whatever its
   // length. kNotFound when the key is absent.
   virtual Status ZeroRange(std::string_view key, uint64_t offset, uint64_t length) = 0;
+  // Copies up to `length` bytes of the value at src_key in `src` (a tree of
+  // this write transaction, this one included), from src_offset on, into
+  // dst_key at dst_offset, as WriteAt would: dst_key is made or grown. A
+  // chunk that lies wholly in the range on both sides is shared, not
+  // copied: both values point to one data block (counted in the store's
+  // clone table) until either is written, so a clone of a large value
+  // costs O(chunks) of metadata and no data. Holes stay holes. Returns the
+  // bytes copied: fewer than `length` when the value ends first, 0 at or
+  // past its end. kNotFound when src_key is absent; kInvalidArgument for a
+  // tree of another transaction, a dup tree, or two overlapping ranges of
+  // one value.
+  virtual Result<uint64_t> CloneRange(Tree* src, std::string_view src_key, uint64_t src_offset,
+                                      std::string_view dst_key, uint64_t dst_offset,
+                                      uint64_t length) = 0;
   // The first offset >= offset that holds data (hole = false) or lies in a
   // hole (hole = true; the end of the value counts as a hole). kNotFound
   // when there is no such offset below the value's size (data), or offset
