@@ -142,6 +142,11 @@ class BruceFs {
   int Write(fuse_ino_t ino, int flags, const char* buf, size_t size, off_t off);
   int Fsync();
   int Lseek(fuse_ino_t ino, off_t off, int whence, off_t* out);
+  // copy_file_range: chunks aligned on both sides are shared (a clone),
+  // the rest copied; EOPNOTSUPP for a source in a snapshot (the kernel then
+  // copies the bytes itself).
+  int CopyFileRange(fuse_ino_t in, off_t off_in, fuse_ino_t out, off_t off_out, size_t len,
+                    int flags, size_t* copied);
   int OpenDir(fuse_ino_t ino, uint64_t* fh);
   // Fills buf (at most size bytes) with entries after offset `off`.
   int ReadDir(fuse_req_t req, fuse_ino_t ino, uint64_t fh, size_t size, off_t off, bool plus,

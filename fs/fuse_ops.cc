@@ -314,6 +314,20 @@ void Lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, fuse_file_info
   }
 }
 
+void CopyFileRange(fuse_req_t req, fuse_ino_t ino_in, off_t off_in, fuse_file_info* fi_in,
+                   fuse_ino_t ino_out, off_t off_out, fuse_file_info* fi_out, size_t len,
+                   int flags) {
+  (void)fi_in;
+  (void)fi_out;
+  size_t n = 0;
+  int err = Fs(req)->CopyFileRange(ino_in, off_in, ino_out, off_out, len, flags, &n);
+  if (err) {
+    fuse_reply_err(req, err);
+  } else {
+    fuse_reply_write(req, n);
+  }
+}
+
 fuse_lowlevel_ops MakeOps() {
   fuse_lowlevel_ops ops;
   std::memset(&ops, 0, sizeof(ops));
@@ -351,6 +365,7 @@ fuse_lowlevel_ops MakeOps() {
   ops.removexattr = RemoveXattr;
   ops.access = Access;
   ops.lseek = Lseek;
+  ops.copy_file_range = CopyFileRange;
   ops.fallocate = Fallocate;
   return ops;
 }

@@ -136,6 +136,39 @@ int BruceFs::Write(fuse_ino_t ino, int flags, const char* buf, size_t size, off_
   return 0;
 }
 
+int BruceFs::CopyFileRange(fuse_ino_t in, off_t off_in, fuse_ino_t out, off_t off_out,
+                           size_t len, int flags, size_t* copied) {
+  *copied = 0;
+  if (flags != 0 || off_in < 0 || off_out < 0) return EINVAL;
+  Target s, d;
+  if (int err = Resolve(in, &s)) return err;
+  if (int err = Resolve(out, &d)) return err;
+  if (!Writable(d)) return EROFS;
+  // A snapshot's file is in another transaction: nothing to share with it.
+  if (!Writable(s)) return EOPNOTSUPP;
+  GroupLock l(this);
+  FsTree* dst = WritableTree(d);
+  FsTree* src = WritableTree(s);
+  if (dst == nullptr || src == nullptr) return EROFS;  // the mount went read-only
+  if (static_cast<uint64_t>(off_out) + len > bruce::kMaxValueBytes) return EFBIG;
+  auto r = dst->main()->CloneRange(src->main(), s.path, static_cast<uint64_t>(off_in), d.path,
+                                   static_cast<uint64_t>(off_out), len);
+  if (!r.ok()) {
+    if (r.status().code() == bruce::Code::kInvalidArgument) return EINVAL;  // overlapping
+    return ToErrno(r.status());
+  }
+  std::optional<Attr> rec;
+  FS_TRY(dst->GetRecord(d.path, &rec));
+  Attr a = rec ? std::move(*rec) : dst->DefaultAttr(Kind::kFile);
+  a.mtime_ns = a.ctime_ns = NowNs();
+  FS_TRY(dst->PutRecord(d.path, a));
+  // Shared chunks cost their entries (about 1/64 of their bytes), copied
+  // ones their bytes: the estimate errs high.
+  Dirty(*r / 32 + 128);
+  *copied = static_cast<size_t>(*r);
+  return 0;
+}
+
 int BruceFs::Lseek(fuse_ino_t ino, off_t off, int whence, off_t* out) {
   if (whence != SEEK_DATA && whence != SEEK_HOLE) return EINVAL;
   Target t;

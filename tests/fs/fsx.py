@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """fsx-style random operations on one file against an in-memory model:
 read, write, mmap read and write, truncate, fallocate (reserve, keep size,
-punch hole, zero range), copy_file_range from a second file, fsync; the
-file's size, its bytes and SEEK_DATA/SEEK_HOLE are checked against the model
-after every operation that changes them, and the whole file every 1,000.
+punch hole, zero range), copy_file_range from a second file and back (half
+of them chunk-aligned on both sides, which brucefs shares instead of
+copying, with writes to the second file in between), fsync; the file's
+size, its bytes and SEEK_DATA/SEEK_HOLE are checked against the model after
+every operation that changes them, and both files whole every 1,000.
 Usage: fsx.py DIR OPS [SEED]. Prints the seed; exits non-zero on the first
 mismatch, naming the operation and the log of the last 20."""
 import ctypes
@@ -23,7 +25,8 @@ MAXLEN = 1 << 20  # the file stays under this, so every op touches it
 path, src = os.path.join(DIR, "fsx.data"), os.path.join(DIR, "fsx.src")
 fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
 sfd = os.open(src, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
-source = bytes(rng.randrange(256) for _ in range(65536))
+SRCMAX = 1 << 18  # the second file stays under this
+source = bytearray(rng.randrange(256) for _ in range(65536))
 os.write(sfd, source)
 model = bytearray()
 log = []
@@ -44,6 +47,12 @@ def check_range(off, n):
     if got != want:
         i = next((i for i in range(min(len(got), len(want))) if got[i] != want[i]), min(len(got), len(want)))
         fail(f"read {off}+{n}: {len(got)} bytes, want {len(want)}; first difference at {off + i}")
+
+
+def check_source():
+    got = os.pread(sfd, len(source) + 10, 0)
+    if got != bytes(source):
+        fail(f"the second file differs from its model ({len(got)} bytes, want {len(source)})")
 
 
 def check_size():
@@ -107,19 +116,34 @@ for i in range(OPS):
         if not mode & KEEP and end > len(model):
             model.extend(bytes(end - len(model)))
     elif op < 93:
-        off = rng.randrange(MAXLEN - 65536)
-        soff = rng.randrange(len(source))
-        n = rng.randrange(1, len(source) - soff + 1)
-        log.append(f"copy_file_range {soff} {n} -> {off}")
+        back = bool(model) and rng.random() < 0.25  # from the file into the second one
+        frm, to = (model, source) if back else (source, model)
+        ffd, tfd = (fd, sfd) if back else (sfd, fd)
+        limit = (SRCMAX if back else MAXLEN) - 65536
+        if rng.random() < 0.5:  # chunk-aligned on both sides
+            soff = rng.randrange((len(frm) - 1) // 4096 + 1) * 4096
+            off = rng.randrange(limit // 4096) * 4096
+        else:
+            soff, off = rng.randrange(len(frm)), rng.randrange(limit)
+        n = rng.randrange(1, min(len(frm) - soff, 65536) + 1)
+        log.append(f"copy_file_range {'file -> second' if back else 'second -> file'} {soff} {n} -> {off}")
         done = 0
         while done < n:
-            r = os.copy_file_range(sfd, fd, n - done, soff + done, off + done)
+            r = os.copy_file_range(ffd, tfd, n - done, soff + done, off + done)
             if r <= 0:
                 fail(f"copy_file_range returned {r}")
             done += r
-        if len(model) < off:
-            model.extend(bytes(off - len(model)))
-        model[off:off + n] = source[soff:soff + n]
+        piece = frm[soff:soff + n]
+        if len(to) < off:
+            to.extend(bytes(off - len(to)))
+        to[off:off + n] = piece
+        if rng.random() < 0.3:  # then a write into the second file
+            woff, data = rng.randrange(len(source)), rng.randbytes(rng.randrange(1, 8192))
+            log.append(f"write second {woff} {len(data)}")
+            os.pwrite(sfd, data, woff)
+            if len(source) < woff:
+                source.extend(bytes(woff - len(source)))
+            source[woff:woff + len(data)] = data
     elif op < 96:
         log.append("fsync")
         os.fsync(fd)
@@ -142,7 +166,9 @@ for i in range(OPS):
     check_size()
     if i % 1000 == 999:
         check_range(0, len(model) + 10)
+        check_source()
 check_range(0, len(model) + 10)
+check_source()
 os.close(fd)
 os.close(sfd)
 print(f"fsx: {OPS} operations match the model")
