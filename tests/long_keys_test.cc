@@ -66,6 +66,16 @@ void CheckOrderAndRanks(Tree* t, const std::map<std::string, std::string>& m) {
   }
 }
 
+// Tree "t" as committed: check clean, in order, ranked, O(log n) high.
+void ExpectCommitted(Db* db, const std::map<std::string, std::string>& m) {
+  ExpectClean(db);
+  auto r = db->BeginRead();
+  auto t = (*r)->OpenTree("t");
+  ASSERT_TRUE(t.ok());
+  CheckOrderAndRanks(*t, m);
+  ExpectLogDepth(*t, m.size());
+}
+
 void RunTrie(int zstd_level) {
   uint64_t seed = testing::Seed("LongKeys.Trie");
   auto db = testing::OpenMemoryDb();
@@ -89,14 +99,7 @@ void RunTrie(int zstd_level) {
     }
     ASSERT_TRUE((*w)->Commit().ok());
   }
-  ExpectClean(db.get());
-  {
-    auto r = db->BeginRead();
-    auto t = (*r)->OpenTree("t");
-    ASSERT_TRUE(t.ok());
-    CheckOrderAndRanks(*t, m);
-    ExpectLogDepth(*t, m.size());
-  }
+  ExpectCommitted(db.get(), m);
   // Delete three quarters in random order: merges and splits of long
   // separators, the tree still in order.
   {
@@ -110,12 +113,7 @@ void RunTrie(int zstd_level) {
     }
     ASSERT_TRUE((*w)->Commit().ok());
   }
-  ExpectClean(db.get());
-  auto r = db->BeginRead();
-  auto t = (*r)->OpenTree("t");
-  ASSERT_TRUE(t.ok());
-  CheckOrderAndRanks(*t, m);
-  ExpectLogDepth(*t, m.size());
+  ExpectCommitted(db.get(), m);
 }
 
 TEST(LongKeys, TrieOfMaximalKeys) { RunTrie(0); }
