@@ -158,16 +158,20 @@ TEST(Stream, IncrementalCarriesOnlyTheChanges) {
   ASSERT_TRUE(src->CreateSnapshot("b").ok());
   StreamStats is;
   const std::string inc = SendToString(src.get(), "b", "a", &is);
-  ASSERT_TRUE(ReceiveString(dst.get(), inc).ok());
+  Status rs = ReceiveString(dst.get(), inc);
+  ASSERT_TRUE(rs.ok()) << rs.ToString();
   EXPECT_EQ(Contents(dst.get()), Contents(src.get(), "b"));
   ExpectCheckClean(dst.get());
   EXPECT_EQ(is.data_blocks, 1u) << "a 9-byte write into a 4 MiB value sends its one chunk";
+  // Each leaf with a changed key goes as that change to the base's leaf.
+  EXPECT_GE(is.leaf_deltas, 10u) << is.nodes << " nodes";
   EXPECT_LT(inc.size() * 20, full.size()) << inc.size() << " of " << full.size() << " bytes";
   std::printf("full %zu bytes (%llu nodes, %llu blocks); 10 keys and one chunk later: %zu bytes "
-              "(%llu nodes, %llu blocks, %llu reused)\n",
+              "(%llu nodes, %llu of them leaf deltas, %llu blocks, %llu reused)\n",
               full.size(), static_cast<unsigned long long>(fs.nodes),
               static_cast<unsigned long long>(fs.data_blocks), inc.size(),
               static_cast<unsigned long long>(is.nodes),
+              static_cast<unsigned long long>(is.leaf_deltas),
               static_cast<unsigned long long>(is.data_blocks),
               static_cast<unsigned long long>(is.reused));
 }
@@ -364,6 +368,92 @@ TEST(Stream, WellFormedButWrongStreamsAreRefused) {
   EXPECT_FALSE(s.ok());
   EXPECT_NE(s.message().find("other records"), std::string::npos) << s.ToString();
   before.Expect(dst.get(), "after well-formed but wrong streams");
+}
+
+// NODE_DELTA records that check out as records but make another leaf, or
+// none: a copy past the base leaf, a changed literal, a base path that
+// leads elsewhere, a record not referred to. Each is refused and the target
+// keeps its state; the unedited stream goes in.
+TEST(Stream, WrongLeafDeltasAreRefused) {
+  auto src = testing::OpenMemoryDb();
+  auto dst = testing::OpenMemoryDb();
+  {
+    auto w = src->BeginWrite().value();
+    char key[32];
+    for (int i = 0; i < 5000; ++i) {
+      snprintf(key, sizeof key, "key%06d", i);
+      ASSERT_TRUE(w->Main()->Put(key, std::string(60, static_cast<char>('a' + i % 26))).ok());
+    }
+    ASSERT_TRUE(w->Commit().ok());
+  }
+  ASSERT_TRUE(src->CreateSnapshot("a").ok());
+  ASSERT_TRUE(ReceiveString(dst.get(), SendToString(src.get(), "a", "")).ok());
+  {
+    auto w = src->BeginWrite().value();
+    ASSERT_TRUE(w->Main()->Put("key002500", "changed").ok());
+    ASSERT_TRUE(w->Commit().ok());
+  }
+  ASSERT_TRUE(src->CreateSnapshot("b").ok());
+  StreamStats st;
+  const std::string good = SendToString(src.get(), "b", "a", &st);
+  ASSERT_EQ(st.leaf_deltas, 1u);
+  const Before before(dst.get());
+  auto edit_delta = [&](const std::function<std::string(const std::string&)>& f) {
+    return Rewrite(good, [&](stream::RecordType t, const std::string& p) {
+      return Records{{t, t == stream::RecordType::kNodeDelta ? f(p) : p}};
+    });
+  };
+  // The delta's payload: the base reference, then the ops.
+  std::string delta;
+  Rewrite(good, [&](stream::RecordType t, const std::string& p) {
+    if (t == stream::RecordType::kNodeDelta) delta = p;
+    return Records{{t, p}};
+  });
+  ASSERT_FALSE(delta.empty());
+  format::Reader rd(delta);
+  stream::Ref base;
+  ASSERT_TRUE(stream::GetRef(&rd, &base));
+  const std::string head = delta.substr(0, delta.size() - rd.remaining());
+  const std::string ops = delta.substr(delta.size() - rd.remaining());
+  // A copy far past the base leaf's end.
+  std::string past;
+  format::PutVarint(&past, 1);
+  format::PutU8(&past, 0);
+  format::PutVarint(&past, 100000);
+  format::PutVarint(&past, 1);
+  Status s = ReceiveString(dst.get(), edit_delta([&](const std::string&) { return head + past; }));
+  EXPECT_NE(s.message().find("out of the base leaf"), std::string::npos) << s.ToString();
+  // A changed byte in the changed entry's value: another leaf, another hash.
+  s = ReceiveString(dst.get(), edit_delta([&](const std::string& p) {
+    std::string q = p;
+    size_t at = q.find("changed");
+    EXPECT_NE(at, std::string::npos);
+    q[at] = 'C';
+    return q;
+  }));
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("does not hold what its node names"), std::string::npos) << s.ToString();
+  // The base path one leaf over.
+  s = ReceiveString(dst.get(), edit_delta([&](const std::string&) {
+    stream::Ref other = base;
+    other.path.back() += 1;
+    std::string q;
+    stream::PutRef(&q, other);
+    return q + ops;
+  }));
+  EXPECT_FALSE(s.ok()) << "a delta against another leaf was taken";
+  // No base at all.
+  s = ReceiveString(dst.get(), edit_delta([&](const std::string&) {
+    std::string q;
+    stream::PutRef(&q, stream::Ref{});
+    return q + ops;
+  }));
+  EXPECT_NE(s.message().find("without a base leaf"), std::string::npos) << s.ToString();
+  before.Expect(dst.get(), "after wrong leaf deltas");
+  s = ReceiveString(dst.get(), good);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(Contents(dst.get()), Contents(src.get(), "b"));
+  ExpectCheckClean(dst.get());
 }
 
 }  // namespace

@@ -28,6 +28,7 @@ std::string StatsJson(const StreamStats& st, std::chrono::steady_clock::duration
   if (!snapshot.empty()) out += "\"snapshot\": " + JsonString(snapshot) + ", ";
   out += "\"bytes\": " + std::to_string(st.bytes) + ", \"records\": " +
          std::to_string(st.records) + ", \"nodes\": " + std::to_string(st.nodes) +
+         ", \"leaf_deltas\": " + std::to_string(st.leaf_deltas) +
          ", \"data_blocks\": " + std::to_string(st.data_blocks) + ", \"reused\": " +
          std::to_string(st.reused) + ", \"seconds\": " + std::to_string(secs) + "}";
   return out;

@@ -78,13 +78,21 @@ class Frontier {
     return out;
   }
 
+  // Whether the current element is an entry of a tree's leaf (not of an
+  // overflow chain); then leaf() is that leaf's pointer, and Path() without
+  // its last step the leaf's path.
+  bool at_leaf_entry() const {
+    return !pending_ && !stack_.empty() && !stack_.back().chain && stack_.back().node->leaf();
+  }
+  const BlockPtr& leaf() const { return stack_.back().ptr; }
+
   // Reads the pending subtree and makes its first element current.
   Status Descend() {
     Pending p = std::move(*pending_);
     pending_.reset();
     BRUCE_ASSIGN_OR_RETURN(NodeRef n, src_->Load(p.ptr));
     ++*nodes_;
-    stack_.push_back(Frame{std::move(n), 0, p.chain, std::move(p.chain_key)});
+    stack_.push_back(Frame{std::move(n), 0, p.chain, std::move(p.chain_key), p.ptr});
     Settle();
     return Status::OK();
   }
@@ -101,6 +109,7 @@ class Frontier {
     size_t i = 0;
     bool chain = false;       // a dup leaf's overflow chain (keys are values)
     std::string chain_key;    // the key whose values it holds
+    BlockPtr ptr;             // the node's pointer
   };
 
   // Pops finished frames; turns a child pointer or an overflow chain at the

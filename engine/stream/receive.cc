@@ -11,6 +11,7 @@
 // the transaction, and the pages it wrote go back.
 #include <unordered_set>
 
+#include "stream/leaf_delta.h"
 #include "stream/stream_format.h"
 #include "txn/txn_impl.h"
 
@@ -153,6 +154,34 @@ class Receiver {
     sent_level_.push_back(static_cast<int>(static_cast<uint8_t>(logical[1])));
     sent_nested_.push_back(nested);
     stats_->nodes++;
+    return Status::OK();
+  }
+
+  // A NODE_DELTA record: a leaf as its changes from a leaf of the base,
+  // which is only read (the new leaf replaces it), then checked as a NODE.
+  Status DeltaRecord(std::string_view payload) {
+    if (!in_tree_) return Bad("a NODE_DELTA record outside a tree");
+    format::Reader in(payload);
+    Ref r;
+    if (!stream::GetRef(&in, &r) || r.kind != Ref::kBase) {
+      return Bad("a NODE_DELTA record without a base leaf");
+    }
+    if (base_root_.null()) return Bad("a NODE_DELTA record in a tree the base does not have");
+    format::BlockPtr p = base_root_;
+    bool data = false;
+    for (uint32_t step : r.path) {
+      if (data) return Bad("a path through a data block");
+      BRUCE_ASSIGN_OR_RETURN(NodeRef n, w_->Load(p));
+      if (!stream::PathStep(*n, step, &p, &data)) return Bad("a path that leaves the base tree");
+    }
+    if (p.null() || data) return Bad("a NODE_DELTA record whose base is not a node");
+    BRUCE_ASSIGN_OR_RETURN(NodeRef base, w_->Load(p));
+    if (!base->leaf()) return Bad("a NODE_DELTA record whose base is not a leaf");
+    std::string node;
+    BRUCE_RETURN_IF_ERROR(stream::ApplyLeafDelta(*base, payload.substr(payload.size() - in.remaining()),
+                                                 4 * size_t{page_size_}, &node));
+    BRUCE_RETURN_IF_ERROR(NodeRecord(RecordType::kNode, node));
+    stats_->leaf_deltas++;
     return Status::OK();
   }
 
@@ -363,6 +392,8 @@ Status Receive(Db* db, const std::function<Status(char*, size_t, size_t*)>& in,
       BRUCE_RETURN_IF_ERROR(r.TreeBegin(payload));
     } else if (type == RecordType::kNode || type == RecordType::kStoredNode) {
       BRUCE_RETURN_IF_ERROR(r.NodeRecord(type, payload));
+    } else if (type == RecordType::kNodeDelta) {
+      BRUCE_RETURN_IF_ERROR(r.DeltaRecord(payload));
     } else if (type == RecordType::kData) {
       BRUCE_RETURN_IF_ERROR(r.Data(payload));
     } else if (type == RecordType::kTreeEnd) {

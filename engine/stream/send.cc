@@ -14,6 +14,7 @@
 #include <tuple>
 
 #include "stream/frontier.h"
+#include "stream/leaf_delta.h"
 #include "stream/stream_format.h"
 #include "txn/db_impl.h"
 #include "txn/txn_impl.h"
@@ -36,6 +37,8 @@ class Sender {
   Status SendTree(const std::string& name, const stream::TreeInfo& now,
                   const stream::TreeInfo* base) {
     reuse_.clear();
+    delta_.clear();
+    dup_ = (now.flags & kTreeDupSort) != 0;
     std::string begin;
     format::PutBytes(&begin, name);
     format::PutU64(&begin, now.flags);
@@ -89,6 +92,13 @@ class Sender {
         continue;
       }
       if (step == stream::Aligned::kOpened) continue;
+      if (!dup && fa.at_leaf_entry() && fb.at_leaf_entry()) {
+        // A leaf of the new version and one of the base that hold some of
+        // the same keys: the new one may go as its changes from the old.
+        std::vector<uint32_t> path = fa.Path();
+        path.pop_back();
+        delta_.try_emplace(KeyOf(false, fb.leaf()), DeltaBase{Join(prefix, std::move(path)), fa.leaf()});
+      }
       int c = fa.key().compare(fb.key());
       if (c == 0 && dup) c = fa.value().compare(fb.value());
       if (c < 0) {
@@ -158,6 +168,25 @@ class Sender {
     }
     std::string payload;
     RecordType type = RecordType::kNode;
+    auto d = n->leaf() && !dup_ ? delta_.find(KeyOf(false, p)) : delta_.end();
+    if (d != delta_.end()) {
+      BRUCE_ASSIGN_OR_RETURN(NodeRef b, src_->Load(d->second.ptr));
+      std::string ops = stream::EncodeLeafDelta(*b, *n, refs);
+      // Only when it saves a good part of the node.
+      if (!ops.empty() && ops.size() < n->TightSize() * 3 / 4) {
+        stream::Ref base;
+        base.kind = stream::Ref::kBase;
+        base.path = d->second.path;
+        stream::PutRef(&payload, base);
+        payload.append(ops);
+        BRUCE_RETURN_IF_ERROR(w_->Write(RecordType::kNodeDelta, payload));
+        stats_->nodes++;
+        stats_->leaf_deltas++;
+        r.kind = Ref::kSent;
+        r.id = next_id_++;
+        return r;
+      }
+    }
     if (stored_ != nullptr && p.comp == format::Compression::kZstd) {
       // As stored: the zstd frame read from the file (the receiver checks
       // what it decompresses to against the hash, as for any node).
@@ -184,6 +213,13 @@ class Sender {
   StreamStats* stats_;
   DbImpl* stored_;
   std::map<Key, std::deque<std::vector<uint32_t>>> reuse_;
+  // New leaves (by hash and count) and a base leaf that shares keys with each.
+  struct DeltaBase {
+    std::vector<uint32_t> path;
+    format::BlockPtr ptr;
+  };
+  std::map<Key, DeltaBase> delta_;
+  bool dup_ = false;
   uint64_t next_id_ = 0;  // NODE and DATA records so far
 };
 

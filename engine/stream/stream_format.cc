@@ -97,7 +97,7 @@ bool DecodeHeader(std::string_view payload, Header* h) {
   uint32_t version;
   if (!in.Bytes(sizeof kStreamMagic, &magic) ||
       magic != std::string_view(kStreamMagic, sizeof kStreamMagic) || !in.U32(&version) ||
-      version != kStreamVersion || !in.U32(&h->page_size) || !in.LengthPrefixed(&snap) ||
+      version < 1 || version > kStreamVersion || !in.U32(&h->page_size) || !in.LengthPrefixed(&snap) ||
       !in.U64(&h->snapshot_txn) || !in.Bytes(format::kHashBytes, &hash)) {
     return false;
   }

@@ -39,10 +39,12 @@ enum class RecordType : uint8_t {
   kTreeEnd = 5,
   kTrailer = 6,
   kStoredNode = 7,  // a NODE as stored: its zstd frame (with --compressed)
+  kNodeDelta = 8,   // a leaf as its changes from a base leaf (stream/leaf_delta.h)
 };
 
 constexpr char kStreamMagic[8] = {'b', 'r', 'u', 'c', 'e', 'S', 'N', 'D'};
-constexpr uint32_t kStreamVersion = 1;
+// Version 2 added NODE_DELTA records; a receiver reads versions 1 and 2.
+constexpr uint32_t kStreamVersion = 2;
 constexpr uint64_t kChainSeed = 0x6272756365534e44ull;  // "bruceSND"
 // The largest record: a node (a few pages) or a data block with its refs.
 constexpr uint32_t kMaxRecord = 64u << 20;

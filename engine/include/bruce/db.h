@@ -449,6 +449,7 @@ struct StreamStats {
   uint64_t nodes = 0;        // nodes sent (received)
   uint64_t data_blocks = 0;  // large values' blocks sent (received)
   uint64_t reused = 0;       // subtrees and blocks taken from the base instead
+  uint64_t leaf_deltas = 0;  // of the nodes, leaves sent as changes to a base leaf
 };
 // Writes the stream of `snapshot` to out, piece by piece: with `base`
 // empty, every user tree whole; else only what changed since snapshot
