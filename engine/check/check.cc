@@ -91,7 +91,7 @@ class Checker {
             const std::string& lo, const std::optional<std::string>& hi) {
     uint64_t pages = format::PagesFor(p.stored_len, db_->page_size());
     if (!ClaimBlock(p, pages)) return;
-    auto r = db_->LoadUncached(p);
+    auto r = db_->ReadNode(p);
     if (!r.ok()) {
       rep_->problems.push_back("tree '" + Printable(tree) + "': " + r.status().ToString());
       return;

@@ -54,7 +54,7 @@ struct Seen {
 // (*nodes)[i]: on as many threads as there are cores (at most 4), each
 // taking the next run of 64 items.
 void ReadAll(DbImpl* db, const std::vector<Item*>& items, std::vector<Status>* errors,
-             std::vector<NodeRef>* nodes) {
+             std::vector<std::unique_ptr<format::Node>>* nodes) {
   constexpr size_t kRun = 64;
   std::atomic<size_t> next{0};
   auto work = [&]() {
@@ -67,7 +67,7 @@ void ReadAll(DbImpl* db, const std::vector<Item*>& items, std::vector<Status>* e
           std::string bytes;
           (*errors)[i] = db->ReadData(it.ptr, &bytes);
         } else {
-          auto n = db->LoadUncached(it.ptr);
+          auto n = db->ReadNode(it.ptr);
           if (n.ok()) {
             (*nodes)[i] = std::move(n).value();
           } else {
@@ -83,6 +83,21 @@ void ReadAll(DbImpl* db, const std::vector<Item*>& items, std::vector<Status>* e
   for (size_t t = 1; t < threads; ++t) helpers.emplace_back(work);
   work();
   for (std::thread& t : helpers) t.join();
+}
+
+// Asks the store to read items [from, to) ahead (they are in page order),
+// in runs of pages with gaps of at most 16 pages merged.
+void WillNeed(DbImpl* db, const std::vector<Item*>& items, size_t from, size_t to) {
+  const uint64_t ps = db->page_size();
+  to = std::min(to, items.size());
+  for (size_t j = from; j < to;) {
+    const uint64_t first = items[j]->ptr.page;
+    uint64_t end = first + format::PagesFor(items[j]->ptr.stored_len, ps);
+    for (++j; j < to && items[j]->ptr.page <= end + 16; ++j) {
+      end = std::max(end, items[j]->ptr.page + format::PagesFor(items[j]->ptr.stored_len, ps));
+    }
+    db->store()->WillNeed(first * ps, (end - first) * ps);
+  }
 }
 
 }  // namespace
@@ -123,11 +138,25 @@ Status Scrub(Db* db_base, ScrubReport* rep, const std::function<void(uint64_t, u
       fresh_items.push_back(&it);
     }
     // Read and verified on every core, each taking runs of pages in turn
-    // (the reads stay near file order); the results are used in order.
-    std::vector<Status> errors(fresh_items.size());
-    std::vector<NodeRef> nodes(fresh_items.size());
-    ReadAll(db, fresh_items, &errors, &nodes);
+    // (the reads stay near file order); the results are used in order, a
+    // batch at a time, so that only a batch of nodes is held in memory.
+    constexpr size_t kBatch = 1024;
+    std::vector<Status> errors;
+    std::vector<std::unique_ptr<format::Node>> nodes;
+    std::vector<Item*> batch;
     for (size_t k = 0; k < fresh_items.size(); ++k) {
+      if (k % kBatch == 0) {
+        // The disk reads the next batch while this one is verified.
+        if (k == 0) WillNeed(db, fresh_items, 0, kBatch);
+        WillNeed(db, fresh_items, k + kBatch, k + 2 * kBatch);
+        batch.assign(fresh_items.begin() + static_cast<ptrdiff_t>(k),
+                     fresh_items.begin() + static_cast<ptrdiff_t>(std::min(fresh_items.size(), k + kBatch)));
+        errors.assign(batch.size(), Status::OK());
+        nodes.clear();
+        nodes.resize(batch.size());
+        ReadAll(db, batch, &errors, &nodes);
+      }
+      const size_t b = k % kBatch;
       Item& it = *fresh_items[k];
       const bool data = it.kind == Kind::kData;
       if (rep->want_pages) rep->pages.push_back(ScrubReport::Page{it.ptr.page, it.ptr.stored_len, data, it.parent, {}});
@@ -153,16 +182,16 @@ Status Scrub(Db* db_base, ScrubReport* rep, const std::function<void(uint64_t, u
       };
       rep->bytes += it.ptr.stored_len;
       if (data) {
-        if (!errors[k].ok()) damaged(errors[k]);
+        if (!errors[b].ok()) damaged(errors[b]);
         rep->data_blocks++;
         continue;
       }
       rep->nodes++;
-      if (!errors[k].ok()) {
-        damaged(errors[k]);
+      if (!errors[b].ok()) {
+        damaged(errors[b]);
         continue;
       }
-      const format::Node& node = *nodes[k];
+      const format::Node& node = *nodes[b];
       for (size_t i = 0; i < node.size(); ++i) {
         if (!node.leaf()) {
           std::string lo = i == 0 ? it.lo : std::string(node.key(i));

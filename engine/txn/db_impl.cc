@@ -221,6 +221,11 @@ Status DbImpl::TryMeta(const Meta& m) {
 }
 
 Result<NodeRef> DbImpl::LoadUncached(const BlockPtr& p) {
+  BRUCE_ASSIGN_OR_RETURN(std::unique_ptr<format::Node> n, ReadNode(p));
+  return format::Node::Freeze(std::move(n));
+}
+
+Result<std::unique_ptr<format::Node>> DbImpl::ReadNode(const BlockPtr& p) {
   if (p.page < format::kMetaPages) return Status::Corruption("pointer to a meta page", p.page);
   if (p.comp != format::Compression::kNone && p.comp != format::Compression::kZstd) {
     return Status::Corruption("unknown compression " + std::to_string(static_cast<int>(p.comp)),
@@ -259,7 +264,7 @@ Result<NodeRef> DbImpl::LoadUncached(const BlockPtr& p) {
   if (n->Count() != p.count) {
     return Status::Corruption("node key count does not match its parent's pointer", p.page);
   }
-  return format::Node::Freeze(std::move(n));
+  return n;
 }
 
 Status DbImpl::ReadData(const BlockPtr& p, std::string* out) {

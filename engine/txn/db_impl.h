@@ -92,6 +92,9 @@ class DbImpl final : public Db, public NodeSource {
   Result<NodeRef> Load(const format::BlockPtr& ptr) override;
   // The same, straight from the store (check uses it).
   Result<NodeRef> LoadUncached(const format::BlockPtr& ptr);
+  // The same, decoded but not frozen (what a one-time walk needs: check,
+  // scrub).
+  Result<std::unique_ptr<format::Node>> ReadNode(const format::BlockPtr& ptr);
   Status ReadData(const format::BlockPtr& ptr, std::string* out) override;
   void Prefetch(const format::BlockPtr& ptr) override;
 
