@@ -73,6 +73,13 @@ TEST(Crash, PowerCutsAtRandomPoints) {
   ASSERT_TRUE(store->Sync().ok());
   opts.create_if_missing = false;
 
+  // Every 20th key is long (up to 61,000 bytes), sharing long prefixes
+  // with others: nodes of more than a page.
+  auto key_of = [](uint64_t id) {
+    std::string k = "key" + std::to_string(id);
+    if (id % 20 == 0) k = std::string(2000 + id * 100, static_cast<char>('p' + id % 3)) + k;
+    return k;
+  };
   State last_sealed = durable;          // what the next writer starts from
   std::map<uint64_t, State> candidates;  // sealed after `durable`, by txn
   uint64_t cuts = Cuts(), in_flight_landed = 0, commits = 0, snap_ops = 0, next_snap = 0;
@@ -103,11 +110,7 @@ TEST(Crash, PowerCutsAtRandomPoints) {
       int ops = 1 + static_cast<int>(rng() % 40);
       bool died = false;  // large values write their chunks before commit
       for (int i = 0; i < ops && !died; i++) {
-        uint64_t id = rng() % 600;
-        std::string k = "key" + std::to_string(id);
-        // Every 20th key is long (up to 61,000 bytes), sharing long
-        // prefixes with others: nodes of more than a page.
-        if (id % 20 == 0) k = std::string(2000 + id * 100, static_cast<char>('p' + id % 3)) + k;
+        const std::string k = key_of(rng() % 600);
         Tree* t = (*w)->Main();
         Status s;
         if (rng() % 4 == 0) {  // the dup tree: a few keys with many values each
@@ -147,6 +150,21 @@ TEST(Crash, PowerCutsAtRandomPoints) {
               std::string& v = live[k];
               if (v.size() < off + len) v.resize(off + len, '\0');
               v.replace(off, len, data);
+            }
+            break;
+          }
+          case 3: {  // a clone of part of another value (chunk-aligned: shared)
+            const std::string from = key_of(rng() % 600);
+            uint64_t so = (rng() % 4) * 4096, off = (rng() % 4) * 4096 + (rng() % 2 ? 0 : rng() % 100);
+            auto n = t->CloneRange(t, from, so, k, off, rng() % 20000);
+            s = n.status();
+            if (s.IsNotFound() || s.code() == Code::kInvalidArgument) {
+              s = Status::OK();  // no such value, or overlapping ranges of one
+            } else if (s.ok() && n.value() > 0) {
+              const std::string src = live[from];
+              std::string& v = live[k];
+              if (v.size() < off + n.value()) v.resize(off + n.value(), '\0');
+              v.replace(off, n.value(), src.substr(so, n.value()));
             }
             break;
           }
