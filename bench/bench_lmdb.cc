@@ -46,7 +46,8 @@ struct Config {
                "  --cache-mb M   bruce node cache budget in MiB (default 1024)\n"
                "  --seed S       data and order seed (default 0x6272756365)\n"
                "  --only ENGINE  run only 'bruce' or only 'lmdb'\n"
-               "  --keep         keep the store directory instead of removing it\n");
+               "  --keep         keep the store directory instead of removing it\n"
+               "  --fills-only   run the two fills and stop (to profile the write path)\n");
   std::exit(code);
 }
 
@@ -71,6 +72,7 @@ Config ParseArgs(int argc, char** argv) {
     else if (a == "--cache-mb") c.cache_mb = ParseU64("bruce_bench", "--cache-mb", value());
     else if (a == "--seed") c.params.seed = ParseU64("bruce_bench", "--seed", value());
     else if (a == "--keep") c.keep = true;
+    else if (a == "--fills-only") c.params.fills_only = true;
     else if (a == "--only") {
       std::string e = value();
       if (e != "bruce" && e != "lmdb") Usage(2);

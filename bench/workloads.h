@@ -50,6 +50,7 @@ struct Params {
   uint64_t durable_commits = 0;     // single-put durable transactions
   uint64_t select_ops_bruce = 0;
   uint64_t select_ops_lmdb = 0;     // LMDB walks i steps per select: far fewer
+  bool fills_only = false;          // stop after the two fills (to profile writes)
 };
 
 // Keys are the 16 lower-case hex digits of an index, so key order is index
