@@ -194,9 +194,11 @@ class BruceFs {
     std::unordered_map<uint64_t, size_t> next_index;
     uint64_t gen = 0;  // listing_gen_ when pinned
   };
-  // Pins h's view of its directory as it is now (requires mu_, and h->mu
-  // once h is shared).
-  int PinDir(DirHandle* h);
+  // Pins h's view of its directory (at `path`) as it is now, or leaves h
+  // as it was when that fails (requires mu_, and h->mu once h is shared).
+  int PinDir(DirHandle* h, const std::string& path);
+  // Pins a handle that nothing else sees yet (requires mu_).
+  int PinInto(DirHandle* h);
 
   // Resolves an inode; ENOENT for an unlinked one, ESTALE for a destroyed
   // snapshot's.

@@ -92,13 +92,26 @@ int BruceFs::ListDir(DirHandle* h, FsTree* t, uint64_t off, size_t max, bool kin
   }
 }
 
-int BruceFs::PinDir(DirHandle* h) {
-  h->txn.reset();
-  h->tree.reset();
+int BruceFs::PinDir(DirHandle* h, const std::string& path) {
+  // Into a fresh handle first: a pin that fails leaves h's view as it was.
+  auto f = std::make_unique<DirHandle>();
+  f->view = h->view;
+  f->dir = path;
+  f->ino = h->ino;
+  if (int err = PinInto(f.get())) return err;
+  h->dir = std::move(f->dir);
+  h->parent_ino = f->parent_ino;
+  h->txn = std::move(f->txn);
+  h->tree = std::move(f->tree);
   h->resume.clear();
-  h->list.clear();
-  h->next_index.clear();
-  h->listed = false;
+  h->listed = f->listed;
+  h->list = std::move(f->list);
+  h->next_index = std::move(f->next_index);
+  h->gen = f->gen;
+  return 0;
+}
+
+int BruceFs::PinInto(DirHandle* h) {
   h->gen = listing_gen_;
   if (h->view == InodeTable::kSnapDirView) {
     h->parent_ino = InodeTable::kRootIno;
@@ -157,7 +170,7 @@ int BruceFs::OpenDir(fuse_ino_t ino, uint64_t* fh) {
   h->ino = ino;
   {
     GroupLock l(this);
-    if (int err = PinDir(h.get())) return err;
+    if (int err = PinInto(h.get())) return err;
   }
   std::lock_guard<std::mutex> l(dir_mu_);
   *fh = next_dir_++;
@@ -191,12 +204,16 @@ int BruceFs::ReadDir(fuse_req_t req, fuse_ino_t ino, uint64_t fh, size_t size, o
     // a snapshot's directory: its pinned view never changes
   } else if (off == 0) {
     // rewinddir, or the first read: the listing is the directory as it is
-    // now (POSIX), so the view is pinned again if anything may have changed
-    // since (a read-only mount follows the store's commits).
-    GroupLock gl(this);
-    std::lock_guard<std::mutex> hl(h->mu);
-    if (h->gen != listing_gen_ || opt_.read_only || h->view == InodeTable::kSnapDirView) {
-      if (int err = PinDir(h)) return err;
+    // now (POSIX), so the view is pinned again, at the directory's path now,
+    // if anything may have changed since (a read-only mount follows the
+    // store's commits). A directory gone since keeps the view it had.
+    Target now;
+    if (Resolve(h->ino, &now) == 0 && now.view == h->view) {
+      GroupLock gl(this);
+      std::lock_guard<std::mutex> hl(h->mu);
+      if (h->gen != listing_gen_ || opt_.read_only || h->view == InodeTable::kSnapDirView) {
+        if (int err = PinDir(h, now.path)) return err;
+      }
     }
   }
   std::vector<DirEnt> ents;

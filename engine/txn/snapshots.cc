@@ -474,7 +474,7 @@ Status WriteTxnImpl::Relocate(uint64_t limit) {
     BRUCE_ASSIGN_OR_RETURN(Tree * t, Open(name));
     BRUCE_RETURN_IF_ERROR(static_cast<TreeImpl*>(t)->Relocate(lim));
   }
-  for (const std::string* name : {&kDeadTree, &kSnapsTree, &kSnapInfoTree}) {
+  for (const std::string* name : {&kDeadTree, &kSnapsTree, &kSnapInfoTree, &kClonesTree}) {
     BRUCE_ASSIGN_OR_RETURN(TreeRoot * root, SystemTree(*name));
     BRUCE_RETURN_IF_ERROR(btree::Relocate(this, root, lim, false, nullptr));
   }

@@ -250,12 +250,22 @@ def rewind():
         r.append(sorted(os.listdir(fd)))
         os.unlink(P("rw/y"))
         r.append(sorted(os.listdir(fd)))
+        # renamed while open: the stream follows the directory, not its old
+        # name (which a new directory takes)
+        os.rename(P("rw"), P("rw2"))
+        os.mkdir(P("rw"))
+        write("rw/other", b"")
+        write("rw2/z", b"")
+        r.append(sorted(os.listdir(fd)))
+        r.append(sorted(os.listdir(fd)))
+        os.unlink(P("rw2/z"))
+        r.append(sorted(os.listdir(fd)))
         return r
     finally:
         os.close(fd)
 
 
-step("rewinddir shows the directory as it is now", rewind, "rw")
+step("rewinddir shows the directory as it is now", rewind, "rw", "rw2")
 
 # ---- files that outlive their names ----
 def open_unlinked():
