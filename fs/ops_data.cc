@@ -1,8 +1,11 @@
-// Operations on file content: open, release, read, write, lseek, fallocate.
+// Operations on file content: open, release, read, write, lseek, fallocate,
+// copy_file_range.
 #include <fcntl.h>
 #include <linux/falloc.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
+
+#include <algorithm>
 
 #include "brucefs.h"
 #include "errno_map.h"
@@ -151,6 +154,10 @@ int BruceFs::CopyFileRange(fuse_ino_t in, off_t off_in, fuse_ino_t out, off_t of
   FsTree* src = WritableTree(s);
   if (dst == nullptr || src == nullptr) return EROFS;  // the mount went read-only
   if (static_cast<uint64_t>(off_out) + len > bruce::kMaxValueBytes) return EFBIG;
+  // At most 1 GiB a call (the kernel asks again for the rest, as for a short
+  // write): the reply's count is 32 bits, and one call's changes stay in
+  // one group.
+  len = std::min<size_t>(len, size_t{1} << 30);
   auto r = dst->main()->CloneRange(src->main(), s.path, static_cast<uint64_t>(off_in), d.path,
                                    static_cast<uint64_t>(off_out), len);
   if (!r.ok()) {

@@ -320,5 +320,61 @@ TEST(Clone, SendReceiveAndRollback) {
   ExpectModel(src.get(), m1, "", "the source rolled back to s1");
 }
 
+// Failback: a store whose base snapshot shares blocks receives an
+// incremental stream from its replica (which holds separate copies). Blocks
+// still shared stay, one copy's chunk changed leaves the other's, and after
+// the base snapshot is destroyed nothing live was freed.
+TEST(Clone, FailbackIntoAStoreWithClones) {
+  auto a = testing::OpenMemoryDb();
+  auto b = testing::OpenMemoryDb();
+  std::mt19937_64 g(23);
+  Model m{{"x", Bytes(g, 4 << 20)}};
+  {
+    auto w = a->BeginWrite();
+    Tree* t = (*w)->Main();
+    ASSERT_TRUE(t->WriteAt("x", 0, m["x"]).ok());
+    // Chunks far apart in one value, and a second value, share blocks.
+    ASSERT_TRUE(t->CloneRange(t, "x", 0, "x", 3 << 20, 1 << 20).ok());
+    std::memcpy(m["x"].data() + (3 << 20), m["x"].data(), 1 << 20);
+    ASSERT_TRUE(t->CloneRange(t, "x", 0, "y", 0, 2 << 20).ok());
+    m["y"] = m["x"].substr(0, 2 << 20);
+    ASSERT_TRUE((*w)->Commit().ok());
+  }
+  Snap(a.get(), "s1");
+  ExpectClean(a.get());
+  ASSERT_TRUE(testing::ReceiveString(b.get(), testing::SendToString(a.get(), "s1", "")).ok());
+  {  // the replica changes one chunk of x (and so one of the shared blocks' copies)
+    auto w = b->BeginWrite();
+    ASSERT_TRUE((*w)->Main()->WriteAt("x", 3 << 20, "changed on the replica").ok());
+    std::memcpy(m["x"].data() + (3 << 20), "changed on the replica", 22);
+    ASSERT_TRUE((*w)->Commit().ok());
+  }
+  Snap(b.get(), "s2");
+  Status st = testing::ReceiveString(a.get(), testing::SendToString(b.get(), "s2", "s1"));
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  ExpectClean(a.get());
+  ExpectModel(a.get(), m, "", "after the failback");
+  {
+    auto w = a->BeginWrite();
+    ASSERT_TRUE((*w)->DestroySnapshot("s1").ok());
+    ASSERT_TRUE((*w)->Commit().ok());
+  }
+  ExpectClean(a.get());
+  ExpectModel(a.get(), m, "", "after the base snapshot went");
+  {  // reuse what was freed: live blocks must not be among it
+    auto w = a->BeginWrite();
+    ASSERT_TRUE((*w)->Main()->WriteAt("z", 0, Bytes(g, 4 << 20)).ok());
+    ASSERT_TRUE((*w)->Commit().ok());
+  }
+  ExpectClean(a.get());
+  Model live = m;
+  auto r = a->BeginRead();
+  std::string got;
+  ASSERT_TRUE((*r)->Main()->ReadAt("x", 0, 4 << 20, &got).ok());
+  EXPECT_TRUE(got == m["x"]);
+  ASSERT_TRUE((*r)->Main()->ReadAt("y", 0, 2 << 20, &got).ok());
+  EXPECT_TRUE(got == m["y"]);
+}
+
 }  // namespace
 }  // namespace bruce

@@ -442,6 +442,21 @@ TEST(Stream, WrongLeafDeltasAreRefused) {
     return q + ops;
   }));
   EXPECT_FALSE(s.ok()) << "a delta against another leaf was taken";
+  // Two entries out of order (each op well formed).
+  s = ReceiveString(dst.get(), edit_delta([&](const std::string&) {
+    std::string q;
+    format::PutVarint(&q, 2);
+    for (const char* k : {"zzz", "aaa"}) {
+      format::PutU8(&q, 1);
+      format::PutVarint(&q, 3);
+      q.append(k);
+      format::PutU8(&q, 0);
+      format::PutVarint(&q, 1);
+      q.push_back('v');
+    }
+    return head + q;
+  }));
+  EXPECT_NE(s.message().find("out of order"), std::string::npos) << s.ToString();
   // No base at all.
   s = ReceiveString(dst.get(), edit_delta([&](const std::string&) {
     std::string q;

@@ -87,6 +87,7 @@ Status ApplyLeafDelta(const Node& base, std::string_view ops, size_t max_bytes,
   for (uint64_t op = 0; op < nops; op++) {
     uint8_t kind;
     if (!in.U8(&kind)) return Bad("fewer ops than it counts");
+    const size_t before = leaf.size();
     if (kind == kCopy) {
       uint64_t first, n;
       if (!in.Varint(&first) || !in.Varint(&n) || n == 0 || first >= base.size() ||
@@ -126,6 +127,10 @@ Status ApplyLeafDelta(const Node& base, std::string_view ops, size_t max_bytes,
       }
     } else {
       return Bad("an unknown op");
+    }
+    // Keys ascending (checked here: encoding assumes it).
+    for (size_t i = before == 0 ? 1 : before; i < leaf.size(); i++) {
+      if (!(leaf.key(i - 1) < leaf.key(i))) return Bad("keys out of order");
     }
     // (a bound that counts shared prefixes in full: NodeRecord checks the
     // exact size)

@@ -9,6 +9,7 @@
 // it: its hash is the sender's, so the root hashes match at the end or the
 // stream is refused. Nothing is visible before the commit; a failure aborts
 // the transaction, and the pages it wrote go back.
+#include <algorithm>
 #include <unordered_set>
 
 #include "stream/leaf_delta.h"
@@ -72,7 +73,7 @@ class Receiver {
     BRUCE_RETURN_IF_ERROR(stream::NodeLogical(type, payload, &logical, &refs_at));
     format::Reader in(payload.substr(refs_at));
     const uint64_t logical_len = logical.size();
-    if (logical_len > 4 * uint64_t{page_size_}) return Bad("a node larger than a node may be");
+    if (logical_len > MaxLogical()) return Bad("a node larger than a node may be");
     std::vector<format::BlockPtr> ptrs;
     std::vector<int> levels;  // of what each reference holds (kDataLevel: a data block)
     std::vector<Ref> refs;
@@ -179,7 +180,7 @@ class Receiver {
     if (!base->leaf()) return Bad("a NODE_DELTA record whose base is not a leaf");
     std::string node;
     BRUCE_RETURN_IF_ERROR(stream::ApplyLeafDelta(*base, payload.substr(payload.size() - in.remaining()),
-                                                 4 * size_t{page_size_}, &node));
+                                                 MaxLogical(), &node));
     BRUCE_RETURN_IF_ERROR(NodeRecord(RecordType::kNode, node));
     stats_->leaf_deltas++;
     return Status::OK();
@@ -209,6 +210,13 @@ class Receiver {
   }
 
   bool in_tree() const { return in_tree_; }
+  // The most logical bytes a node may hold: 4 pages (a compressed tree's
+  // nodes grow that far), or a branch of 3 separators of the longest key
+  // (a leaf of one such key is smaller), which splits no further.
+  size_t MaxLogical() const {
+    return std::max<size_t>(4 * size_t{page_size_}, 3 * (kMaxKeySize + format::kBranchEntryOverhead) +
+                                                       size_t{page_size_});
+  }
   // Every NODE and DATA record is used exactly once (else its pages leak).
   bool all_used() const { return used_.size() == sent_.size(); }
   const std::map<std::string, format::PtrValue>& trees() const { return trees_; }
@@ -248,8 +256,12 @@ class Receiver {
       }
     }
     if (p.null()) return Bad("a path to nothing");
-    if (passed_.count(p.page) || !kept_.insert(p.page).second) {
-      return Bad("a base page referred to twice");
+    if (passed_.count(p.page)) return Bad("a base page referred to twice");
+    if (!kept_.insert(p.page).second) {
+      // A data block may be: clones in the base share it (the new trees
+      // then share it too, and the clone table is counted again).
+      if (!data) return Bad("a base page referred to twice");
+      BRUCE_RETURN_IF_ERROR(w_->MarkClones());
     }
     if (data) {
       *level = kDataLevel;

@@ -112,20 +112,35 @@ Status WriteTxnImpl::FreeData(const BlockPtr& ptr) {
   return Status::OK();
 }
 
-Status WriteTxnImpl::RebuildClones() {
+Status WriteTxnImpl::MarkClones() {
+  BRUCE_ASSIGN_OR_RETURN(TreeRoot * t, SystemTree(kClonesTree));
+  bool added;
+  BRUCE_RETURN_IF_ERROR(btree::Put(this, t, "", "", ValueType::kInline, &added));
+  Changed();
+  return Status::OK();
+}
+
+Status WriteTxnImpl::DataPagesUnder(const BlockPtr& root, std::vector<uint64_t>* pages) {
+  return DataPages(this, root, pages);
+}
+
+Status WriteTxnImpl::UserDataPages(std::vector<uint64_t>* pages) {
+  TreeCursor c(this, &catalog_, nullptr);
+  for (c.First(); c.Valid(); c.Next()) {
+    if (c.key().empty() || c.key()[0] == '\0') continue;
+    PtrValue v;
+    if (!format::DecodePtrValue(c.value(), &v)) return Status::Corruption("bad catalog entry");
+    BRUCE_RETURN_IF_ERROR(DataPages(this, v.ptr, pages));
+  }
+  return c.status();
+}
+
+Status WriteTxnImpl::RebuildClones(std::vector<uint64_t>* given) {
   BRUCE_ASSIGN_OR_RETURN(bool may, MayHaveClones());
   if (!may) return Status::OK();
-  std::vector<uint64_t> pages;
-  {
-    TreeCursor c(this, &catalog_, nullptr);
-    for (c.First(); c.Valid(); c.Next()) {
-      if (c.key().empty() || c.key()[0] == '\0') continue;
-      PtrValue v;
-      if (!format::DecodePtrValue(c.value(), &v)) return Status::Corruption("bad catalog entry");
-      BRUCE_RETURN_IF_ERROR(DataPages(this, v.ptr, &pages));
-    }
-    BRUCE_RETURN_IF_ERROR(c.status());
-  }
+  std::vector<uint64_t> own;
+  std::vector<uint64_t>& pages = given ? *given : own;
+  if (!given) BRUCE_RETURN_IF_ERROR(UserDataPages(&pages));
   std::sort(pages.begin(), pages.end());
   BRUCE_ASSIGN_OR_RETURN(TreeRoot * t, SystemTree(kClonesTree));
   BRUCE_RETURN_IF_ERROR(btree::FreeTree(this, t));

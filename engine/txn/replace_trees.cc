@@ -16,6 +16,8 @@ namespace {
 Status FreeUnkept(WriteTxnImpl* w, const BlockPtr& p, bool data,
                   const std::unordered_set<uint64_t>& kept, std::unordered_set<uint64_t>* freed) {
   if (p.null() || kept.count(p.page)) return Status::OK();
+  // (freed starts with the data blocks the new trees reach, in a store
+  // with clones: a block the old trees shared may stay under a kept node.)
   // A block clones share: every reference goes, it is freed once.
   if (data && !freed->insert(p.page).second) return Status::OK();
   if (!data) {
@@ -55,7 +57,16 @@ Status WriteTxnImpl::ReplaceUserTrees(const std::map<std::string, PtrValue>& tre
     }
     BRUCE_RETURN_IF_ERROR(c.status());
   }
+  // In a store with clones, a data block may be reached both from a node
+  // the new trees keep and from one they drop: it is not freed. The table
+  // is then counted from the new trees' references.
   std::unordered_set<uint64_t> freed;
+  std::vector<uint64_t> pages;
+  BRUCE_ASSIGN_OR_RETURN(bool clones, MayHaveClones());
+  if (clones) {
+    for (const auto& [name, v] : trees) BRUCE_RETURN_IF_ERROR(DataPagesUnder(v.ptr, &pages));
+    freed.insert(pages.begin(), pages.end());
+  }
   for (const auto& [name, v] : old) {
     BRUCE_RETURN_IF_ERROR(FreeUnkept(this, v.ptr, false, kept, &freed));
     if (!trees.count(name)) BRUCE_RETURN_IF_ERROR(btree::Delete(this, &catalog_, name));
@@ -66,7 +77,7 @@ Status WriteTxnImpl::ReplaceUserTrees(const std::map<std::string, PtrValue>& tre
         btree::Put(this, &catalog_, name, format::EncodePtrValue(v), ValueType::kTree, &added));
   }
   // Blocks the old trees shared may be kept once, or twice, or not at all.
-  BRUCE_RETURN_IF_ERROR(RebuildClones());
+  BRUCE_RETURN_IF_ERROR(RebuildClones(clones ? &pages : nullptr));
   Changed();
   return Status::OK();
 }

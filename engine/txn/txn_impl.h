@@ -294,6 +294,10 @@ class WriteTxnImpl final : public WriteTxn, public TxnBase, public WriteContext 
   // transaction only.
   Status ReplaceUserTrees(const std::map<std::string, format::PtrValue>& trees,
                           const std::unordered_set<uint64_t>& kept);
+  // The clone table (clones.cc): whether it may hold entries (the store has
+  // cloned, or MarkClones said it will share blocks).
+  Result<bool> MayHaveClones();
+  Status MarkClones();
   // Compaction: copies every live node and data block at page `limit` or
   // above (and the log), so this commit writes them lower down.
   Status Relocate(uint64_t limit);
@@ -345,11 +349,14 @@ class WriteTxnImpl final : public WriteTxn, public TxnBase, public WriteContext 
   Status FreeNewer(const format::BlockPtr& ptr, format::ValueType vt, uint64_t aux, uint64_t txn);
   Status Revive(TreeRoot* dead, const format::BlockPtr& ptr, format::ValueType vt, uint64_t aux,
                 uint64_t txn);
-  // The clone table (clones.cc): whether it may hold entries, and its
-  // rebuild from the user trees after they were replaced wholesale (a
-  // rollback, a receive).
-  Result<bool> MayHaveClones();
-  Status RebuildClones();
+  // The clone table counted again from the user trees after they were
+  // replaced wholesale (a rollback, a receive); `pages` when the caller
+  // already has their data pages (one per reference).
+  Status RebuildClones(std::vector<uint64_t>* pages = nullptr);
+  // The data pages the user trees in the catalog reach (or the tree at
+  // root), one per reference.
+  Status UserDataPages(std::vector<uint64_t>* pages);
+  Status DataPagesUnder(const format::BlockPtr& root, std::vector<uint64_t>* pages);
   // Data blocks freed by FreeNewer and FreeUnkept, which visit every
   // reference of a shared block: each is freed once.
   std::unordered_set<uint64_t> data_freed_;
