@@ -327,7 +327,7 @@ Status DbImpl::Check(CheckReport* report) {
   } unpin{this, v.txn};
   {
     std::lock_guard lock(state_mu_);
-    if (!recovery_note_.empty()) report->problems.push_back(recovery_note_);
+    if (recovery_damage_) report->problems.push_back(recovery_note_);
   }
   Checker c(this, space_.total_pages(), report);
   c.Claim(0, format::kMetaPages, Use::kMeta);

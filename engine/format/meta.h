@@ -24,9 +24,15 @@
 //   104     8                  pages in the space log
 //   112     8  free pages
 //   120     8  pages on snapshot dead lists
-//   128     8  checksum: XXH3-64 of bytes [0, 128)
+//   128     8  base: the durable transaction this commit group built on
+//   136     8  pages the group allocated (nodes, data blocks, space log)
+//   144     4  flags (kMetaVerify)
+//   148     4  reserved (0)
+//   152     8  checksum: XXH3-64 of bytes [0, 152)
 //
-// The rest of the page is zero.
+// The rest of the page is zero. Version 1 slots end at byte 136, with the
+// checksum of [0, 128) at 128 and no base, pages or flags; they still
+// decode (as flags 0), and the next commit writes version 2.
 //
 // Thread safety: pure functions over values.
 #pragma once
@@ -39,12 +45,16 @@
 
 namespace bruce::format {
 
-constexpr uint32_t kFormatVersion = 1;
+constexpr uint32_t kFormatVersion = 2;
 constexpr char kMagic[8] = {'b', 'r', 'u', 'c', 'e', 'D', 'B', '\n'};
-constexpr size_t kMetaSize = 136;
+constexpr size_t kMetaSize = 160;
 constexpr uint32_t kMinPageSize = 4096;
 constexpr uint32_t kMaxPageSize = 65536;
 constexpr uint64_t kMetaPages = 2;
+// The meta page and the group's pages were synced together (one fdatasync):
+// open uses this meta only when every node and data block born after `base`
+// that it reaches verifies, else the previous one.
+constexpr uint32_t kMetaVerify = 1;
 
 struct Meta {
   uint32_t version = kFormatVersion;
@@ -58,11 +68,39 @@ struct Meta {
   uint64_t log_pages = 0;
   uint64_t free_pages = 0;
   uint64_t dead_pages = 0;
+  uint64_t base = 0;
+  uint64_t group_pages = 0;
+  uint32_t flags = 0;
   uint64_t slot = 0;  // where it was read from (not stored)
 };
 
 // A full page: the slot, then zeros.
 std::string EncodeMeta(const Meta& m);
+// A clean close. Once a store's last commit is durable, closing it writes
+// into the page of the other slot (the previous commit's, which keeps its
+// first kMetaSize bytes as they were) at byte kCleanOffset:
+//
+//   off  size  field
+//     0     8  magic "bruceCL\n"
+//     8     8  transaction id of the newest meta
+//    16     8  its commit time
+//    24    16  its catalog root's hash
+//    40     8  checksum: XXH3-64 of bytes [0, 40)
+//
+// A record that names the newest meta exactly says its commit was durable
+// when the store was closed: open need not read its group back.
+constexpr size_t kCleanOffset = 2048;
+constexpr size_t kCleanSize = 48;
+struct CleanRecord {
+  uint64_t txn = 0;
+  uint64_t time_ns = 0;
+  Hash128 hash;
+};
+void EncodeClean(const Meta& newest, char* out);
+// False when the kCleanSize bytes at p hold no valid record.
+bool DecodeClean(const char* p, CleanRecord* out);
+bool CleanNames(const CleanRecord& c, const Meta& m);
+
 // Decodes a slot from at least kMetaSize bytes. Corruption when the magic or
 // checksum is wrong; NotSupported for a newer format version.
 Result<Meta> DecodeMeta(std::string_view bytes, uint64_t slot);

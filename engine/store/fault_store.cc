@@ -55,6 +55,7 @@ Status FaultStore::Write(uint64_t offset, std::string_view data) {
 Status FaultStore::Sync() {
   std::lock_guard lock(mu_);
   BRUCE_RETURN_IF_ERROR(Mutating());
+  if (fail_syncs_) return Status::IOError("fault store: injected sync error", EIO);
   for (const Op& op : pending_) Apply(&durable_, op, op.data.size());
   pending_.clear();
   return Status::OK();
@@ -114,6 +115,50 @@ void FaultStore::PowerCut(std::mt19937_64& rng) {
   dead_ = false;
   die_after_ = -1;
   fail_err_ = 0;
+  fail_syncs_ = false;
+}
+
+void FaultStore::FailSyncs(bool fail) {
+  std::lock_guard lock(mu_);
+  fail_syncs_ = fail;
+}
+
+std::vector<FaultStore::Pending> FaultStore::pending() const {
+  std::lock_guard lock(mu_);
+  std::vector<Pending> out;
+  for (const Op& op : pending_) out.push_back(Pending{op.truncate, op.offset, op.data.size()});
+  return out;
+}
+
+void FaultStore::PowerCutKeeping(const std::vector<size_t>& landed) {
+  std::lock_guard lock(mu_);
+  for (size_t i = 0; i < pending_.size() && i < landed.size(); i++) {
+    if (landed[i] > 0) Apply(&durable_, pending_[i], landed[i]);
+  }
+  pending_.clear();
+  current_ = durable_;
+  dead_ = false;
+  die_after_ = -1;
+  fail_err_ = 0;
+  fail_syncs_ = false;
+}
+
+void FaultStore::PowerCutWithHole(size_t op, uint64_t from, uint64_t len) {
+  std::vector<size_t> all;
+  std::string before;
+  {
+    std::lock_guard lock(mu_);
+    all.assign(pending_.size(), SIZE_MAX);
+    const Op& o = pending_.at(op);
+    before = durable_.substr(std::min<size_t>(durable_.size(), o.offset + from), len);
+    from += o.offset;
+  }
+  PowerCutKeeping(all);
+  std::lock_guard lock(mu_);
+  // What the disk held there before (past its old end: zeros).
+  before.resize(std::min<uint64_t>(len, durable_.size() - std::min<uint64_t>(from, durable_.size())), '\0');
+  std::memcpy(durable_.data() + from, before.data(), before.size());
+  current_ = durable_;
 }
 
 std::string& FaultStore::mutable_image() {

@@ -42,8 +42,26 @@ class FaultStore final : public PageStore {
   bool dead() const;
   uint64_t mutating_ops() const;
 
+  // Every Sync fails with EIO (and makes nothing durable) while set.
+  void FailSyncs(bool fail);
+
   // Simulates a power cut: reads afterwards see what a disk could hold.
   void PowerCut(std::mt19937_64& rng);
+
+  // The writes and truncates since the last Sync, in order.
+  struct Pending {
+    bool truncate;
+    uint64_t offset;  // or the new size, for a truncate
+    size_t size;
+  };
+  std::vector<Pending> pending() const;
+  // A power cut that keeps, of each pending operation i, its first
+  // landed[i] bytes (0: lost; its size or more: whole; a truncate lands
+  // when landed[i] > 0).
+  void PowerCutKeeping(const std::vector<size_t>& landed);
+  // A power cut in which every pending operation lands but for bytes
+  // [from, from + len) of write `op`, which keep what the disk held.
+  void PowerCutWithHole(size_t op, uint64_t from, uint64_t len);
 
   // The image a power cut right now would leave if every unsynced write were
   // lost (for tests that flip bits in a quiet store).
@@ -65,6 +83,7 @@ class FaultStore final : public PageStore {
   int64_t die_after_ = -1;
   bool dead_ = false;
   int fail_err_ = 0;
+  bool fail_syncs_ = false;
   uint64_t ops_ = 0;
 };
 

@@ -338,6 +338,12 @@ Status SpaceMap::WriteLog(uint64_t txn, format::Meta* meta) {
   return Status::OK();
 }
 
+uint64_t SpaceMap::allocated_pages() const {
+  uint64_t n = 0;
+  for (const auto& [s, l] : allocated_) n += l;
+  return n;
+}
+
 void SpaceMap::Committed(uint64_t txn) {
   Extents& set = pending_[txn];
   for (const auto& [s, l] : freed_) AddExtent(&set, s, l);

@@ -70,6 +70,8 @@ class SpaceMap {
   // Pages free as of the last commit: reusable now or after readers end.
   uint64_t free_pages() const;
   uint64_t log_pages() const { return chain_.size(); }
+  // Pages the open transaction has allocated (and kept) so far.
+  uint64_t allocated_pages() const;
   // Calls fn(start, len) for every free extent (reusable and pending).
   void ForEachFree(const std::function<void(uint64_t, uint64_t)>& fn) const;
   const std::vector<uint64_t>& log_chain() const { return chain_; }

@@ -84,7 +84,35 @@ DbImpl::~DbImpl() {
     std::lock_guard lock(state_mu_);
     last = current_.txn;
   }
-  (void)WaitDurable(last);  // what was sealed reaches the disk on close
+  // What was sealed reaches the disk on close; then a clean record tells
+  // the next open it need not read the last commit back.
+  if (WaitDurable(last).ok()) (void)MarkClosed();
+}
+
+Status DbImpl::MarkClosed() {
+  std::lock_guard sync(sync_mu_);
+  if (!sync_error_.ok() || !(durable_meta_.flags & format::kMetaVerify)) return Status::OK();
+  // The page of the other slot: its meta (the commit before) stays byte
+  // for byte as it is; only the record past it changes.
+  const uint64_t at = (1 - durable_slot_) * page_size_;
+  std::string page(page_size_, '\0');
+  BRUCE_RETURN_IF_ERROR(store_->Read(at, page_size_, page.data()));
+  format::EncodeClean(durable_meta_, page.data() + format::kCleanOffset);
+  BRUCE_RETURN_IF_ERROR(store_->Write(at, page));
+  if (options_.durability != Durability::kNoSync) BRUCE_RETURN_IF_ERROR(store_->Sync());
+  return Status::OK();
+}
+
+bool DbImpl::ClosedCleanly(const Meta& m) {
+  std::string rec(format::kCleanSize, '\0');
+  for (uint64_t slot = 0; slot < format::kMetaPages; slot++) {
+    format::CleanRecord c;
+    if (store_->Read(slot * m.page_size + format::kCleanOffset, rec.size(), rec.data()).ok() &&
+        format::DecodeClean(rec.data(), &c) && format::CleanNames(c, m)) {
+      return true;
+    }
+  }
+  return false;
 }
 
 Status DbImpl::WaitDurable(uint64_t txn) {
@@ -98,14 +126,22 @@ Status DbImpl::WaitDurable(uint64_t txn) {
     m = sealed_;
   }
   if (m.txn <= durable_txn_.load()) return Status::OK();
-  // Every page of every commit up to m was written before it was sealed:
-  // one sync covers them all (a group), then the meta page, then its sync.
-  bool full = options_.durability == Durability::kFull;
+  // Every page of every commit up to m was written before it was sealed.
+  // One fdatasync makes them and the meta page durable together; the meta
+  // says which commit it builds on, so open can check that everything born
+  // since reached the disk (decision 14). A large group, or kFullTwoSync,
+  // syncs its pages first and the meta page after, as before.
+  m.base = durable_txn_.load();
+  m.group_pages = group_pages_.exchange(0);
+  const Durability d = options_.durability;
+  const bool big = m.group_pages * page_size_ > kVerifyGroupBytes;
+  const bool ordered = d == Durability::kFullTwoSync || (d == Durability::kFull && big);
+  m.flags = big || ordered ? 0 : format::kMetaVerify;
   uint64_t slot = 1 - durable_slot_;
   Status st;
-  if (full) st = store_->Sync();
+  if (ordered) st = store_->Sync();
   if (st.ok()) st = store_->Write(slot * page_size_, format::EncodeMeta(m));
-  if (st.ok() && full) st = store_->Sync();
+  if (st.ok() && d != Durability::kNoSync) st = store_->Sync();
   if (!st.ok()) {
     sync_error_ = Status::IOError("a commit could not be made durable (" + st.ToString() +
                                       "); reopen the store to continue",
@@ -114,9 +150,11 @@ Status DbImpl::WaitDurable(uint64_t txn) {
     return sync_error_;
   }
   durable_slot_ = slot;
+  durable_meta_ = m;
   durable_txn_.store(m.txn);
   std::lock_guard lock(state_mu_);
   recovery_note_.clear();  // the skipped commit's meta slot is overwritten now
+  recovery_damage_ = false;
   return Status::OK();
 }
 
@@ -187,15 +225,26 @@ Status DbImpl::OpenExisting(uint64_t size) {
       why += " [" + m.status().ToString() + "]";
     }
   }
-  std::sort(valid.begin(), valid.end(), [](const Meta& a, const Meta& b) { return a.txn > b.txn; });
+  SortMetas(&valid);
   for (const Meta& m : valid) {
     Status st = TryMeta(m);
     if (st.ok()) {
       if (&m != &valid.front()) {
-        // A meta page that verifies promises its tree was synced first: an
-        // unusable tree under it is damage, not a torn commit. Say so.
-        recovery_note_ = "the newest commit could not be used and the store opened at txn " +
-                         std::to_string(m.txn) + " instead:" + why;
+        const Meta& skipped = valid.front();
+        if ((skipped.flags & format::kMetaVerify) && !ClosedCleanly(skipped)) {
+          // Synced together with its pages, not closed cleanly, and not all
+          // of them are there: most likely the machine stopped before that
+          // one sync returned, so the commit was never durable (decision 14).
+          recovery_note_ = "the newest commit, txn " + std::to_string(skipped.txn) +
+                           ", is not wholly on disk (a crash before its sync returned, so it" +
+                           " was never durable, or damage to what it wrote); the store opened" +
+                           " at txn " + std::to_string(m.txn) + ":" + why;
+        } else {
+          // Its pages were synced before its meta page: this is damage.
+          recovery_note_ = "the newest commit could not be used and the store opened at txn " +
+                           std::to_string(m.txn) + " instead:" + why;
+          recovery_damage_ = true;
+        }
       }
       return st;
     }
@@ -204,11 +253,23 @@ Status DbImpl::OpenExisting(uint64_t size) {
   return Status::Corruption(store_->Name() + " has no usable meta page:" + why);
 }
 
+void DbImpl::SortMetas(std::vector<Meta>* metas) {
+  std::sort(metas->begin(), metas->end(), [](const Meta& a, const Meta& b) { return a.txn > b.txn; });
+}
+
 Status DbImpl::TryMeta(const Meta& m) {
   page_size_ = m.page_size;
   space_ = SpaceMap(store_.get(), page_size_);
   if (!m.catalog.null()) BRUCE_RETURN_IF_ERROR(LoadUncached(m.catalog).status());
   BRUCE_RETURN_IF_ERROR(space_.Load(m));
+  Meta opened = m;
+  if (m.flags & format::kMetaVerify) {
+    if (ClosedCleanly(m)) {
+      opened.flags &= ~format::kMetaVerify;  // and closing again need not say so
+    } else {
+      BRUCE_RETURN_IF_ERROR(VerifyGroup(m));
+    }
+  }
   SnapMap snaps;
   BRUCE_RETURN_IF_ERROR(LoadSnapshots(m.catalog, &snaps));
   std::lock_guard lock(state_mu_);
@@ -217,6 +278,7 @@ Status DbImpl::TryMeta(const Meta& m) {
   sealed_ = m;
   durable_txn_.store(m.txn);
   durable_slot_ = m.slot;
+  durable_meta_ = opened;
   return Status::OK();
 }
 
@@ -370,6 +432,7 @@ Status DbImpl::Publish(const Meta& m, SnapMap snaps) {
     snaps_ = std::move(snaps);
     sealed_ = m;
   }
+  group_pages_ += space_.allocated_pages();
   space_.Committed(m.txn);
   const uint64_t durable = durable_txn_.load();
   space_.Release(std::min(OldestReader(), durable));

@@ -121,6 +121,15 @@ class DbImpl final : public Db, public NodeSource {
   Status Create();
   Status OpenExisting(uint64_t file_size);
   Status TryMeta(const format::Meta& m);
+  // Newest commit first.
+  static void SortMetas(std::vector<format::Meta>* metas);
+  // On close, once everything is durable: the clean record (format/meta.h).
+  Status MarkClosed();
+  // Whether a clean record names m.
+  bool ClosedCleanly(const format::Meta& m);
+  // A meta page synced together with its pages (kMetaVerify): every node
+  // and data block it reaches that was born after m.base is on disk whole.
+  Status VerifyGroup(const format::Meta& m);
   // OpenExisting of a read-only store with a reader table.
   Status OpenBesideWriter();
   // A read-only store with a reader table: adopts the newest durable commit
@@ -170,6 +179,7 @@ class DbImpl final : public Db, public NodeSource {
   Version current_;
   std::map<uint64_t, int> readers_;  // txn -> open read transactions
   std::string recovery_note_;        // set at open when the newest meta was skipped
+  bool recovery_damage_ = false;     // ... because its tree is damaged
   SnapMap snaps_;
   format::Meta sealed_;              // the meta of the last sealed commit
 
@@ -177,11 +187,14 @@ class DbImpl final : public Db, public NodeSource {
   // readers or by the writer, so neither waits for an fsync.
   std::mutex sync_mu_;
   std::atomic<uint64_t> durable_txn_{0};
+  // Pages allocated by commits sealed since the last meta write began.
+  std::atomic<uint64_t> group_pages_{0};
 
   // Space's walks, one at a time; the memo holds the subtrees the last one saw.
   std::mutex space_walk_mu_;
   SpaceMemoMap space_memo_;  // guarded by space_walk_mu_
   uint64_t durable_slot_ = 0;  // guarded by sync_mu_
+  format::Meta durable_meta_;  // guarded by sync_mu_ (after open)
   Status sync_error_;          // guarded by sync_mu_
 };
 

@@ -39,7 +39,7 @@ Status DbImpl::OpenBesideWriter() {
       if (!m.ok() && m.status().code() == Code::kNotSupported) return m.status();
     }
     if (valid.empty()) return Status::Corruption(store_->Name() + " has no usable meta page");
-    std::sort(valid.begin(), valid.end(), [](const Meta& a, const Meta& b) { return a.txn > b.txn; });
+    SortMetas(&valid);
     {
       std::lock_guard slot(slot_mu_);
       BRUCE_RETURN_IF_ERROR(lock_->Publish(valid.back().txn));

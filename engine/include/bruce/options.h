@@ -9,9 +9,26 @@
 namespace bruce {
 
 enum class Durability : uint8_t {
-  kFull,    // a commit returns once its pages and meta page are on stable storage
-  kNoSync,  // no fdatasync: a crash may lose recent commits, never consistency
+  // A commit returns once its pages and meta page are on stable storage,
+  // made so by one fdatasync for both: the meta page says which commits'
+  // pages it needs, and open verifies them and falls back to the previous
+  // commit when any is missing or torn (docs/FORMAT.md, "Commit protocol").
+  // A group of more than kVerifyGroupBytes is synced as with kFullTwoSync,
+  // so that open never verifies more than that.
+  kFull,
+  // No fdatasync: a process that dies loses nothing the kernel was handed; an
+  // operating-system crash or power cut may lose recent commits or leave
+  // the newest state unreadable (Corruption, never wrong data).
+  kNoSync,
+  // Two fdatasyncs a commit: the pages, then the meta page. For storage that
+  // reorders writes across a flush it does not honour whole, or where
+  // reading back the last commit at open costs too much.
+  kFullTwoSync,
 };
+
+// The most a commit group written with one fdatasync may hold: open reads
+// at most this much to verify the newest commit.
+constexpr uint64_t kVerifyGroupBytes = uint64_t{64} << 20;
 
 struct Options {
   bool create_if_missing = false;
