@@ -34,6 +34,7 @@ struct Config {
   size_t lmdb_map_gb = 8;
   bool run_bruce = true, run_lmdb = true;
   bool keep = false;
+  bool two_sync = false;
 };
 
 [[noreturn]] void Usage(int code) {
@@ -47,7 +48,8 @@ struct Config {
                "  --seed S       data and order seed (default 0x6272756365)\n"
                "  --only ENGINE  run only 'bruce' or only 'lmdb'\n"
                "  --keep         keep the store directory instead of removing it\n"
-               "  --fills-only   run the two fills and stop (to profile the write path)\n");
+               "  --fills-only   run the two fills and stop (to profile the write path)\n"
+               "  --two-sync     bruce's durable commits sync pages, then the meta page\n");
   std::exit(code);
 }
 
@@ -73,6 +75,7 @@ Config ParseArgs(int argc, char** argv) {
     else if (a == "--seed") c.params.seed = ParseU64("bruce_bench", "--seed", value());
     else if (a == "--keep") c.keep = true;
     else if (a == "--fills-only") c.params.fills_only = true;
+    else if (a == "--two-sync") c.two_sync = true;
     else if (a == "--only") {
       std::string e = value();
       if (e != "bruce" && e != "lmdb") Usage(2);
@@ -234,7 +237,7 @@ int Main(int argc, char** argv) {
   try {
     Dataset d(p);
     if (c.run_bruce) {
-      auto e = NewBruceEngine(c.cache_mb << 20);
+      auto e = NewBruceEngine(c.cache_mb << 20, c.two_sync);
       runs.push_back(RunWorkloads(*e, d, root));
     }
     if (c.run_lmdb) {

@@ -23,7 +23,7 @@ class BruceEngine final : public Engine {
  public:
   static constexpr std::string_view kFileKey = "file";
 
-  explicit BruceEngine(size_t cache_bytes) : cache_bytes_(cache_bytes) {}
+  BruceEngine(size_t cache_bytes, bool two_sync) : cache_bytes_(cache_bytes), two_sync_(two_sync) {}
   ~BruceEngine() override { Close(); }
 
   const char* name() const override { return "bruce"; }
@@ -32,7 +32,9 @@ class BruceEngine final : public Engine {
     Close();
     bruce::Options opts;
     opts.create_if_missing = true;
-    opts.durability = durable ? bruce::Durability::kFull : bruce::Durability::kNoSync;
+    opts.durability = !durable   ? bruce::Durability::kNoSync
+                      : two_sync_ ? bruce::Durability::kFullTwoSync
+                                  : bruce::Durability::kFull;
     opts.cache_bytes = cache_bytes_;
     db_ = Take(bruce::Db::Open(DataFile(dir), opts), "open");
   }
@@ -131,6 +133,7 @@ class BruceEngine final : public Engine {
 
  private:
   size_t cache_bytes_;
+  bool two_sync_;
   std::unique_ptr<bruce::Db> db_;
   std::unique_ptr<bruce::WriteTxn> write_;
   std::unique_ptr<bruce::ReadTxn> read_;
@@ -141,8 +144,8 @@ class BruceEngine final : public Engine {
 
 }  // namespace
 
-std::unique_ptr<Engine> NewBruceEngine(size_t cache_bytes) {
-  return std::make_unique<BruceEngine>(cache_bytes);
+std::unique_ptr<Engine> NewBruceEngine(size_t cache_bytes, bool two_sync) {
+  return std::make_unique<BruceEngine>(cache_bytes, two_sync);
 }
 
 }  // namespace bench

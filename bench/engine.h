@@ -96,7 +96,9 @@ class Engine {
   virtual bool ReadBlock(uint64_t block, std::string_view* data) = 0;
 };
 
-std::unique_ptr<Engine> NewBruceEngine(size_t cache_bytes);
+// two_sync: durable commits sync their pages, then the meta page
+// (Durability::kFullTwoSync), instead of one sync for both.
+std::unique_ptr<Engine> NewBruceEngine(size_t cache_bytes, bool two_sync = false);
 std::unique_ptr<Engine> NewLmdbEngine(size_t map_bytes);
 // "LMDB 0.9.24: (July 24, 2019)" — the library actually linked.
 std::string LmdbVersion();
