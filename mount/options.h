@@ -22,7 +22,7 @@ struct MountConfig {
   bool version = false;
   bool create = false;
   bool allow_other = false;
-  uint64_t cache_size = uint64_t{128} << 20;
+  uint64_t cache_size = 0;  // 0: bruce::DefaultCacheBytes()
   FsOptions fs;
   // Generic mount flags handed to the kernel as they are (nosuid, noexec, ...).
   std::vector<std::string> kernel_flags;

@@ -4,6 +4,7 @@
 // about 1.0 for data that does not compress. Also the node cache's table
 // against a model.
 #include <gtest/gtest.h>
+#include <unistd.h>
 #include <zstd.h>
 
 #include <map>
@@ -351,6 +352,23 @@ TEST(NodeCacheTable, AgreesWithAModel) {
   EXPECT_LE(cache.bytes(), 16 * 60 * one + 16 * one);
   EXPECT_GT(cache.hits(), 0u);
   EXPECT_GT(cache.evictions(), 0u);
+}
+
+TEST(Stat, DefaultCacheIsSizedFromTheMachine) {
+  const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGESIZE);
+  const uint64_t memory = uint64_t(pages) * uint64_t(page);
+  const size_t dflt = DefaultCacheBytes();
+  EXPECT_GE(dflt, size_t{64} << 20);
+  EXPECT_LE(dflt, std::max<uint64_t>(memory / 4, uint64_t{64} << 20));
+  Options o;
+  o.create_if_missing = true;
+  auto db = Db::Open(std::shared_ptr<PageStore>(NewMemoryStore()), o);
+  ASSERT_TRUE(db.ok());
+  EXPECT_EQ((*db)->Stat()->cache_budget, dflt / 16 * 16);
+  o.cache_bytes = 32 << 20;
+  auto small = Db::Open(std::shared_ptr<PageStore>(NewMemoryStore()), o);
+  ASSERT_TRUE(small.ok());
+  EXPECT_EQ((*small)->Stat()->cache_budget, uint64_t{32} << 20);
 }
 
 }  // namespace

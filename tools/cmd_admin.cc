@@ -92,6 +92,7 @@ int RunStat(const Invocation& inv) {
       Number("cache misses", d.cache_misses),
       Number("cache evictions", d.cache_evictions),
       Number("cache bytes", d.cache_bytes),
+      Number("cache budget", d.cache_budget),
   };
   if (space.ok()) {
     std::vector<Field> more = {

@@ -1,9 +1,58 @@
 #include "store/node_cache.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <bit>
+#include <fstream>
+#include <string>
+
+#include "bruce/options.h"
 
 namespace bruce {
+
+namespace {
+
+// The memory limit of this process's cgroup (v2 memory.max, or v1
+// memory.limit_in_bytes), or 0 when there is none or it cannot be read.
+uint64_t CgroupLimit() {
+  std::ifstream groups("/proc/self/cgroup");
+  std::string line;
+  uint64_t limit = 0;
+  while (std::getline(groups, line)) {
+    // "0::/path" (v2) or "N:memory:/path" (v1).
+    size_t a = line.find(':'), b = a == std::string::npos ? a : line.find(':', a + 1);
+    if (b == std::string::npos) continue;
+    std::string controllers = line.substr(a + 1, b - a - 1), path = line.substr(b + 1);
+    std::string file;
+    if (controllers.empty()) {
+      file = "/sys/fs/cgroup" + path + "/memory.max";
+    } else if (controllers == "memory") {
+      file = "/sys/fs/cgroup/memory" + path + "/memory.limit_in_bytes";
+    } else {
+      continue;
+    }
+    std::ifstream f(file);
+    std::string v;
+    if (!(f >> v) || v == "max" || v.empty() || v.find_first_not_of("0123456789") != std::string::npos) {
+      continue;
+    }
+    uint64_t n = std::stoull(v);
+    if (n > 0 && (limit == 0 || n < limit)) limit = n;
+  }
+  return limit;
+}
+
+}  // namespace
+
+size_t DefaultCacheBytes() {
+  const long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGESIZE);
+  uint64_t memory = pages > 0 && page > 0 ? uint64_t(pages) * uint64_t(page) : 0;
+  const uint64_t cg = CgroupLimit();
+  if (cg > 0 && (memory == 0 || cg < memory)) memory = cg;
+  const uint64_t floor = uint64_t{64} << 20;
+  return static_cast<size_t>(std::max(memory / 4, floor));
+}
 
 NodeCache::NodeCache(size_t budget_bytes)
     : shard_budget_(std::max<size_t>(budget_bytes / kShards, 1)), shards_(kShards) {}

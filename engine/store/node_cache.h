@@ -56,6 +56,7 @@ class NodeCache {
   uint64_t misses() const;
   uint64_t evictions() const;
   size_t bytes() const;
+  size_t budget() const { return shard_budget_ * kShards; }
 
  private:
   enum class Where : uint8_t { kT1, kT2, kB1, kB2 };

@@ -74,7 +74,7 @@ DbImpl::DbImpl(std::shared_ptr<PageStore> store, const Options& options)
     : store_(std::move(store)),
       options_(options),
       page_size_(options.page_size),
-      cache_(options.cache_bytes),
+      cache_(options.cache_bytes != 0 ? options.cache_bytes : DefaultCacheBytes()),
       space_(store_.get(), options.page_size) {}
 
 DbImpl::~DbImpl() {
@@ -552,6 +552,7 @@ Result<DbStats> DbImpl::Stat() {
     s.snapshots = snaps_.size();
   }
   s.cache_bytes = cache_.bytes();
+  s.cache_budget = cache_.budget();
   return s;
 }
 

@@ -295,7 +295,8 @@ struct DbStats {
   uint64_t cache_hits = 0;
   uint64_t cache_misses = 0;
   uint64_t cache_evictions = 0;
-  uint64_t cache_bytes = 0;
+  uint64_t cache_bytes = 0;   // held now
+  uint64_t cache_budget = 0;  // the most it holds (Options::cache_bytes)
   uint64_t snapshots = 0;
 };
 

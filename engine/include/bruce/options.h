@@ -38,8 +38,9 @@ struct Options {
   // store keeps the page size it was created with.
   uint32_t page_size = 4096;
   Durability durability = Durability::kFull;
-  // Byte budget of the cache of verified, decoded nodes.
-  size_t cache_bytes = size_t{128} << 20;
+  // Byte budget of the cache of verified, decoded nodes; 0 (the default)
+  // sizes it from the machine: DefaultCacheBytes().
+  size_t cache_bytes = 0;
   // zstd level (1 to 19) the nodes of trees created from now on are
   // compressed with; 0 turns compression off for them. A compressed tree's
   // nodes grow past a page while they still fit one compressed, and a node
@@ -51,6 +52,12 @@ struct Options {
   // leaves room for later inserts among the loaded keys before nodes split.
   double append_fill = 1.0;
 };
+
+// The cache budget a store opened with cache_bytes 0 gets: a quarter of
+// the memory this process may use (physical memory, or its cgroup's memory
+// limit when that is lower), at least 64 MiB. The budget is a ceiling, not
+// an allocation: the cache only holds what was read.
+size_t DefaultCacheBytes();
 
 // Limits, documented in docs/FORMAT.md.
 constexpr size_t kMaxKeySize = size_t{64} << 10;
