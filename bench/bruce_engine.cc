@@ -88,10 +88,11 @@ class BruceEngine final : public Engine {
   }
 
   bool Get(std::string_view key, std::string_view* value) override {
-    bruce::Status s = tree_->Get(key, &buf_);
+    // Zero-copy, as LMDB's mdb_get: a view into the cached leaf.
+    bruce::Status s = tree_->GetPinned(key, &pinned_);
     if (s.IsNotFound()) return false;
     Check(s, "get");
-    *value = buf_;
+    *value = pinned_.view();
     return true;
   }
 
@@ -132,6 +133,7 @@ class BruceEngine final : public Engine {
   }
 
  private:
+  bruce::PinnedValue pinned_;
   size_t cache_bytes_;
   bool two_sync_;
   std::unique_ptr<bruce::Db> db_;

@@ -138,7 +138,8 @@ class BruceFs {
   // The end of an open: a file unlinked while open is freed at its last.
   void Release(fuse_ino_t ino);
   int Fallocate(fuse_ino_t ino, int mode, off_t off, off_t len);
-  int Read(fuse_ino_t ino, size_t size, off_t off, std::string* out);
+  // A small file's bytes are a view of the cached leaf (no copy).
+  int Read(fuse_ino_t ino, size_t size, off_t off, bruce::PinnedValue* out);
   int Write(fuse_ino_t ino, int flags, const char* buf, size_t size, off_t off);
   int Fsync();
   int Lseek(fuse_ino_t ino, off_t off, int whence, off_t* out);

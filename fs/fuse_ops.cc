@@ -168,7 +168,7 @@ void Create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
 
 void Read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
   (void)fi;
-  std::string data;
+  bruce::PinnedValue data;
   int err = Fs(req)->Read(ino, size, off, &data);
   if (err) {
     fuse_reply_err(req, err);

@@ -103,14 +103,14 @@ int BruceFs::Fallocate(fuse_ino_t ino, int mode, off_t off, off_t len) {
   return 0;
 }
 
-int BruceFs::Read(fuse_ino_t ino, size_t size, off_t off, std::string* out) {
+int BruceFs::Read(fuse_ino_t ino, size_t size, off_t off, bruce::PinnedValue* out) {
   Target t;
   if (int err = Resolve(ino, &t)) return err;
   if (off < 0) return EINVAL;
   GroupLock l(this);
   FsTree* tree = Tree(t.view);
   if (tree == nullptr) return ESTALE;
-  FS_TRY(tree->main()->ReadAt(t.path, static_cast<uint64_t>(off), size, out));
+  FS_TRY(tree->main()->ReadPinned(t.path, static_cast<uint64_t>(off), size, out));
   return 0;
 }
 

@@ -64,6 +64,61 @@ TEST(Values, LargeValueRoundTripsWholeAndInRanges) {
   ExpectClean(db.get());
 }
 
+TEST(Values, PinnedValuesOutliveTheirTransactionAndMatchReadAt) {
+  std::mt19937_64 rng(testing::Seed("Values.Pinned"));
+  Options o;
+  o.create_if_missing = true;
+  o.cache_bytes = 64 << 10;  // small: pinned nodes get evicted from the cache
+  auto db = Db::Open(std::shared_ptr<PageStore>(NewMemoryStore()), o);
+  ASSERT_TRUE(db.ok());
+  std::map<std::string, std::string> model;
+  {
+    auto w = (*db)->BeginWrite();
+    for (int i = 0; i < 3000; i++) {
+      std::string k = "k" + std::to_string(rng() % 5000);
+      std::string v(rng() % 8 == 0 ? 5000 + rng() % 20000 : rng() % 200, static_cast<char>('a' + rng() % 26));
+      ASSERT_TRUE((*w)->Main()->Put(k, v).ok());
+      model[k] = v;
+    }
+    ASSERT_TRUE((*w)->Commit().ok());
+  }
+  // Views taken in a read transaction stay right after it ends and after
+  // every key is overwritten, committed, and the cache has moved on.
+  std::vector<std::pair<PinnedValue, std::string>> held;
+  {
+    auto r = (*db)->BeginRead();
+    for (const auto& [k, v] : model) {
+      PinnedValue p;
+      ASSERT_TRUE((*r)->Main()->GetPinned(k, &p).ok());
+      ASSERT_EQ(p.view(), v);
+      uint64_t off = rng() % (v.size() + 1), n = rng() % 300;
+      PinnedValue part;
+      std::string want;
+      ASSERT_TRUE((*r)->Main()->ReadPinned(k, off, n, &part).ok());
+      ASSERT_TRUE((*r)->Main()->ReadAt(k, off, n, &want).ok());
+      ASSERT_EQ(part.view(), want) << k << " " << off << " " << n;
+      if (held.size() < 500) held.emplace_back(p, v);
+    }
+    PinnedValue none;
+    EXPECT_TRUE((*r)->Main()->GetPinned("absent", &none).IsNotFound());
+  }
+  {
+    auto w = (*db)->BeginWrite();
+    for (const auto& [k, v] : model) ASSERT_TRUE((*w)->Main()->Put(k, "new").ok());
+    ASSERT_TRUE((*w)->Commit().ok());
+  }
+  for (const auto& [p, v] : held) ASSERT_EQ(p.view(), v);
+  // In a write transaction, a view of a leaf it changed is a copy: later
+  // changes to the leaf do not reach it.
+  auto w = (*db)->BeginWrite();
+  ASSERT_TRUE((*w)->Main()->Put("x", "first").ok());
+  PinnedValue p;
+  ASSERT_TRUE((*w)->Main()->GetPinned("x", &p).ok());
+  for (int i = 0; i < 200; i++) ASSERT_TRUE((*w)->Main()->Put("x" + std::to_string(i), std::string(50, 'y')).ok());
+  ASSERT_TRUE((*w)->Main()->Put("x", "second").ok());
+  EXPECT_EQ(p.view(), "first");
+}
+
 TEST(Values, HolesCostNothingAndReadAsZeros) {
   auto db = Open(std::shared_ptr<PageStore>(NewMemoryStore()));
   const uint64_t kGiB = uint64_t{1} << 30;

@@ -186,17 +186,18 @@ int FinishOutput(const Invocation& inv) {
 
 int StreamValue(const Invocation& inv, Tree* tree, const std::string& key, uint64_t offset,
                 uint64_t length) {
-  std::string piece;
-  // One ReadAt per piece: a short piece means the end of the value, so a
-  // small value costs one lookup, as Get would.
+  PinnedValue piece;
+  // One read per piece: a short piece means the end of the value, so a
+  // small value costs one lookup, as Get would, and is written straight
+  // from the cached leaf (ReadPinned).
   for (;;) {
     const size_t want = static_cast<size_t>(std::min<uint64_t>(kPieceBytes, length));
     if (want == 0) break;
-    if (Status st = tree->ReadAt(key, offset, want, &piece); !st.ok()) {
+    if (Status st = tree->ReadPinned(key, offset, want, &piece); !st.ok()) {
       if (st.IsNotFound()) return NotFound(inv, "key not found: " + Escape(key));
       return Fail(inv, st);
     }
-    Out(piece);
+    Out(piece.view());
     if (std::ferror(stdout)) break;  // FinishOutput reports it
     offset += piece.size();
     length -= piece.size();

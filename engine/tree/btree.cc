@@ -290,16 +290,25 @@ Result<NodeView> Child(NodeSource* src, const Node& parent, size_t i) {
   return NodeView{raw, std::move(n)};
 }
 
-Status Get(NodeSource* src, const TreeRoot& root, std::string_view key, std::string* value,
-           ValueType* vtype) {
+Status Find(NodeSource* src, const TreeRoot& root, std::string_view key, NodeView* leaf,
+            size_t* index) {
   BRUCE_ASSIGN_OR_RETURN(NodeView v, Root(src, root));
   if (!v.node) return Status::NotFound("key not found");
   while (!v.node->leaf()) {
     BRUCE_ASSIGN_OR_RETURN(v, Child(src, *v.node, v.node->ChildIndex(key)));
   }
   bool found;
-  size_t i = v.node->LowerBound(key, &found);
+  *index = v.node->LowerBound(key, &found);
   if (!found) return Status::NotFound("key not found");
+  *leaf = std::move(v);
+  return Status::OK();
+}
+
+Status Get(NodeSource* src, const TreeRoot& root, std::string_view key, std::string* value,
+           ValueType* vtype) {
+  NodeView v;
+  size_t i;
+  BRUCE_RETURN_IF_ERROR(Find(src, root, key, &v, &i));
   if (value) value->assign(v.node->value(i));
   if (vtype) *vtype = v.node->vtype(i);
   return Status::OK();

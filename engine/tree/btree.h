@@ -103,6 +103,11 @@ namespace btree {
 Result<NodeView> Root(NodeSource* src, const TreeRoot& root);
 Result<NodeView> Child(NodeSource* src, const format::Node& parent, size_t i);
 
+// The leaf entry of key: *leaf (with its pin, null for a node the write
+// transaction owns) and its index there. kNotFound when absent.
+Status Find(NodeSource* src, const TreeRoot& root, std::string_view key, NodeView* leaf,
+            size_t* index);
+
 // value and vtype may be null.
 Status Get(NodeSource* src, const TreeRoot& root, std::string_view key, std::string* value,
            format::ValueType* vtype);

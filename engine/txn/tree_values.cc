@@ -385,6 +385,34 @@ Status TreeImpl::Get(std::string_view key, std::string* value) {
   return ReadRange(v, 0, v.size, value);
 }
 
+PinnedValue::PinnedValue(std::string bytes) {
+  auto own = std::make_shared<const std::string>(std::move(bytes));
+  bytes_ = *own;
+  owner_ = std::move(own);
+}
+
+Status TreeImpl::ReadPinned(std::string_view key, uint64_t offset, size_t n, PinnedValue* out) {
+  BRUCE_RETURN_IF_ERROR(Usable());
+  NodeView leaf;
+  size_t i;
+  BRUCE_RETURN_IF_ERROR(btree::Find(txn_->source(), root_, key, &leaf, &i));
+  if (leaf.node->vtype(i) != ValueType::kInline || dupsort()) {
+    std::string buf;
+    BRUCE_RETURN_IF_ERROR(n == SIZE_MAX && offset == 0 ? Get(key, &buf) : ReadAt(key, offset, n, &buf));
+    *out = PinnedValue(std::move(buf));
+    return Status::OK();
+  }
+  std::string_view v = leaf.node->value(i);
+  v = v.substr(std::min<uint64_t>(offset, v.size()), n);
+  // A node this write transaction changed can change again: copy it.
+  *out = leaf.pin ? PinnedValue(leaf.pin, v) : PinnedValue(std::string(v));
+  return Status::OK();
+}
+
+Status TreeImpl::GetPinned(std::string_view key, PinnedValue* value) {
+  return ReadPinned(key, 0, SIZE_MAX, value);
+}
+
 Status TreeImpl::Put(std::string_view key, std::string_view value) {
   if (dupsort()) return DupPut(key, value, 0, nullptr);
   WriteContext* w;

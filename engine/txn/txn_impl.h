@@ -68,6 +68,8 @@ class TreeImpl final : public Tree {
 
   const std::string& name() const override { return name_; }
   Status Get(std::string_view key, std::string* value) override;
+  Status GetPinned(std::string_view key, PinnedValue* value) override;
+  Status ReadPinned(std::string_view key, uint64_t offset, size_t n, PinnedValue* out) override;
   Status Put(std::string_view key, std::string_view value) override;
   Status Put(std::string_view key, std::string_view value, uint32_t flags,
              std::string* existing) override;

@@ -126,9 +126,9 @@ struct Fixture {
     return fs->Write(ino, O_WRONLY, data.data(), data.size(), off);
   }
   std::string Read(uint64_t ino, size_t n, off_t off = 0) {
-    std::string out;
+    bruce::PinnedValue out;
     EXPECT_EQ(fs->Read(ino, n, off, &out), 0);
-    return out;
+    return std::string(out.view());
   }
   off_t Size(uint64_t ino) {
     struct stat st {};

@@ -102,6 +102,29 @@ struct Entry {
   std::string value;
 };
 
+// A value, or a range of one, held in place: bytes that stay valid as long
+// as this object (or a copy) lives, after its transaction ends too. It
+// shares ownership of the cached node the bytes are in, or of its own
+// buffer when they had to be put together (a large value's chunks).
+// Copying is cheap: it shares.
+class PinnedValue {
+ public:
+  PinnedValue() = default;
+  PinnedValue(std::shared_ptr<const void> owner, std::string_view bytes)
+      : owner_(std::move(owner)), bytes_(bytes) {}
+  // Owns a buffer of its own.
+  explicit PinnedValue(std::string bytes);
+
+  std::string_view view() const { return bytes_; }
+  const char* data() const { return bytes_.data(); }
+  size_t size() const { return bytes_.size(); }
+  bool empty() const { return bytes_.empty(); }
+
+ private:
+  std::shared_ptr<const void> owner_;
+  std::string_view bytes_;
+};
+
 // One named tree as seen by one transaction. Owned by the transaction.
 //
 // Duplicate keys: in a tree created with TreeOptions::dupsort, a key holds a
@@ -121,6 +144,10 @@ class Tree {
   // The whole value; values over kMaxGetBytes get kInvalidArgument (read
   // them with ReadAt).
   virtual Status Get(std::string_view key, std::string* value) = 0;
+  // The same without copying: a value kept in its leaf (the small ones) is
+  // a view into the cached node; a large value is read into a buffer the
+  // result owns. In a write transaction, a leaf it changed is copied.
+  virtual Status GetPinned(std::string_view key, PinnedValue* value) = 0;
   // kReadOnly in a read transaction. Keys are 0..kMaxKeySize bytes, values
   // 0..kMaxValueSize bytes; longer ones get kInvalidArgument.
   virtual Status Put(std::string_view key, std::string_view value) = 0;
@@ -172,6 +199,8 @@ class Tree {
   // Up to n bytes from offset into *out: fewer at the end of the value,
   // none from offset >= size.
   virtual Status ReadAt(std::string_view key, uint64_t offset, size_t n, std::string* out) = 0;
+  // ReadAt without copying a value kept in its leaf (see GetPinned).
+  virtual Status ReadPinned(std::string_view key, uint64_t offset, size_t n, PinnedValue* out) = 0;
   // Writes data at offset, creating the key (with an empty value) if absent;
   // writing past the end grows the value and leaves a hole in between.
   virtual Status WriteAt(std::string_view key, uint64_t offset, std::string_view data) = 0;
