@@ -35,6 +35,7 @@ struct Config {
   bool run_bruce = true, run_lmdb = true;
   bool keep = false;
   bool two_sync = false;
+  bool direct = false;
 };
 
 [[noreturn]] void Usage(int code) {
@@ -50,7 +51,8 @@ struct Config {
                "  --only ENGINE  run only 'bruce' or only 'lmdb'\n"
                "  --keep         keep the store directory instead of removing it\n"
                "  --fills-only   run the two fills and stop (to profile the write path)\n"
-               "  --two-sync     bruce's durable commits sync pages, then the meta page\n");
+               "  --two-sync     bruce's durable commits sync pages, then the meta page\n"
+               "  --direct       bruce reads and writes its store with O_DIRECT\n");
   std::exit(code);
 }
 
@@ -77,6 +79,7 @@ Config ParseArgs(int argc, char** argv) {
     else if (a == "--keep") c.keep = true;
     else if (a == "--fills-only") c.params.fills_only = true;
     else if (a == "--two-sync") c.two_sync = true;
+    else if (a == "--direct") c.direct = true;
     else if (a == "--only") {
       std::string e = value();
       if (e != "bruce" && e != "lmdb") Usage(2);
@@ -238,7 +241,7 @@ int Main(int argc, char** argv) {
   try {
     Dataset d(p);
     if (c.run_bruce) {
-      auto e = NewBruceEngine(c.cache_mb << 20, c.two_sync);
+      auto e = NewBruceEngine(c.cache_mb << 20, c.two_sync, c.direct);
       runs.push_back(RunWorkloads(*e, d, root));
     }
     if (c.run_lmdb) {

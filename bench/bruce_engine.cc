@@ -23,7 +23,8 @@ class BruceEngine final : public Engine {
  public:
   static constexpr std::string_view kFileKey = "file";
 
-  BruceEngine(size_t cache_bytes, bool two_sync) : cache_bytes_(cache_bytes), two_sync_(two_sync) {}
+  BruceEngine(size_t cache_bytes, bool two_sync, bool direct)
+      : cache_bytes_(cache_bytes), two_sync_(two_sync), direct_(direct) {}
   ~BruceEngine() override { Close(); }
 
   const char* name() const override { return "bruce"; }
@@ -36,6 +37,7 @@ class BruceEngine final : public Engine {
                       : two_sync_ ? bruce::Durability::kFullTwoSync
                                   : bruce::Durability::kFull;
     opts.cache_bytes = cache_bytes_;
+    opts.direct_io = direct_;
     db_ = Take(bruce::Db::Open(DataFile(dir), opts), "open");
   }
 
@@ -136,6 +138,7 @@ class BruceEngine final : public Engine {
   bruce::PinnedValue pinned_;
   size_t cache_bytes_;
   bool two_sync_;
+  bool direct_;
   std::unique_ptr<bruce::Db> db_;
   std::unique_ptr<bruce::WriteTxn> write_;
   std::unique_ptr<bruce::ReadTxn> read_;
@@ -146,8 +149,8 @@ class BruceEngine final : public Engine {
 
 }  // namespace
 
-std::unique_ptr<Engine> NewBruceEngine(size_t cache_bytes, bool two_sync) {
-  return std::make_unique<BruceEngine>(cache_bytes, two_sync);
+std::unique_ptr<Engine> NewBruceEngine(size_t cache_bytes, bool two_sync, bool direct) {
+  return std::make_unique<BruceEngine>(cache_bytes, two_sync, direct);
 }
 
 }  // namespace bench

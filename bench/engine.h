@@ -98,7 +98,9 @@ class Engine {
 
 // two_sync: durable commits sync their pages, then the meta page
 // (Durability::kFullTwoSync), instead of one sync for both.
-std::unique_ptr<Engine> NewBruceEngine(size_t cache_bytes, bool two_sync = false);
+// direct: the store is read and written with O_DIRECT (Options::direct_io).
+std::unique_ptr<Engine> NewBruceEngine(size_t cache_bytes, bool two_sync = false,
+                                       bool direct = false);
 std::unique_ptr<Engine> NewLmdbEngine(size_t map_bytes);
 // "LMDB 0.9.24: (July 24, 2019)" — the library actually linked.
 std::string LmdbVersion();

@@ -5,7 +5,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <mutex>
 #include <shared_mutex>
 
@@ -14,17 +16,44 @@
 namespace bruce {
 namespace {
 
+// With O_DIRECT, offsets, lengths and buffers must be aligned to the
+// device's logical block size; 4096 covers every common one.
+constexpr size_t kDirectAlign = 4096;
+
+// A thread's aligned buffer for direct I/O of unaligned requests.
+char* BounceBuffer(size_t n) {
+  struct Buf {
+    std::unique_ptr<char, decltype(&std::free)> p{nullptr, &std::free};
+    size_t size = 0;
+  };
+  thread_local Buf b;
+  if (b.size < n) {
+    size_t want = (n + kDirectAlign - 1) / kDirectAlign * kDirectAlign;
+    b.p.reset(static_cast<char*>(std::aligned_alloc(kDirectAlign, want)));
+    b.size = b.p ? want : 0;
+  }
+  return b.p.get();
+}
+
+bool Aligned(uint64_t offset, size_t n, const void* buf) {
+  return offset % kDirectAlign == 0 && n % kDirectAlign == 0 &&
+         reinterpret_cast<uintptr_t>(buf) % kDirectAlign == 0;
+}
+
 class FileStore final : public PageStore {
  public:
-  FileStore(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  FileStore(int fd, std::string path, bool direct)
+      : fd_(fd), path_(std::move(path)), direct_(direct) {}
   ~FileStore() override { ::close(fd_); }
 
   void WillNeed(uint64_t offset, uint64_t n) override {
+    if (direct_) return;  // no page cache to fill
     (void)::posix_fadvise(fd_, static_cast<off_t>(offset), static_cast<off_t>(n),
                           POSIX_FADV_WILLNEED);
   }
 
   Status Read(uint64_t offset, size_t n, char* out) override {
+    if (direct_ && !Aligned(offset, n, out)) return ReadBounced(offset, n, out);
     size_t done = 0;
     while (done < n) {
       ssize_t r = ::pread(fd_, out + done, n - done, static_cast<off_t>(offset + done));
@@ -42,6 +71,7 @@ class FileStore final : public PageStore {
   }
 
   Status Write(uint64_t offset, std::string_view data) override {
+    if (direct_ && !Aligned(offset, data.size(), data.data())) return WriteBounced(offset, data);
     size_t done = 0;
     while (done < data.size()) {
       ssize_t r = ::pwrite(fd_, data.data() + done, data.size() - done,
@@ -78,8 +108,66 @@ class FileStore final : public PageStore {
   std::string Name() const override { return path_; }
 
  private:
+  // Direct I/O of an unaligned request: through an aligned buffer, widened
+  // to whole blocks (a read past the end of the file comes back short).
+  Status ReadBounced(uint64_t offset, size_t n, char* out) {
+    const uint64_t start = offset / kDirectAlign * kDirectAlign;
+    const size_t skip = offset - start;
+    const size_t len = (skip + n + kDirectAlign - 1) / kDirectAlign * kDirectAlign;
+    char* buf = BounceBuffer(len);
+    if (buf == nullptr) return Status::IOError("no memory for a direct read of " + path_, ENOMEM);
+    size_t done = 0;
+    while (done < skip + n) {
+      ssize_t r = ::pread(fd_, buf + done, len - done, static_cast<off_t>(start + done));
+      if (r < 0) {
+        if (errno == EINTR) continue;
+        return Status::IOError("read " + path_ + " at " + std::to_string(start + done), errno);
+      }
+      if (r == 0) {
+        return Status::Corruption("read past end of " + path_ + " at byte " +
+                                  std::to_string(start + done));
+      }
+      done += static_cast<size_t>(r);
+      if (done % kDirectAlign != 0) break;  // the end of the file
+    }
+    if (done < skip + n) {
+      return Status::Corruption("read past end of " + path_ + " at byte " +
+                                std::to_string(start + done));
+    }
+    std::memcpy(out, buf + skip, n);
+    return Status::OK();
+  }
+
+  Status WriteBounced(uint64_t offset, std::string_view data) {
+    if (offset % kDirectAlign != 0 || data.size() % kDirectAlign != 0) {
+      return Status::InvalidArgument("a direct write to " + path_ + " of " +
+                                     std::to_string(data.size()) + " bytes at " +
+                                     std::to_string(offset) + " is not block-aligned");
+    }
+    constexpr size_t kPiece = size_t{1} << 20;
+    char* buf = BounceBuffer(std::min(kPiece, data.size()));
+    if (buf == nullptr) return Status::IOError("no memory for a direct write of " + path_, ENOMEM);
+    for (size_t at = 0; at < data.size();) {
+      const size_t n = std::min(kPiece, data.size() - at);
+      std::memcpy(buf, data.data() + at, n);
+      size_t done = 0;
+      while (done < n) {
+        ssize_t r = ::pwrite(fd_, buf + done, n - done, static_cast<off_t>(offset + at + done));
+        if (r < 0) {
+          if (errno == EINTR) continue;
+          return Status::IOError("write " + path_ + " at " + std::to_string(offset + at + done),
+                                 errno);
+        }
+        done += static_cast<size_t>(r);
+      }
+      at += n;
+    }
+    return Status::OK();
+  }
+
   int fd_;
   std::string path_;
+  bool direct_;
 };
 
 class MemoryStore final : public PageStore {
@@ -118,7 +206,7 @@ class MemoryStore final : public PageStore {
 }  // namespace
 
 Result<std::unique_ptr<PageStore>> OpenFileStore(const std::string& path, bool create,
-                                                 bool read_only, bool lock) {
+                                                 bool read_only, bool lock, bool direct) {
   int flags = O_CLOEXEC | (read_only ? O_RDONLY : O_RDWR);
   if (create && !read_only) flags |= O_CREAT;
   int fd = ::open(path.c_str(), flags, 0644);
@@ -126,6 +214,17 @@ Result<std::unique_ptr<PageStore>> OpenFileStore(const std::string& path, bool c
     int err = errno;
     if (err == ENOENT) return Status::NotFound("no store at " + path);
     return Status::IOError("open " + path, err);
+  }
+  // O_DIRECT is set after the open, so a filesystem without it (tmpfs)
+  // gets a clear message rather than a bare EINVAL from open.
+  if (direct && ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_DIRECT) != 0) {
+    int err = errno;
+    ::close(fd);
+    if (err == EINVAL) {
+      return Status::NotSupported("direct I/O (O_DIRECT) is not supported by the filesystem of " +
+                                  path);
+    }
+    return Status::IOError("set O_DIRECT on " + path, err);
   }
   if (lock && ::flock(fd, (read_only ? LOCK_SH : LOCK_EX) | LOCK_NB) != 0) {
     int err = errno;
@@ -135,7 +234,7 @@ Result<std::unique_ptr<PageStore>> OpenFileStore(const std::string& path, bool c
     }
     return Status::IOError("lock " + path, err);
   }
-  return std::unique_ptr<PageStore>(new FileStore(fd, path));
+  return std::unique_ptr<PageStore>(new FileStore(fd, path, direct));
 }
 
 std::unique_ptr<PageStore> NewMemoryStore() { return std::make_unique<MemoryStore>(); }

@@ -28,7 +28,8 @@ Result<std::unique_ptr<Db>> Db::Open(const std::string& path, const Options& opt
   if (options.read_only) {
     // A reader that can publish in the reader table needs no lock on the
     // store: the writer (if any) keeps what it reads.
-    BRUCE_ASSIGN_OR_RETURN(store, OpenFileStore(path, false, true, /*lock=*/false));
+    BRUCE_ASSIGN_OR_RETURN(store,
+                           OpenFileStore(path, false, true, /*lock=*/false, options.direct_io));
     auto lf = LockFile::Open(path);
     if (lf.ok()) {
       lock = std::move(*lf);
@@ -37,10 +38,12 @@ Result<std::unique_ptr<Db>> Db::Open(const std::string& path, const Options& opt
       // No reader table (no write permission beside the store): the shared
       // lock keeps writers out instead, as it always did.
       store.reset();
-      BRUCE_ASSIGN_OR_RETURN(store, OpenFileStore(path, false, true, /*lock=*/true));
+      BRUCE_ASSIGN_OR_RETURN(store,
+                             OpenFileStore(path, false, true, /*lock=*/true, options.direct_io));
     }
   } else {
-    BRUCE_ASSIGN_OR_RETURN(store, OpenFileStore(path, options.create_if_missing, false));
+    BRUCE_ASSIGN_OR_RETURN(store, OpenFileStore(path, options.create_if_missing, false,
+                                                /*lock=*/true, options.direct_io));
     auto lf = LockFile::Open(path);
     if (lf.ok()) {
       lock = std::move(*lf);

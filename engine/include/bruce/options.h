@@ -51,6 +51,15 @@ struct Options {
   // 1 nodes are packed (the smallest file for a load in key order); lower
   // leaves room for later inserts among the loaded keys before nodes split.
   double append_fill = 1.0;
+  // A store in a file: read and write it with O_DIRECT, bypassing the
+  // operating system's page cache, so that the only cache is the engine's
+  // (no second copy of hot nodes in memory, and a store much larger than
+  // memory does not push everything else out of the page cache). Costs:
+  // every miss in the engine's cache is a device read (no kernel read-ahead
+  // or page cache behind it), and other processes reading the store still
+  // go through the page cache. NotSupported on filesystems without O_DIRECT
+  // (tmpfs). See README, "Direct I/O", for measurements.
+  bool direct_io = false;
 };
 
 // The cache budget a store opened with cache_bytes 0 gets: a quarter of

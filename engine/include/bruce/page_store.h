@@ -51,9 +51,12 @@ class PageStore {
 // open takes an exclusive lock and a read-only one a shared lock, so a store
 // in use by a writer in another process is refused with kBusy and a clear
 // message. (Db::Open opens readers without the lock when they can publish
-// what they read in the store's reader table: store/lock_file.h.)
+// what they read in the store's reader table: store/lock_file.h.) With
+// `direct`, reads and writes bypass the page cache (O_DIRECT; see
+// Options::direct_io); NotSupported where the filesystem has no O_DIRECT.
 Result<std::unique_ptr<PageStore>> OpenFileStore(const std::string& path, bool create,
-                                                 bool read_only, bool lock = true);
+                                                 bool read_only, bool lock = true,
+                                                 bool direct = false);
 
 // A store in memory; empty when created.
 std::unique_ptr<PageStore> NewMemoryStore();
