@@ -51,6 +51,11 @@ uint64_t Cuts() {
   return 2000;
 }
 
+uint64_t CheckFrom() {
+  if (const char* s = std::getenv("BRUCE_CRASH_CHECK_FROM")) return std::strtoull(s, nullptr, 10);
+  return 0;
+}
+
 TEST(Crash, PowerCutsAtRandomPoints) {
   std::mt19937_64 rng(testing::Seed("Crash.PowerCuts"));
   auto store = std::make_shared<FaultStore>();
@@ -222,21 +227,29 @@ TEST(Crash, PowerCutsAtRandomPoints) {
 
     auto reopened = Db::Open(store, opts);
     ASSERT_TRUE(reopened.ok()) << "cut " << cut << ": " << reopened.status().ToString();
+    // Replaying a failure far into a long run: BRUCE_CRASH_CHECK_FROM=N
+    // skips the (slow) check and comparisons of the cuts before N, which
+    // changes nothing else (they draw no random numbers and write nothing).
+    const bool verify = cut >= CheckFrom();
     CheckReport rep;
-    ASSERT_TRUE((*reopened)->Check(&rep).ok());
-    ASSERT_TRUE(rep.ok()) << "cut " << cut << ": " << rep.problems[0];
+    if (verify) {
+      ASSERT_TRUE((*reopened)->Check(&rep).ok());
+      ASSERT_TRUE(rep.ok()) << "cut " << cut << ": " << rep.problems[0];
+    }
     uint64_t txn = (*(*reopened)->BeginRead())->id();
     if (txn != durable.txn) {
       // A commit after the last durable one: sealed, and its meta landed.
       auto it = candidates.find(txn);
       ASSERT_NE(it, candidates.end()) << "cut " << cut << ": txn " << txn << " after durable "
-                                      << durable.txn;
+                                      << durable.txn << "; "
+                                      << (*reopened)->Stat()->recovery_note;
       durable = it->second;
       in_flight_landed++;
     }
     candidates.clear();
     last_sealed = durable;
     (void)have_in_flight;
+    if (!verify) continue;
     Model got = ReadAll(reopened->get());
     ASSERT_EQ(got.size(), durable.live.size()) << "cut " << cut;
     ASSERT_TRUE(got == durable.live) << "cut " << cut << ": contents differ from the last commit";
