@@ -228,14 +228,13 @@ TEST(Crash, PowerCutsAtRandomPoints) {
     auto reopened = Db::Open(store, opts);
     ASSERT_TRUE(reopened.ok()) << "cut " << cut << ": " << reopened.status().ToString();
     // Replaying a failure far into a long run: BRUCE_CRASH_CHECK_FROM=N
-    // skips the (slow) check and comparisons of the cuts before N, which
-    // changes nothing else (they draw no random numbers and write nothing).
+    // skips the comparisons of the cuts before N. (Not Check: it takes the
+    // writer role, which may truncate a free tail, an operation the next
+    // power cut draws for like any other.)
     const bool verify = cut >= CheckFrom();
     CheckReport rep;
-    if (verify) {
-      ASSERT_TRUE((*reopened)->Check(&rep).ok());
-      ASSERT_TRUE(rep.ok()) << "cut " << cut << ": " << rep.problems[0];
-    }
+    ASSERT_TRUE((*reopened)->Check(&rep).ok());
+    ASSERT_TRUE(rep.ok()) << "cut " << cut << ": " << rep.problems[0];
     uint64_t txn = (*(*reopened)->BeginRead())->id();
     if (txn != durable.txn) {
       // A commit after the last durable one: sealed, and its meta landed.
