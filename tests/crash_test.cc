@@ -21,15 +21,6 @@ namespace {
 
 using Model = std::map<std::string, std::string>;
 
-Model ReadAll(Db* db) {
-  Model m;
-  auto r = db->BeginRead();
-  EXPECT_TRUE(r.ok());
-  auto c = (*r)->Main()->NewCursor();
-  for (c->First(); c->Valid(); c->Next()) m.emplace(c->key(), c->value());
-  EXPECT_TRUE(c->status().ok()) << c->status().ToString();
-  return m;
-}
 
 // The pairs of the dup tree "dups" (empty when it does not exist).
 using DupModel = std::set<std::pair<std::string, std::string>>;
@@ -249,7 +240,7 @@ TEST(Crash, PowerCutsAtRandomPoints) {
     last_sealed = durable;
     (void)have_in_flight;
     if (!verify) continue;
-    Model got = ReadAll(reopened->get());
+    Model got = testing::ReadAll(reopened->get());
     ASSERT_EQ(got.size(), durable.live.size()) << "cut " << cut;
     ASSERT_TRUE(got == durable.live) << "cut " << cut << ": contents differ from the last commit";
     ASSERT_TRUE(ReadDups(reopened->get()) == durable.dups)

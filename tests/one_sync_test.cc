@@ -18,15 +18,6 @@ namespace {
 
 using Model = std::map<std::string, std::string>;
 
-Model ReadAll(Db* db) {
-  Model m;
-  auto r = db->BeginRead();
-  EXPECT_TRUE(r.ok());
-  auto c = (*r)->Main()->NewCursor();
-  for (c->First(); c->Valid(); c->Next()) m.emplace(c->key(), c->value());
-  EXPECT_TRUE(c->status().ok()) << c->status().ToString();
-  return m;
-}
 
 Options Opts(Durability d = Durability::kFull) {
   Options o;
@@ -108,7 +99,7 @@ void ExpectOpensAt(FaultStore* store, uint64_t txn, const Model& want, bool expe
   if (expect_note) {
     EXPECT_NE(st->recovery_note.find("not wholly on disk"), std::string::npos) << st->recovery_note;
   }
-  EXPECT_TRUE(ReadAll(db->get()) == want);
+  EXPECT_TRUE(testing::ReadAll(db->get()) == want);
   testing::ExpectClean(db->get());
 }
 
@@ -164,7 +155,7 @@ TEST(OneSync, AListedPageTorn) {
       uint64_t txn = (*db)->Stat()->txn_id;
       ASSERT_TRUE(txn == s.first_txn || txn == s.second_txn) << txn;
       fell_back += txn == s.first_txn;
-      EXPECT_TRUE(ReadAll(db->get()) == (txn == s.first_txn ? s.first : s.second));
+      EXPECT_TRUE(testing::ReadAll(db->get()) == (txn == s.first_txn ? s.first : s.second));
       testing::ExpectClean(db->get());
     }
   }

@@ -86,4 +86,15 @@ Status ReceiveString(Db* db, const std::string& stream, bool force, StreamStats*
       o, &snap, stats);
 }
 
+std::map<std::string, std::string> ReadAll(Db* db) {
+  std::map<std::string, std::string> m;
+  auto r = db->BeginRead();
+  EXPECT_TRUE(r.ok()) << r.status().ToString();
+  if (!r.ok()) return m;
+  auto c = (*r)->Main()->NewCursor();
+  for (c->First(); c->Valid(); c->Next()) m.emplace(c->key(), c->value());
+  EXPECT_TRUE(c->status().ok()) << c->status().ToString();
+  return m;
+}
+
 }  // namespace bruce::testing

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -22,6 +23,10 @@ uint64_t Seed(const char* test_name);
 std::unique_ptr<Db> OpenMemoryDb();
 // Steps for a randomized test: $BRUCE_STEPS if set, else `dflt`.
 uint64_t Steps(uint64_t dflt);
+
+// Every (key, value) of the main tree of the newest commit, read with a
+// cursor; a failed read fails the test.
+std::map<std::string, std::string> ReadAll(Db* db);
 
 // A fresh directory, removed with everything in it when this goes away.
 class TempDir {

@@ -110,6 +110,10 @@ void FaultStore::PowerCut(std::mt19937_64& rng) {
     if (i == torn && !op.truncate && prefix > 0) prefix = rng() % prefix;
     Apply(&durable_, op, prefix);
   }
+  FinishCut();
+}
+
+void FaultStore::FinishCut() {
   pending_.clear();
   current_ = durable_;
   dead_ = false;
@@ -135,12 +139,7 @@ void FaultStore::PowerCutKeeping(const std::vector<size_t>& landed) {
   for (size_t i = 0; i < pending_.size() && i < landed.size(); i++) {
     if (landed[i] > 0) Apply(&durable_, pending_[i], landed[i]);
   }
-  pending_.clear();
-  current_ = durable_;
-  dead_ = false;
-  die_after_ = -1;
-  fail_err_ = 0;
-  fail_syncs_ = false;
+  FinishCut();
 }
 
 void FaultStore::PowerCutWithHole(size_t op, uint64_t from, uint64_t len) {

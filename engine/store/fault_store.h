@@ -75,6 +75,8 @@ class FaultStore final : public PageStore {
   };
   Status Mutating();
   static void Apply(std::string* image, const Op& op, size_t prefix);
+  // After a power cut (mu_ held): the disk holds durable_, the power is on.
+  void FinishCut();
 
   mutable std::mutex mu_;
   std::string current_;
