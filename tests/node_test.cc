@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <random>
 #include <set>
 #include <string>
@@ -263,6 +264,66 @@ TEST(Meta, RoundTripAndExactFieldOffsets) {
     std::string bad = page;
     bad[bit / 8] = static_cast<char>(bad[bit / 8] ^ (1 << (bit % 8)));
     ASSERT_FALSE(DecodeMeta(bad, 0).ok()) << bit;
+  }
+}
+
+TEST(Meta, Version2FieldsVersion1SlotsAndNewerVersions) {
+  Meta m;
+  m.page_size = 4096;
+  m.txn = 77;
+  m.total_pages = 10;
+  m.base = 70;
+  m.group_pages = 12;
+  m.flags = kMetaVerify;
+  std::string page = EncodeMeta(m);
+  EXPECT_EQ(LoadU64(page.data() + 128), 70u);
+  EXPECT_EQ(LoadU64(page.data() + 136), 12u);
+  EXPECT_EQ(LoadU32(page.data() + 144), kMetaVerify);
+  auto d = DecodeMeta(page, 1);
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(d->base, 70u);
+  EXPECT_EQ(d->group_pages, 12u);
+  EXPECT_EQ(d->flags, kMetaVerify);
+  // A version 1 slot: 128 bytes under a checksum at 128, nothing after.
+  std::string v1 = page;
+  StoreU32(v1.data() + 8, 1);
+  std::fill(v1.begin() + 128, v1.end(), '\0');
+  StoreU64(v1.data() + 128, Checksum64(std::string_view(v1.data(), 128)));
+  auto old = DecodeMeta(v1, 0);
+  ASSERT_TRUE(old.ok()) << old.status().ToString();
+  EXPECT_EQ(old->txn, 77u);
+  EXPECT_EQ(old->flags, 0u);
+  EXPECT_EQ(old->base, 0u);
+  // A newer version whose checksum verifies is refused as such.
+  std::string v3 = page;
+  StoreU32(v3.data() + 8, kFormatVersion + 1);
+  StoreU64(v3.data() + 152, Checksum64(std::string_view(v3.data(), 152)));
+  EXPECT_EQ(DecodeMeta(v3, 0).status().code(), bruce::Code::kNotSupported);
+  // A base at or after its own commit is damage.
+  m.base = 77;
+  EXPECT_FALSE(DecodeMeta(EncodeMeta(m), 0).ok());
+}
+
+TEST(Meta, CleanRecordRoundTripsAndAnyFlipSpoilsIt) {
+  Meta m;
+  m.page_size = 4096;
+  m.txn = 5;
+  m.time_ns = 123456789;
+  m.catalog.hash = HashLogical("root");
+  char rec[kCleanSize];
+  EncodeClean(m, rec);
+  CleanRecord c;
+  ASSERT_TRUE(DecodeClean(rec, &c));
+  EXPECT_TRUE(CleanNames(c, m));
+  Meta other = m;
+  other.time_ns++;
+  EXPECT_FALSE(CleanNames(c, other));
+  for (size_t bit = 0; bit < kCleanSize * 8; bit++) {
+    char bad[kCleanSize];
+    std::memcpy(bad, rec, kCleanSize);
+    bad[bit / 8] = static_cast<char>(bad[bit / 8] ^ (1 << (bit % 8)));
+    CleanRecord b;
+    ASSERT_FALSE(DecodeClean(bad, &b) && CleanNames(b, m)) << bit;
   }
 }
 
