@@ -79,11 +79,16 @@ Status BruceFs::FollowStore() {
   auto r = db_->BeginRead();
   if (!r.ok()) return r.status();
   if ((*r)->id() == rtxn_->id()) return Status::OK();
+  live_views_->Reset([this] { return db_->BeginRead(); });
   live_.reset();
   rtxn_ = std::move(*r);
   live_ = std::make_unique<FsTree>(rtxn_.get(), nullptr,
                                    Defaults{opt_.uid, opt_.gid, opt_.default_time_ns});
-  subdirs_.clear();
+  {
+    std::lock_guard<std::mutex> sl(subdirs_mu_);
+    subdirs_.clear();
+  }
+  std::lock_guard<std::mutex> cl(caps_mu_);
   no_caps_.clear();
   return Status::OK();
 }
@@ -96,6 +101,8 @@ BruceFs::~BruceFs() {
 Status BruceFs::Start() {
   std::lock_guard<std::mutex> l(mu_);
   if (started_) return Status::OK();
+  live_views_ = std::make_shared<ViewPool>([this] { return db_->BeginRead(); },
+                                           Defaults{opt_.uid, opt_.gid, opt_.default_time_ns});
   if (opt_.read_only) {
     auto r = db_->BeginRead();
     if (!r.ok()) return r.status();
@@ -110,6 +117,7 @@ Status BruceFs::Start() {
     wtxn_ = std::move(*w);
     live_ = std::make_unique<FsTree>(wtxn_.get(), wtxn_.get(),
                                      Defaults{opt_.uid, opt_.gid, opt_.default_time_ns});
+    WatchLive();
     std::optional<std::string> v;
     BRUCE_RETURN_IF_ERROR(live_->GetMeta(kNextInoKey, &v));
     next_ino_ = kFirstIno;
@@ -163,7 +171,7 @@ Status BruceFs::Shutdown() {
     std::lock_guard<std::mutex> l(mu_);
     if (!started_ || stopped_) return Status::OK();
     stopped_ = true;
-    if (!open_.empty() && wtxn_) {
+    if (OpenCount() > 0 && wtxn_) {
       // Handles the kernel never released (a lazy unmount's): their
       // orphans go now rather than at the next mount.
       FsTree* o = Orphans();
@@ -175,7 +183,11 @@ Status BruceFs::Shutdown() {
     live_.reset();
     wtxn_.reset();
     rtxn_.reset();
+    if (live_views_) live_views_->Close();
+    std::lock_guard<std::mutex> vl(views_mu_);
+    for (auto& [id, v] : views_) v.pool->Close();
     views_.clear();
+    view_by_name_.clear();
   }
   txg_cv_.notify_all();
   if (txg_.joinable()) txg_.join();
@@ -233,6 +245,8 @@ Status BruceFs::Seal(const char* why) {
 }
 
 Status BruceFs::OpenGroup() {
+  // Reads of paths the new group has not touched may use the last commit.
+  if (live_views_) live_views_->Reset([this] { return db_->BeginRead(); });
   auto w = db_->BeginWrite();
   if (!w.ok()) {
     // The engine refuses writes (a failed sync poisons it until the store
@@ -252,7 +266,24 @@ Status BruceFs::OpenGroup() {
   wtxn_ = std::move(*w);
   live_ = std::make_unique<FsTree>(wtxn_.get(), wtxn_.get(),
                                    Defaults{opt_.uid, opt_.gid, opt_.default_time_ns});
+  WatchLive();
   return Status::OK();
+}
+
+void BruceFs::WatchLive() {
+  ViewPool* pool = live_views_.get();
+  if (pool == nullptr) return;
+  live_->OnChange([pool](std::string_view path, bool subtree) {
+    if (subtree) {
+      pool->TouchTree(path);
+    } else {
+      pool->Touch(path);
+    }
+  });
+}
+
+void BruceFs::Touched(const std::string& path) {
+  if (live_views_) live_views_->Touch(path);
 }
 
 Status BruceFs::Durable(uint64_t txn, const char* why) {
@@ -348,18 +379,56 @@ int BruceFs::StatExisting(const Target& t, FsTree** tree, Node* n) {
 FsTree* BruceFs::Tree(uint32_t view) {
   if (view == InodeTable::kLiveView) return live_.get();
   if (view == InodeTable::kOrphanView) return Orphans();
+  return nullptr;
+}
+
+std::shared_ptr<ViewPool> BruceFs::SnapPool(uint32_t view) {
+  std::lock_guard<std::mutex> l(views_mu_);
   auto it = views_.find(view);
-  return it == views_.end() ? nullptr : it->second.tree.get();
+  return it == views_.end() ? nullptr : it->second.pool;
 }
 
 int BruceFs::Resolve(fuse_ino_t ino, Target* t) {
   if (!inodes_.Resolve(ino, &t->view, &t->path)) return ENOENT;
   if (t->view != InodeTable::kLiveView && t->view != InodeTable::kSnapDirView &&
       t->view != InodeTable::kOrphanView) {
-    std::lock_guard<std::mutex> l(mu_);
+    std::lock_guard<std::mutex> l(views_mu_);
     if (views_.count(t->view) == 0) return ESTALE;
   }
   return 0;
+}
+
+BruceFs::Reading::Reading(BruceFs* fs, const Target& t) : fs_(fs), t_(t) {
+  if (t.view == InodeTable::kLiveView) {
+    if (fs->live_views_ && fs->live_views_->BorrowFor(t.path, &lease_)) {
+      tree_ = lease_.tree();
+      return;
+    }
+  } else if (t.view != InodeTable::kOrphanView && t.view != InodeTable::kSnapDirView) {
+    // A snapshot: its own views, or none when it is gone (ESTALE).
+    std::shared_ptr<ViewPool> pool = fs->SnapPool(t.view);
+    if (pool && pool->Borrow(&lease_).ok()) tree_ = lease_.tree();
+    return;
+  }
+  UseGroup();
+}
+
+void BruceFs::Reading::UseGroup() {
+  lease_ = ViewPool::Lease();
+  lock_.emplace(fs_);
+  tree_ = fs_->Tree(t_.view);
+}
+
+int BruceFs::Reading::Stat(Node* n) {
+  if (tree_ == nullptr) return ESTALE;
+  FS_TRY(tree_->Stat(t_.path, n));
+  if (lease_ && t_.view == InodeTable::kLiveView && n->primary != t_.path &&
+      !fs_->live_views_->Fresh(n->primary, lease_.gen())) {
+    UseGroup();
+    if (tree_ == nullptr) return ESTALE;
+    FS_TRY(tree_->Stat(t_.path, n));
+  }
+  return n->kind == Kind::kNone ? ENOENT : 0;
 }
 
 int BruceFs::ViewOf(const std::string& snapshot, uint32_t* view) {
@@ -378,8 +447,10 @@ int BruceFs::ViewOf(const std::string& snapshot, uint32_t* view) {
       if (info.name == snapshot) v.time_ns = static_cast<int64_t>(info.time_ns);
     }
   }
-  v.txn = std::move(*r);
-  v.tree = std::make_unique<FsTree>(v.txn.get(), nullptr, Defaults{opt_.uid, opt_.gid, v.time_ns});
+  v.pool = std::make_shared<ViewPool>(
+      [db = db_.get(), name = snapshot] { return db->BeginRead(name); },
+      Defaults{opt_.uid, opt_.gid, v.time_ns});
+  r->reset();  // the pool opens its own
   *view = next_view_++;
   views_[*view] = std::move(v);
   view_by_name_[snapshot] = *view;
@@ -391,12 +462,13 @@ uint64_t BruceFs::StIno(uint32_t view, uint64_t nodeid, const Node& n) {
   return own && n.attr.ino != 0 ? n.attr.ino : nodeid;
 }
 
-void BruceFs::FillStat(uint32_t view, uint64_t ino, const Node& n, struct stat* st) {
+void BruceFs::FillStat(uint32_t view, FsTree* t, uint64_t gen, uint64_t ino, const Node& n,
+                       struct stat* st) {
   *st = {};
   st->st_ino = StIno(view, ino, n);
   // Snapshots show modes as they were: they are read-only by EROFS.
   st->st_mode = TypeBits(n.kind) | (n.attr.mode & 07777);
-  st->st_nlink = n.kind == Kind::kDir ? 2 + Subdirs(view, n.primary) : n.attr.nlink;
+  st->st_nlink = n.kind == Kind::kDir ? 2 + Subdirs(view, t, gen, n.primary) : n.attr.nlink;
   st->st_uid = n.attr.uid;
   st->st_gid = n.attr.gid;
   st->st_rdev = static_cast<dev_t>(n.attr.rdev);
@@ -408,13 +480,14 @@ void BruceFs::FillStat(uint32_t view, uint64_t ino, const Node& n, struct stat* 
   st->st_ctim = ToTimespec(n.attr.ctime_ns);
 }
 
-uint64_t BruceFs::Subdirs(uint32_t view, const std::string& path) {
-  if (view == InodeTable::kOrphanView) return 0;
+uint64_t BruceFs::Subdirs(uint32_t view, FsTree* t, uint64_t gen, const std::string& path) {
+  if (view == InodeTable::kOrphanView || t == nullptr) return 0;
   auto key = std::make_pair(view, path);
-  auto it = subdirs_.find(key);
-  if (it != subdirs_.end()) return it->second;
-  FsTree* t = Tree(view);
-  if (t == nullptr) return 0;
+  {
+    std::lock_guard<std::mutex> l(subdirs_mu_);
+    auto it = subdirs_.find(key);
+    if (it != subdirs_.end()) return it->second;
+  }
   uint64_t n = 0;
   std::string lb;
   for (;;) {
@@ -430,12 +503,18 @@ uint64_t BruceFs::Subdirs(uint32_t view, const std::string& path) {
       n++;
     }
   }
+  // Kept only while it is the count the open group sees: a count from a
+  // borrowed view of the live tree goes stale when the group touches the
+  // directory (mkdir and the like note it before they update the count).
+  std::lock_guard<std::mutex> l(subdirs_mu_);
+  if (view == InodeTable::kLiveView && gen != 0 && !live_views_->Fresh(path, gen)) return n;
   if (subdirs_.size() > 100000) subdirs_.clear();
   subdirs_[key] = n;
   return n;
 }
 
 void BruceFs::SubdirsMoved(const std::string& from, const std::string& to) {
+  std::lock_guard<std::mutex> l(subdirs_mu_);
   std::vector<std::pair<std::string, uint64_t>> moved;
   auto it = subdirs_.lower_bound({InodeTable::kLiveView, from});
   while (it != subdirs_.end() && it->first.first == InodeTable::kLiveView) {
@@ -452,6 +531,7 @@ void BruceFs::SubdirsMoved(const std::string& from, const std::string& to) {
 }
 
 void BruceFs::SubdirsChanged(const std::string& dir, int delta) {
+  std::lock_guard<std::mutex> l(subdirs_mu_);
   auto it = subdirs_.find({InodeTable::kLiveView, dir});
   if (it == subdirs_.end()) return;
   if (delta < 0 && it->second == 0) {
@@ -472,16 +552,24 @@ void BruceFs::FillSpecial(uint64_t ino, struct stat* st) {
   st->st_atim = st->st_mtim = st->st_ctim = ToTimespec(opt_.default_time_ns);
 }
 
-int BruceFs::StatEntry(uint32_t view, const std::string& path, uint64_t lookups,
-                       fuse_entry_param* e) {
-  FsTree* t = Tree(view);
-  if (t == nullptr) return ESTALE;
+int BruceFs::StatEntry(const Target& at, const std::string& path, uint64_t lookups,
+                       fuse_entry_param* e, bool group_held) {
+  std::optional<Reading> r;
+  FsTree* t = nullptr;
   Node n;
-  FS_TRY(t->Stat(path, &n));
-  if (n.kind == Kind::kNone) return ENOENT;
+  if (group_held) {
+    t = Tree(at.view);
+    if (t == nullptr) return ESTALE;
+    FS_TRY(t->Stat(path, &n));
+    if (n.kind == Kind::kNone) return ENOENT;
+  } else {
+    r.emplace(this, Target{at.view, path});
+    if (int err = r->Stat(&n)) return err;
+    t = r->tree();
+  }
   *e = {};
-  e->ino = inodes_.Get(view, n.primary, lookups);
-  FillStat(view, e->ino, n, &e->attr);
+  e->ino = inodes_.Get(at.view, n.primary, lookups);
+  FillStat(at.view, t, r ? r->gen() : 0, e->ino, n, &e->attr);
   e->attr_timeout = e->entry_timeout = opt_.timeout_s;
   return 0;
 }
@@ -497,7 +585,7 @@ void BruceFs::NewEntry(const std::string& path, const Attr& a, uint64_t size,
   n.primary = path;
   *e = {};
   e->ino = inodes_.Get(InodeTable::kLiveView, path, 1);
-  FillStat(InodeTable::kLiveView, e->ino, n, &e->attr);
+  FillStat(InodeTable::kLiveView, live_.get(), 0, e->ino, n, &e->attr);
   e->attr_timeout = e->entry_timeout = opt_.timeout_s;
 }
 
@@ -505,12 +593,13 @@ int BruceFs::Lookup(fuse_ino_t parent, const char* name, fuse_entry_param* e) {
   Target p;
   if (int err = Resolve(parent, &p)) return err;
   std::string_view nm(name);
-  GroupLock l(this);
   if (p.view == InodeTable::kSnapDirView) {
     uint32_t view = 0;
-    if (int err = ViewOf(std::string(nm), &view)) return err;
-    int err = StatEntry(view, "", 1, e);
-    return err;
+    {
+      std::lock_guard<std::mutex> l(views_mu_);
+      if (int err = ViewOf(std::string(nm), &view)) return err;
+    }
+    return StatEntry(Target{view, ""}, "", 1, e);
   }
   if (p.path.empty() && nm == ".snapshots") {
     if (p.view != InodeTable::kLiveView) return ENOENT;
@@ -525,7 +614,7 @@ int BruceFs::Lookup(fuse_ino_t parent, const char* name, fuse_entry_param* e) {
   if (!comp) return ENOENT;
   std::string path = JoinPath(p.path, *comp);
   if (path.size() > bruce::kMaxKeySize) return ENAMETOOLONG;
-  return StatEntry(p.view, path, 1, e);
+  return StatEntry(p, path, 1, e);
 }
 
 void BruceFs::Forget(fuse_ino_t ino, uint64_t n) { inodes_.Forget(ino, n); }
@@ -537,11 +626,10 @@ int BruceFs::GetAttr(fuse_ino_t ino, struct stat* st) {
     FillSpecial(ino, st);
     return 0;
   }
-  GroupLock l(this);
-  FsTree* tree;
+  Reading r(this, t);
   Node n;
-  if (int err = StatExisting(t, &tree, &n)) return err;
-  FillStat(t.view, ino, n, st);
+  if (int err = r.Stat(&n)) return err;
+  FillStat(t.view, r.tree(), r.gen(), ino, n, st);
   return 0;
 }
 
@@ -592,7 +680,7 @@ int BruceFs::Link(fuse_ino_t ino, fuse_ino_t newparent, const char* newname,
   Dirty(256);
   *e = {};
   e->ino = inodes_.Get(InodeTable::kLiveView, n.primary, 1);
-  FillStat(InodeTable::kLiveView, e->ino, n, &e->attr);
+  FillStat(InodeTable::kLiveView, tree, 0, e->ino, n, &e->attr);
   e->attr_timeout = e->entry_timeout = opt_.timeout_s;
   return 0;
 }

@@ -2,8 +2,12 @@
 //
 // Every operation is a method returning 0 or an errno (fuse_ops.cc wraps
 // each in a handler that sends exactly one reply). Changes accumulate in one
-// open write transaction, the transaction group; every operation, reads
-// included, goes through it, so a reader sees every write at once.
+// open write transaction, the transaction group, under mu_. Reads see every
+// write at once: a read of a path the open group changed goes through the
+// group, under mu_; any other read of the live tree goes through a read
+// view of the last commit sealed, and every read of a snapshot through a
+// view of that snapshot, taking no lock of the group (fs/read_views.h). So
+// readers never wait for writers, nor for each other's disk reads.
 //
 // A commit has two halves (engine decision 11). Seal() runs under mu_: the
 // group becomes the store's last commit (pages written, no fsync) and the
@@ -19,8 +23,10 @@
 // and one read transaction per snapshot looked at, all read-only.
 //
 // Thread safety: every public method may be called from any thread.
-// Lock order: mu_, then DirHandle::mu, then InodeTable's own lock. No lock
-// of this class is held while waiting for the disk.
+// Lock order: mu_, then DirHandle::mu, then views_mu_, then subdirs_mu_,
+// then a ViewPool's lock, then InodeTable's. Writes hold mu_ while they
+// write pages (the engine writes a group's pages as it goes, and seals it
+// under mu_), but never while waiting for a sync.
 #pragma once
 
 #define FUSE_USE_VERSION 314
@@ -46,6 +52,7 @@
 #include "control_proto.h"
 #include "fs_tree.h"
 #include "inode_table.h"
+#include "read_views.h"
 
 namespace brucefs {
 
@@ -167,8 +174,7 @@ class BruceFs {
   struct SnapView {
     std::string name;
     int64_t time_ns = 0;
-    std::unique_ptr<bruce::ReadTxn> txn;
-    std::unique_ptr<FsTree> tree;
+    std::shared_ptr<ViewPool> pool;  // views of the snapshot
   };
   struct DirEnt {
     std::string name;  // encoded
@@ -184,10 +190,10 @@ class BruceFs {
     std::string dir;
     uint64_t ino = 0;
     uint64_t parent_ino = 0;
-    // A directory of the live tree or of a snapshot: the pinned view, and
-    // where each offset handed out resumes.
-    std::unique_ptr<bruce::ReadTxn> txn;
-    std::unique_ptr<FsTree> tree;
+    // A directory of the live tree or of a snapshot: the pinned view (a
+    // view borrowed for the handle's lifetime), and where each offset
+    // handed out resumes.
+    ViewPool::Lease pin;
     std::map<uint64_t, std::string> resume;
     // `.snapshots`: every entry, and the index after each offset.
     bool listed = false;
@@ -196,19 +202,23 @@ class BruceFs {
     uint64_t gen = 0;  // listing_gen_ when pinned
   };
   // Pins h's view of its directory (at `path`) as it is now, or leaves h
-  // as it was when that fails (requires mu_, and h->mu once h is shared).
+  // as it was when that fails (requires mu_ for a live directory, and h->mu
+  // once h is shared).
   int PinDir(DirHandle* h, const std::string& path);
-  // Pins a handle that nothing else sees yet (requires mu_).
+  // Pins a handle that nothing else sees yet (requires mu_ for a live one).
   int PinInto(DirHandle* h);
 
   // Resolves an inode; ENOENT for an unlinked one, ESTALE for a destroyed
   // snapshot's.
   int Resolve(fuse_ino_t ino, Target* t);
-  FsTree* Tree(uint32_t view);                    // requires mu_
+  // The live tree or the orphans (requires mu_); null for other views.
+  FsTree* Tree(uint32_t view);
   // The tree of t's view and the node at t's path: ESTALE when the view is
-  // gone, ENOENT when nothing is there. Requires mu_.
+  // gone, ENOENT when nothing is there. Requires mu_; t is live or an orphan.
   int StatExisting(const Target& t, FsTree** tree, Node* n);
   FsTree* LiveTree();                             // requires mu_
+  // The pool of views of snapshot view `view`, or null when it is gone.
+  std::shared_ptr<ViewPool> SnapPool(uint32_t view);
   // Holds mu_ for one operation. An operation that sealed a group past
   // dirty_max waits, once mu_ is released, for the group sealed before it
   // to be durable: the dirty limit's back-pressure on the writer that hit
@@ -223,7 +233,34 @@ class BruceFs {
    private:
     BruceFs* fs_;
     std::unique_lock<std::mutex> l_;
+  };  // Reads t for one operation, through a borrowed view when it can (a
+  // snapshot, or a live path the open group did not touch), else through
+  // the group under mu_.
+  class Reading {
+   public:
+    Reading(BruceFs* fs, const Target& t);
+    Reading(const Reading&) = delete;
+    Reading& operator=(const Reading&) = delete;
+    // Stats t's path as StatExisting does. A live node whose record lives
+    // at another path (a further name of a hard-linked file) that the
+    // group touched is read again through the group.
+    int Stat(Node* n);
+    // Null when the view is gone (ESTALE).
+    FsTree* tree() const { return tree_; }
+    uint32_t view() const { return t_.view; }
+    // The borrowed live view's generation; 0 through the group.
+    uint64_t gen() const { return t_.view == InodeTable::kLiveView ? lease_.gen() : 0; }
+    bool locked() const { return lock_.has_value(); }
+
+   private:
+    void UseGroup();
+    BruceFs* fs_;
+    Target t_;
+    ViewPool::Lease lease_;
+    std::optional<GroupLock> lock_;
+    FsTree* tree_ = nullptr;
   };
+
 
   // A read-only mount: moves its view to the store's last durable commit
   // (another process may be writing it). Requires mu_.
@@ -236,15 +273,18 @@ class BruceFs {
   // commits until the store is reopened.
   bruce::Status Durable(uint64_t txn, const char* why);
   void Dirty(uint64_t bytes);                     // requires mu_
-  int ViewOf(const std::string& snapshot, uint32_t* view);  // requires mu_
-  // Requires mu_ (a directory's link count counts its subdirectories).
-  void FillStat(uint32_t view, uint64_t ino, const Node& n, struct stat* st);
+  int ViewOf(const std::string& snapshot, uint32_t* view);  // requires views_mu_
+  // n as read through tree t of `view` (gen: as Reading::gen()). Requires
+  // mu_ when gen is 0 and the view is live.
+  void FillStat(uint32_t view, FsTree* t, uint64_t gen, uint64_t ino, const Node& n,
+                struct stat* st);
   // st_ino: a live file's own number (kept across mounts) if it has one,
   // else the FUSE inode number.
   static uint64_t StIno(uint32_t view, uint64_t nodeid, const Node& n);
-  // The subdirectories of directory `path` of a view, counted once and
-  // then kept up to date by mkdir, rmdir and rename. Requires mu_.
-  uint64_t Subdirs(uint32_t view, const std::string& path);
+  // The subdirectories of directory `path` of a view, counted once (in t,
+  // of generation gen as for FillStat) and then kept up to date by mkdir,
+  // rmdir and rename.
+  uint64_t Subdirs(uint32_t view, FsTree* t, uint64_t gen, const std::string& path);
   void SubdirsChanged(const std::string& dir, int delta);  // requires mu_
   // The counts of `from` and the directories under it are now under `to`.
   void SubdirsMoved(const std::string& from, const std::string& to);  // requires mu_
@@ -253,6 +293,13 @@ class BruceFs {
   // The tree to change t's view in, or null when the mount went read-only
   // (a failed sync). Requires mu_.
   FsTree* WritableTree(const Target& t);
+  // Open handles of an inode: adds delta (+1, -1) and returns the count
+  // (delta 0: just returns it).
+  uint32_t OpenRef(fuse_ino_t ino, int delta);
+  size_t OpenCount() {
+    std::lock_guard<std::mutex> l(open_mu_);
+    return open_.size();
+  }
   // A new inode number, kept across mounts. Requires mu_.
   uint64_t NewIno();
   // The orphans of the open group (files unlinked while open). Requires mu_.
@@ -262,8 +309,10 @@ class BruceFs {
   // file still open makes it an orphan, else it is deleted. Requires mu_.
   int DropName(const std::string& path, Node* n);
   void FillSpecial(uint64_t ino, struct stat* st);
-  int StatEntry(uint32_t view, const std::string& path, uint64_t lookups,
-                fuse_entry_param* e);             // requires mu_
+  // The entry of `path` in t's view (t.path is ignored). group_held: the
+  // caller holds mu_ (and t is live).
+  int StatEntry(const Target& t, const std::string& path, uint64_t lookups,
+                fuse_entry_param* e, bool group_held = false);
   // Checks for a new entry `name` in `parent`: writable live directory,
   // canonical name, not taken. Sets the new path and the parent's node.
   int PrepareNew(const Target& parent, const char* name, std::string* path,
@@ -298,13 +347,17 @@ class BruceFs {
   void KeyChanged(const std::string& key, Invalidations* inval);
   // Opens the next transaction group. Requires mu_ and no group open.
   bruce::Status OpenGroup();
+  // Has live_ note in live_views_ every path it changes.
+  void WatchLive();
+  // The open group changed the content of `path` (records note themselves).
+  void Touched(const std::string& path);
   // The entries of h's directory in view t after offset `off`, at most max.
   // kinds false: their kinds are left kNone (readdirplus takes them from
   // the live state instead).
   int ListDir(DirHandle* h, FsTree* t, uint64_t off, size_t max, bool kinds,
               std::vector<DirEnt>* out);
   // The entry for readdirplus, without counting a lookup.
-  int PlusEntry(const DirEnt& d, fuse_entry_param* e);  // requires mu_
+  int PlusEntry(const DirEnt& d, fuse_entry_param* e);
   // The txg thread: seals every txg_timeout seconds and makes sealed
   // commits durable (those past dirty_max at once).
   void TxgLoop();
@@ -331,22 +384,29 @@ class BruceFs {
   uint64_t sync_wanted_ = 0;                 // the txg thread makes it durable
   bool started_ = false;
   bool stopped_ = false;
-  std::map<uint32_t, SnapView> views_;
-  std::map<std::string, uint32_t> view_by_name_;
-  uint32_t next_view_ = 1;
+  // Views of the live tree for reads the open group need not answer:
+  // reset to each new commit by OpenGroup.
+  std::shared_ptr<ViewPool> live_views_;
+  std::mutex views_mu_;
+  std::map<uint32_t, SnapView> views_;            // guarded by views_mu_
+  std::map<std::string, uint32_t> view_by_name_;  // guarded by views_mu_
+  uint32_t next_view_ = 1;                        // guarded by views_mu_
   std::map<std::string, bool> logged_;      // keys already reported unshowable
   // Live inodes known to have no security.capability xattr. The kernel asks
   // for it before every write (file_remove_privs, libfuse 3.14 has no
   // HANDLE_KILLPRIV_V2), so the answer is kept: new files start here, a
   // setxattr on the inode forgets it, and any rename forgets them all (a
   // record, xattrs included, may move to another inode's path). Guarded by
-  // mu_.
+  // caps_mu_.
+  std::mutex caps_mu_;
   std::unordered_set<fuse_ino_t> no_caps_;
   uint64_t next_ino_ = 0;                    // guarded by mu_
   bool ino_dirty_ = false;                   // next_ino_ not yet in the open group
-  std::unordered_map<fuse_ino_t, uint32_t> open_;  // open handles per inode; mu_
+  std::mutex open_mu_;
+  std::unordered_map<fuse_ino_t, uint32_t> open_;  // open handles per inode; open_mu_
   std::unique_ptr<FsTree> orphans_;          // over wtxn_, made on first use; mu_
-  std::map<std::pair<uint32_t, std::string>, uint64_t> subdirs_;  // guarded by mu_
+  std::mutex subdirs_mu_;
+  std::map<std::pair<uint32_t, std::string>, uint64_t> subdirs_;  // guarded by subdirs_mu_
 
   std::mutex dir_mu_;
   std::map<uint64_t, std::unique_ptr<DirHandle>> dirs_;  // guarded by dir_mu_

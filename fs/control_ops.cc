@@ -120,6 +120,9 @@ Status BruceFs::CtlWrite(const ctl::Message& req, ctl::Message* reply, Invalidat
   if (!wtxn_) return Status::ReadOnly("the mount refuses changes (a failed sync)");
   std::vector<std::string> keys;
   uint64_t bytes = 256;
+  // Reads of the live tree go through the group until the next commit:
+  // the request may change any path (and the directories above it).
+  if (live_views_) live_views_->TouchAll();
   Status s = CtlApply(req, reply, &keys, &bytes);
   if (!s.ok()) {
     // Nothing of it stays: the group held only this request.
@@ -138,6 +141,7 @@ Status BruceFs::CtlWrite(const ctl::Message& req, ctl::Message* reply, Invalidat
     // above the keys.
     dirty_all_dirs_ = true;
     listing_gen_++;
+    std::lock_guard<std::mutex> sl(subdirs_mu_);
     subdirs_.clear();
   }
   Dirty(bytes);

@@ -114,6 +114,13 @@ Status FsTree::GetLinks(uint64_t ino, std::vector<std::string>* names) {
 }
 
 Status FsTree::PutLinks(uint64_t ino, const std::vector<std::string>& names) {
+  if (on_change_) {
+    // Every name, old and new, now stats otherwise.
+    std::vector<std::string> old;
+    BRUCE_RETURN_IF_ERROR(GetLinks(ino, &old));
+    for (const auto& n : old) Changed(n);
+    for (const auto& n : names) Changed(n);
+  }
   if (links_ == nullptr) {
     if (names.empty()) return Status::OK();
     if (w_ == nullptr) return Status::ReadOnly("read-only view");
@@ -160,6 +167,7 @@ Status FsTree::GetRecord(const std::string& path, std::optional<Attr>* out) {
 }
 
 Status FsTree::PutRecord(const std::string& path, const Attr& a) {
+  Changed(path);
   if (path.empty()) {
     if (fsmeta_ == nullptr) {
       if (w_ == nullptr) return Status::ReadOnly("read-only view");
@@ -172,6 +180,7 @@ Status FsTree::PutRecord(const std::string& path, const Attr& a) {
 }
 
 Status FsTree::DeleteRecord(const std::string& path) {
+  Changed(path);
   bruce::Tree* t = path.empty() ? fsmeta_ : attrs_;
   if (t == nullptr) return Status::OK();
   Status s = t->Delete(path.empty() ? std::string(kRootRecord) : path);
@@ -404,6 +413,8 @@ Status FsTree::CheckMove(const std::string& from, const std::string& to) {
 
 Status FsTree::MoveSubtree(const std::string& from, const std::string& to) {
   BRUCE_RETURN_IF_ERROR(CheckMove(from, to));
+  Changed(from, true);
+  Changed(to, true);
   std::vector<std::string> mk, ak;
   BRUCE_RETURN_IF_ERROR(CollectKeys(main_, from, &mk));
   BRUCE_RETURN_IF_ERROR(CollectKeys(attrs_, from, &ak));
@@ -435,6 +446,7 @@ Status FsTree::MoveSubtree(const std::string& from, const std::string& to) {
 }
 
 Status FsTree::DeleteRecords(const std::string& dir) {
+  Changed(dir, true);
   std::vector<std::string> keys;
   BRUCE_RETURN_IF_ERROR(CollectKeys(attrs_, dir, &keys));
   for (const auto& k : keys) BRUCE_RETURN_IF_ERROR(attrs_->Delete(k));

@@ -25,6 +25,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -78,6 +79,11 @@ class FsTree {
   FsTree(bruce::Txn* txn, bruce::WriteTxn* w, Defaults defaults, TreeNames names = {});
 
   bruce::Tree* main() { return main_; }
+  // Called with each path whose record or links this tree changes
+  // (subtree: and every path under it); content changes through main()
+  // are the caller's to report.
+  using ChangeFn = std::function<void(std::string_view path, bool subtree)>;
+  void OnChange(ChangeFn fn) { on_change_ = std::move(fn); }
   const Defaults& defaults() const { return defaults_; }
 
   bruce::Status Stat(const std::string& path, Node* out);
@@ -143,6 +149,10 @@ class FsTree {
   bruce::Tree* fsmeta_ = nullptr;  // likewise
   bruce::Tree* links_ = nullptr;   // likewise
   TreeNames names_;
+  ChangeFn on_change_;
+  void Changed(std::string_view path, bool subtree = false) {
+    if (on_change_) on_change_(path, subtree);
+  }
 };
 
 }  // namespace brucefs

@@ -59,6 +59,7 @@ int BruceFs::SetAttr(fuse_ino_t ino, const struct stat& in, int to_set, struct s
     if (n.kind == Kind::kDir) return EISDIR;
     if (n.kind != Kind::kFile) return EINVAL;
     if (in.st_size < 0) return EINVAL;
+    Touched(n.primary);
     Status s = tree->main()->Truncate(n.primary, static_cast<uint64_t>(in.st_size));
     if (s.code() == bruce::Code::kInvalidArgument) return EFBIG;
     FS_TRY(s);
@@ -79,7 +80,7 @@ int BruceFs::SetAttr(fuse_ino_t ino, const struct stat& in, int to_set, struct s
   a.ctime_ns = (to_set & FUSE_SET_ATTR_CTIME) ? Ns(in.st_ctim) : now;
   FS_TRY(tree->PutRecord(n.primary, a));
   Dirty(256);
-  FillStat(t.view, ino, n, out);
+  FillStat(t.view, tree, 0, ino, n, out);
   return 0;
 }
 
@@ -109,12 +110,11 @@ int BruceFs::Readlink(fuse_ino_t ino, std::string* target) {
   Target t;
   if (int err = Resolve(ino, &t)) return err;
   if (t.view == InodeTable::kSnapDirView) return EINVAL;
-  GroupLock l(this);
-  FsTree* tree;
+  Reading r(this, t);
   Node n;
-  if (int err = StatExisting(t, &tree, &n)) return err;
+  if (int err = r.Stat(&n)) return err;
   if (n.kind != Kind::kSymlink) return EINVAL;
-  FS_TRY(tree->main()->Get(t.path, target));
+  FS_TRY(r.tree()->main()->Get(t.path, target));
   return 0;
 }
 
@@ -150,8 +150,12 @@ int BruceFs::SetXattr(fuse_ino_t ino, const char* name, const char* value, size_
     n.attr.SetXattr(name, v);
   }
   n.attr.ctime_ns = NowNs();
-  no_caps_.erase(ino);
   FS_TRY(tree->PutRecord(n.primary, n.attr));
+  {
+    // After PutRecord touched the path (see GetXattr).
+    std::lock_guard<std::mutex> cl(caps_mu_);
+    no_caps_.erase(ino);
+  }
   Dirty(256 + size);
   return 0;
 }
@@ -165,14 +169,20 @@ int BruceFs::GetXattr(fuse_ino_t ino, const char* name, std::string* value) {
   }
   const bool caps =
       t.view == InodeTable::kLiveView && std::string_view(name) == "security.capability";
-  GroupLock l(this);
-  if (caps && no_caps_.count(ino) != 0) return ENODATA;
-  FsTree* tree;
+  if (caps) {
+    std::lock_guard<std::mutex> cl(caps_mu_);
+    if (no_caps_.count(ino) != 0) return ENODATA;
+  }
+  Reading r(this, t);
   Node n;
-  if (int err = StatExisting(t, &tree, &n)) return err;
+  if (int err = r.Stat(&n)) return err;
   const std::string* v = n.attr.FindXattr(name);
   if (v == nullptr) {
-    if (caps) no_caps_.insert(ino);
+    // Kept only while true of the group: a setxattr meanwhile touched it.
+    if (caps) {
+      std::lock_guard<std::mutex> cl(caps_mu_);
+      if (r.locked() || live_views_->Fresh(t.path, r.gen())) no_caps_.insert(ino);
+    }
     return ENODATA;
   }
   *value = *v;
@@ -184,10 +194,9 @@ int BruceFs::ListXattr(fuse_ino_t ino, std::string* names) {
   if (int err = Resolve(ino, &t)) return err;
   names->clear();
   if (t.view == InodeTable::kSnapDirView) return 0;
-  GroupLock l(this);
-  FsTree* tree;
+  Reading r(this, t);
   Node n;
-  if (int err = StatExisting(t, &tree, &n)) return err;
+  if (int err = r.Stat(&n)) return err;
   for (const auto& [name, v] : n.attr.xattrs) {
     names->append(name);
     names->push_back('\0');

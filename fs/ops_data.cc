@@ -20,31 +20,68 @@ int BruceFs::Open(fuse_ino_t ino, int flags, bool* keep_cache) {
   if (t.view == InodeTable::kSnapDirView) return EISDIR;
   const bool writes = (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC);
   if (writes && !Writable(t)) return EROFS;
+  // Every change reaches the store through this kernel, so its page cache
+  // stays right across opens; a read-only mount's store may be written by
+  // another process, so it starts afresh.
+  *keep_cache = !opt_.read_only;
+  if (!writes) {
+    // Counted first: an unlink from now on makes it an orphan.
+    OpenRef(ino, 1);
+    int err;
+    {
+      Reading r(this, t);
+      Node n;
+      err = r.Stat(&n);
+      if (err == 0 && n.kind == Kind::kDir) err = EISDIR;
+    }
+    if (err != 0) Release(ino);
+    return err;
+  }
   GroupLock l(this);
   FsTree* tree;
   Node n;
   if (int err = StatExisting(t, &tree, &n)) return err;
   if (n.kind == Kind::kDir) return EISDIR;
   if ((flags & O_TRUNC) && (flags & O_ACCMODE) != O_RDONLY && n.size > 0) {
+    Touched(t.path);
     FS_TRY(tree->main()->Truncate(t.path, 0));
     n.attr.mtime_ns = n.attr.ctime_ns = NowNs();
     FS_TRY(tree->PutRecord(t.path, n.attr));
     Dirty(256);
   }
-  // Every change reaches the store through this kernel, so its page cache
-  // stays right across opens; a read-only mount's store may be written by
-  // another process, so it starts afresh.
-  *keep_cache = !opt_.read_only;
-  open_[ino]++;
+  OpenRef(ino, 1);
+  return 0;
+}
+
+uint32_t BruceFs::OpenRef(fuse_ino_t ino, int delta) {
+  std::lock_guard<std::mutex> l(open_mu_);
+  if (delta == 0) {
+    auto it = open_.find(ino);
+    return it == open_.end() ? 0 : it->second;
+  }
+  if (delta > 0) return open_[ino] += static_cast<uint32_t>(delta);
+  auto it = open_.find(ino);
+  if (it == open_.end()) return 0;
+  if (--it->second > 0) return it->second;
+  open_.erase(it);
   return 0;
 }
 
 void BruceFs::Release(fuse_ino_t ino) {
+  {
+    // Not the last close: nothing else to do. The last one takes the
+    // group's lock, so that an unlink sees the file open or closed, never
+    // in between (an orphan is freed at its last close).
+    std::lock_guard<std::mutex> l(open_mu_);
+    auto it = open_.find(ino);
+    if (it == open_.end()) return;
+    if (it->second > 1) {
+      it->second--;
+      return;
+    }
+  }
   GroupLock l(this);
-  auto it = open_.find(ino);
-  if (it == open_.end()) return;
-  if (--it->second > 0) return;
-  open_.erase(it);
+  if (OpenRef(ino, -1) > 0) return;
   Target t;
   if (!inodes_.Resolve(ino, &t.view, &t.path) || t.view != InodeTable::kOrphanView) return;
   // The last close of a file unlinked while open: now it goes.
@@ -90,9 +127,11 @@ int BruceFs::Fallocate(fuse_ino_t ino, int mode, off_t off, off_t len) {
       return ENOSPC;
     }
   } else {
+    Touched(t.path);
     FS_TRY(tree->main()->ZeroRange(t.path, at, n));
   }
   if (!(mode & FALLOC_FL_KEEP_SIZE) && at + n > node.size) {
+    Touched(t.path);
     FS_TRY(tree->main()->Truncate(t.path, at + n));
   }
   if (punch || zero || at + n > node.size) {
@@ -107,10 +146,9 @@ int BruceFs::Read(fuse_ino_t ino, size_t size, off_t off, bruce::PinnedValue* ou
   Target t;
   if (int err = Resolve(ino, &t)) return err;
   if (off < 0) return EINVAL;
-  GroupLock l(this);
-  FsTree* tree = Tree(t.view);
-  if (tree == nullptr) return ESTALE;
-  FS_TRY(tree->main()->ReadPinned(t.path, static_cast<uint64_t>(off), size, out));
+  Reading r(this, t);
+  if (r.tree() == nullptr) return ESTALE;
+  FS_TRY(r.tree()->main()->ReadPinned(t.path, static_cast<uint64_t>(off), size, out));
   return 0;
 }
 
@@ -127,6 +165,7 @@ int BruceFs::Write(fuse_ino_t ino, int flags, const char* buf, size_t size, off_
     FS_ASSIGN(at, tree->main()->ValueSize(t.path));
   }
   if (at + size > bruce::kMaxValueBytes) return EFBIG;
+  Touched(t.path);
   Status s = tree->main()->WriteAt(t.path, at, std::string_view(buf, size));
   if (s.code() == bruce::Code::kInvalidArgument) return EFBIG;
   FS_TRY(s);
@@ -158,6 +197,7 @@ int BruceFs::CopyFileRange(fuse_ino_t in, off_t off_in, fuse_ino_t out, off_t of
   // write): the reply's count is 32 bits, and one call's changes stay in
   // one group.
   len = std::min<size_t>(len, size_t{1} << 30);
+  Touched(d.path);
   auto r = dst->main()->CloneRange(src->main(), s.path, static_cast<uint64_t>(off_in), d.path,
                                    static_cast<uint64_t>(off_out), len);
   if (!r.ok()) {
@@ -181,10 +221,9 @@ int BruceFs::Lseek(fuse_ino_t ino, off_t off, int whence, off_t* out) {
   Target t;
   if (int err = Resolve(ino, &t)) return err;
   if (off < 0) return ENXIO;
-  GroupLock l(this);
-  FsTree* tree = Tree(t.view);
-  if (tree == nullptr) return ESTALE;
-  auto r = tree->main()->SeekData(t.path, static_cast<uint64_t>(off), whence == SEEK_HOLE);
+  Reading reading(this, t);
+  if (reading.tree() == nullptr) return ESTALE;
+  auto r = reading.tree()->main()->SeekData(t.path, static_cast<uint64_t>(off), whence == SEEK_HOLE);
   if (!r.ok()) return r.status().IsNotFound() ? ENXIO : ToErrno(r.status());
   *out = static_cast<off_t>(*r);
   return 0;

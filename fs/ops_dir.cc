@@ -101,8 +101,7 @@ int BruceFs::PinDir(DirHandle* h, const std::string& path) {
   if (int err = PinInto(f.get())) return err;
   h->dir = std::move(f->dir);
   h->parent_ino = f->parent_ino;
-  h->txn = std::move(f->txn);
-  h->tree = std::move(f->tree);
+  h->pin = std::move(f->pin);
   h->resume.clear();
   h->listed = f->listed;
   h->list = std::move(f->list);
@@ -112,7 +111,7 @@ int BruceFs::PinDir(DirHandle* h, const std::string& path) {
 }
 
 int BruceFs::PinInto(DirHandle* h) {
-  h->gen = listing_gen_;
+  if (h->view == InodeTable::kLiveView) h->gen = listing_gen_;
   if (h->view == InodeTable::kSnapDirView) {
     h->parent_ino = InodeTable::kRootIno;
     h->listed = true;
@@ -120,6 +119,7 @@ int BruceFs::PinInto(DirHandle* h) {
     h->list.push_back(DirEnt{"..", InodeTable::kLiveView, "", Kind::kDir, h->parent_ino, 2});
     FS_ASSIGN(auto snaps, db_->ListSnapshots());
     uint64_t off = 4;
+    std::lock_guard<std::mutex> l(views_mu_);
     for (const auto& s : snaps) {
       uint32_t view = 0;
       if (ViewOf(s.name, &view) != 0) continue;
@@ -136,28 +136,31 @@ int BruceFs::PinInto(DirHandle* h) {
     h->parent_ino = path.empty() ? InodeTable::kSnapDirIno
                                  : inodes_.Get(h->view, std::string(ParentPath(path)), 0);
   }
-  // A read-only mount lists what it stats: the store's last commit.
-  if (h->view == InodeTable::kLiveView) FS_TRY(FollowStore());
-  FsTree* live = Tree(h->view);
-  if (live == nullptr) return ESTALE;
   Node n;
-  FS_TRY(live->Stat(path, &n));
+  if (h->view == InodeTable::kLiveView) {
+    // A read-only mount lists what it stats: the store's last commit.
+    FS_TRY(FollowStore());
+    FsTree* live = Tree(h->view);
+    if (live == nullptr) return ESTALE;
+    FS_TRY(live->Stat(path, &n));
+    if (n.kind == Kind::kNone) return ENOENT;
+    if (n.kind != Kind::kDir) return ENOTDIR;
+    if (dirty_ && (dirty_all_dirs_ || dirty_dirs_.count(path) != 0)) {
+      // The view must hold the group's changes to this directory: seal
+      // the group (no fsync). A directory the group did not change lists
+      // the same in the last commit, so that one is pinned as it is.
+      FS_TRY(Seal("opendir"));
+      if (LiveTree() == nullptr) return EIO;  // no group could be opened (logged)
+    }
+    FS_TRY(live_views_->Borrow(&h->pin));
+    return 0;
+  }
+  std::shared_ptr<ViewPool> pool = SnapPool(h->view);
+  if (!pool) return ESTALE;
+  FS_TRY(pool->Borrow(&h->pin));
+  FS_TRY(h->pin.tree()->Stat(path, &n));
   if (n.kind == Kind::kNone) return ENOENT;
   if (n.kind != Kind::kDir) return ENOTDIR;
-  if (h->view == InodeTable::kLiveView && dirty_ &&
-      (dirty_all_dirs_ || dirty_dirs_.count(path) != 0)) {
-    // The view must hold the group's changes to this directory: seal
-    // the group (no fsync). A directory the group did not change lists
-    // the same in the last commit, so that one is pinned as it is.
-    FS_TRY(Seal("opendir"));
-    live = LiveTree();
-    if (live == nullptr) return EIO;  // no group could be opened (logged)
-  }
-  auto r = h->view == InodeTable::kLiveView ? db_->BeginRead()
-                                            : db_->BeginRead(views_[h->view].name);
-  if (!r.ok()) return ToErrno(r.status());
-  h->txn = std::move(*r);
-  h->tree = std::make_unique<FsTree>(h->txn.get(), nullptr, live->defaults());
   return 0;
 }
 
@@ -168,9 +171,11 @@ int BruceFs::OpenDir(fuse_ino_t ino, uint64_t* fh) {
   h->view = t.view;
   h->dir = t.path;
   h->ino = ino;
-  {
+  if (t.view == InodeTable::kLiveView) {
     GroupLock l(this);
     if (int err = PinInto(h.get())) return err;
+  } else if (int err = PinInto(h.get())) {
+    return err;
   }
   std::lock_guard<std::mutex> l(dir_mu_);
   *fh = next_dir_++;
@@ -186,7 +191,7 @@ int BruceFs::PlusEntry(const DirEnt& d, fuse_entry_param* e) {
     e->attr_timeout = e->entry_timeout = opt_.timeout_s;
     return 0;
   }
-  return StatEntry(d.view, d.path, 0, e);
+  return StatEntry(Target{d.view, ""}, d.path, 0, e);
 }
 
 int BruceFs::ReadDir(fuse_req_t req, fuse_ino_t ino, uint64_t fh, size_t size, off_t off,
@@ -208,10 +213,14 @@ int BruceFs::ReadDir(fuse_req_t req, fuse_ino_t ino, uint64_t fh, size_t size, o
     // if anything may have changed since (a read-only mount follows the
     // store's commits). A directory gone since keeps the view it had.
     Target now;
-    if (Resolve(h->ino, &now) == 0 && now.view == h->view) {
+    if (Resolve(h->ino, &now) == 0 && now.view == InodeTable::kSnapDirView &&
+        h->view == now.view) {
+      std::lock_guard<std::mutex> hl(h->mu);
+      if (int err = PinDir(h, now.path)) return err;
+    } else if (Resolve(h->ino, &now) == 0 && now.view == h->view) {
       GroupLock gl(this);
       std::lock_guard<std::mutex> hl(h->mu);
-      if (h->gen != listing_gen_ || opt_.read_only || h->view == InodeTable::kSnapDirView) {
+      if (h->gen != listing_gen_ || opt_.read_only) {
         if (int err = PinDir(h, now.path)) return err;
       }
     }
@@ -229,14 +238,12 @@ int BruceFs::ReadDir(fuse_req_t req, fuse_ino_t ino, uint64_t fh, size_t size, o
         i = it == h->next_index.end() ? h->list.size() : it->second;
       }
       for (; i < h->list.size() && ents.size() < max; ++i) ents.push_back(h->list[i]);
-    } else if (int err = ListDir(h, h->tree.get(), uoff, max, !plus, &ents)) {
+    } else if (int err = ListDir(h, h->pin.tree(), uoff, max, !plus, &ents)) {
       return err;
     }
   }
   buf->resize(size);
   size_t pos = 0;
-  std::unique_lock<std::mutex> l(mu_, std::defer_lock);
-  if (plus) l.lock();
   for (const DirEnt& d : ents) {
     size_t n = 0;
     const bool dots = d.name == "." || d.name == "..";
@@ -248,9 +255,9 @@ int BruceFs::ReadDir(fuse_req_t req, fuse_ino_t ino, uint64_t fh, size_t size, o
         // kind in the view.
         Kind kind = d.kind;
         if (kind == Kind::kNone) {
-          std::lock_guard<std::mutex> hl(h->mu);  // after mu_: the lock order
+          std::lock_guard<std::mutex> hl(h->mu);
           Node n;
-          if (h->tree && h->tree->Stat(d.path, &n).ok()) kind = n.kind;
+          if (h->pin && h->pin.tree()->Stat(d.path, &n).ok()) kind = n.kind;
         }
         e = {};
         e.attr.st_ino = d.ino != 0 ? d.ino : inodes_.Get(d.view, d.path, 0);

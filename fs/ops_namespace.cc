@@ -75,7 +75,9 @@ Attr BruceFs::NewAttr(const Caller& c, Kind kind, mode_t mode, const Node& paren
 }
 
 int BruceFs::TouchDir(const std::string& dir, const Node* known) {
-  // Its listing changes in the open group: opendir must seal it first.
+  // Its listing changes in the open group: opendir must seal it first,
+  // and reads of it go through the group.
+  Touched(dir);
   listing_gen_++;
   if (dirty_dirs_.size() < 4096) {
     dirty_dirs_.insert(dir);
@@ -127,7 +129,7 @@ int BruceFs::Create(const Caller& c, fuse_ino_t parent, const char* name, mode_t
   int err = PrepareNew(p, name, &path, &pnode);
   if (err == EEXIST && !(flags & O_EXCL) && !IsSnapDirName(p.path, name)) {
     // Lost a race with another creator: open what is there.
-    if ((err = StatEntry(InodeTable::kLiveView, path, 1, e)) != 0) return err;
+    if ((err = StatEntry(p, path, 1, e, /*group_held=*/true)) != 0) return err;
     if (S_ISDIR(e->attr.st_mode)) {
       inodes_.Forget(e->ino, 1);
       return EISDIR;
@@ -140,23 +142,28 @@ int BruceFs::Create(const Caller& c, fuse_ino_t parent, const char* name, mode_t
       // (the inode's path: another name's, for a hard-linked file)
       Target t;
       if (!inodes_.Resolve(e->ino, &t.view, &t.path)) return ENOENT;
+      Touched(t.path);
       FS_TRY(LiveTree()->main()->Truncate(t.path, 0));
       Dirty(256);
       e->attr.st_size = 0;
       e->attr.st_blocks = 0;
     }
-    open_[e->ino]++;
+    OpenRef(e->ino, 1);
     return 0;
   }
   if (err) return err;
   const Attr a = NewAttr(c, Kind::kFile, mode, pnode);
+  Touched(path);
   FS_TRY(LiveTree()->main()->Put(path, ""));
   FS_TRY(LiveTree()->PutRecord(path, a));
   if ((err = TouchDir(p.path, &pnode)) != 0) return err;
   Dirty(256);
   NewEntry(path, a, 0, e);
-  no_caps_.insert(e->ino);  // a new file has no xattrs
-  open_[e->ino]++;
+  {
+    std::lock_guard<std::mutex> cl(caps_mu_);
+    no_caps_.insert(e->ino);  // a new file has no xattrs
+  }
+  OpenRef(e->ino, 1);
   return 0;
 }
 
@@ -171,6 +178,7 @@ int BruceFs::MakeNode(const Caller& c, fuse_ino_t parent, const char* name, Kind
   if (int err = PrepareNew(p, name, &path, &pnode)) return err;
   Attr a = NewAttr(c, kind, mode, pnode);
   if (kind == Kind::kCharDev || kind == Kind::kBlockDev) a.rdev = rdev;
+  Touched(path);
   if (!RecordOnly(kind)) FS_TRY(LiveTree()->main()->Put(path, content));
   FS_TRY(LiveTree()->PutRecord(path, a));
   if (int err = TouchDir(p.path, &pnode)) return err;
@@ -215,6 +223,8 @@ int BruceFs::DropName(const std::string& path, Node* n) {
     if (path == n->primary) {
       // The next name takes the record and the content; the inode follows.
       const std::string& next = names.front();
+      Touched(path);
+      Touched(next);
       if (!RecordOnly(n->kind)) FS_TRY(t->main()->Rename(path, next));
       inodes_.Rename(InodeTable::kLiveView, path, next);
       n->primary = next;
@@ -225,13 +235,13 @@ int BruceFs::DropName(const std::string& path, Node* n) {
     return 0;
   }
   const uint64_t nodeid = inodes_.Find(InodeTable::kLiveView, path);
-  auto open = nodeid != 0 ? open_.find(nodeid) : open_.end();
-  if (open != open_.end() && open->second > 0 && !RecordOnly(n->kind)) {
+  if (nodeid != 0 && OpenRef(nodeid, 0) > 0 && !RecordOnly(n->kind)) {
     // Its last name, but still open: an orphan until its last close.
     FsTree* o = Orphans();
     if (o == nullptr || o->main() == nullptr) return EROFS;
     std::string key(8, '\0');
     for (int i = 0; i < 8; i++) key[i] = static_cast<char>(nodeid >> (56 - 8 * i));
+    Touched(path);
     FS_TRY(t->main()->MoveTo(path, o->main(), key));
     n->attr.nlink = 0;
     n->attr.kind = n->kind;
@@ -240,6 +250,7 @@ int BruceFs::DropName(const std::string& path, Node* n) {
     inodes_.Move(nodeid, InodeTable::kOrphanView, key);
     return 0;
   }
+  Touched(path);
   if (!RecordOnly(n->kind)) FS_TRY(t->main()->Delete(path));
   FS_TRY(t->DeleteRecord(path));
   inodes_.Remove(InodeTable::kLiveView, path);
@@ -330,7 +341,15 @@ int BruceFs::Rename(fuse_ino_t parent, const char* name, fuse_ino_t newparent,
   if ((flags & RENAME_NOREPLACE) && (flags & RENAME_EXCHANGE)) return EINVAL;
   if (IsSnapDirName(p.path, name) || IsSnapDirName(np.path, newname)) return EBUSY;
   GroupLock l(this);
-  no_caps_.clear();  // records move between paths, and so between inodes
+  // Records move between paths, and so between inodes: what is known of
+  // their xattrs goes, once the paths are noted as touched (GetXattr).
+  struct ForgetCaps {
+    BruceFs* fs;
+    ~ForgetCaps() {
+      std::lock_guard<std::mutex> cl(fs->caps_mu_);
+      fs->no_caps_.clear();
+    }
+  } forget_caps{this};
   auto c1 = DecodeName(name);
   if (!c1) return ENOENT;
   if (strlen(newname) > kNameMax) return ENAMETOOLONG;
@@ -349,6 +368,7 @@ int BruceFs::Rename(fuse_ino_t parent, const char* name, fuse_ino_t newparent,
   if (src.kind != Kind::kDir && dst.kind != Kind::kNone && src.primary == dst.primary) return 0;
   if (src.kind == Kind::kDir || dst.kind == Kind::kDir) {
     dirty_all_dirs_ = true;  // the listings of every directory under them move
+    if (live_views_) live_views_->TouchAll();
     listing_gen_++;
   }
   if ((flags & RENAME_EXCHANGE) && (src.kind == Kind::kDir || dst.kind == Kind::kDir)) {
@@ -407,6 +427,8 @@ int BruceFs::Rename(fuse_ino_t parent, const char* name, fuse_ino_t newparent,
       if (s.ok()) s = t->PutRecord(src.primary, src.attr);
     } else {
       // Nothing is under a file: move its value's pointer and its record.
+      Touched(from);
+      Touched(to);
       if (!RecordOnly(src.kind)) s = t->main()->Rename(from, to);
       if (s.ok()) s = t->DeleteRecord(from);
       if (s.ok()) s = t->PutRecord(to, src.attr);
@@ -435,7 +457,10 @@ Status BruceFs::TakeSnapshot(const std::string& name) {
   uint64_t txn = 0;
   {
     GroupLock l(this);
-    if (view_by_name_.count(name)) return Status::Exists("snapshot already exists: " + name);
+    {
+      std::lock_guard<std::mutex> vl(views_mu_);
+      if (view_by_name_.count(name)) return Status::Exists("snapshot already exists: " + name);
+    }
     if (!wtxn_) return Status::ReadOnly("the store refuses changes (a failed sync)");
     // Seal the open group first, so the snapshot holds everything written
     // before it was asked for, then take it in a commit of its own.
@@ -455,9 +480,11 @@ Status BruceFs::DropSnapshot(const std::string& name) {
   {
     GroupLock l(this);
     if (!wtxn_) return Status::ReadOnly("the store refuses changes (a failed sync)");
+    std::lock_guard<std::mutex> vl(views_mu_);
     auto it = view_by_name_.find(name);
     if (it != view_by_name_.end()) {
       inodes_.DropView(it->second);
+      views_[it->second].pool->Close();  // borrowed views end with their reads
       views_.erase(it->second);
       view_by_name_.erase(it);
     }
@@ -472,10 +499,12 @@ Status BruceFs::DropSnapshot(const std::string& name) {
 int BruceFs::SnapshotMkdir(const char* name, fuse_entry_param* e) {
   if (opt_.read_only) return EROFS;
   FS_TRY(TakeSnapshot(name));
-  GroupLock l(this);
   uint32_t view = 0;
-  if (int err = ViewOf(name, &view)) return err;
-  return StatEntry(view, "", 1, e);
+  {
+    std::lock_guard<std::mutex> l(views_mu_);
+    if (int err = ViewOf(name, &view)) return err;
+  }
+  return StatEntry(Target{view, ""}, "", 1, e);
 }
 
 int BruceFs::SnapshotRmdir(const char* name) {

@@ -19,6 +19,13 @@
 #   find       find over the copy
 #   create     10,000 files of 1 KiB, 1,000 a directory
 #   rm -rf     everything above
+#   read4      four files of 256 MiB read cold by four processes at once:
+#              the speedup over reading them cold one after another
+#   create p99 the 99th percentile latency (ms) of creating a 100-byte file
+#              (bench/fs/create_p99.py), alone and while dd writes the
+#              1 GiB file again (conv=fdatasync); the ratio is the rise
+#
+# --concurrency: only read4 and create p99.
 #
 # --quick: 64 MiB and 2,000 files. --repeat N runs everything N times and
 # keeps the fastest time of each cell (for a busy machine). --passthrough
@@ -36,6 +43,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 QUICK=0
+ONLY_CONC=0
 DIR=${TMPDIR:-/tmp}
 BRUCEFS=$top/build/mount/brucefs
 BRUCE=$top/build/tools/bruce
@@ -43,10 +51,11 @@ BFS_OPTS=""
 REPEAT=1
 PASSTHROUGH=""
 
-usage() { sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,41p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
   case $1 in
     --quick) QUICK=1 ;;
+    --concurrency) ONLY_CONC=1 ;;
     --dir) DIR=$2; shift ;;
     --brucefs) BRUCEFS=$2; shift ;;
     --bruce) BRUCE=$2; shift ;;
@@ -65,7 +74,7 @@ for t in rsync dd python3 fusermount3 mountpoint; do
   command -v "$t" >/dev/null || { echo "fs_bench: needs $t" >&2; exit 2; }
 done
 
-if [ $QUICK = 1 ]; then BIG_MB=64 TREE=2000 SMALL=2000; else BIG_MB=1024 TREE=20000 SMALL=10000; fi
+if [ $QUICK = 1 ]; then BIG_MB=64 TREE=2000 SMALL=2000 R4_MB=32; else BIG_MB=1024 TREE=20000 SMALL=10000 R4_MB=256; fi
 PT_TREES=1
 if [ -n "$PASSTHROUGH" ]; then
   # passthrough_ll holds an fd for every inode the kernel knows: with fewer
@@ -242,9 +251,64 @@ one_round() {
   TARGETS=(plain brucefs ${PASSTHROUGH:+passthrough})
   "$BRUCE" check "$STORE" >/dev/null || { echo "fs_bench: bruce check failed" >&2; exit 1; }
 }
+# cold TARGET FILES...: drops the page cache of FILES (for brucefs, of the
+# store, and remounts it so that its own cache is cold too).
+cold() {
+  local t=$1
+  shift
+  case $t in
+    brucefs) umount_bfs; drop_cache "$STORE"; mount_bfs ;;
+    passthrough) umount_pt; drop_cache "${@/#$PT_MNT/$PT_DIR}"; mount_pt ;;
+    *) drop_cache "$@" ;;
+  esac
+}
+declare -A P99
+# conc_round: read4 and create p99 on every target.
+conc_round() {
+  rm -f "$STORE"
+  mount_bfs
+  [ -z "$PASSTHROUGH" ] || mount_pt
+  for t in "${TARGETS[@]}"; do
+    local d=${T[$t]} i one=0 s4
+    for i in 0 1 2 3; do
+      dd if="$WORK/big.src" of="$d/r$i" bs=1M count=$R4_MB skip=$((i * R4_MB % BIG_MB)) \
+        conv=fdatasync status=none
+    done
+    for i in 0 1 2 3; do
+      cold "$t" "$d/r$i"
+      SECS[read1,$t]=""
+      timed "read1" "$t" dd if="$d/r$i" of=/dev/null bs=1M status=none
+      one=$(awk "BEGIN{print $one + ${SECS[read1,$t]}}")
+    done
+    cold "$t" "$d"/r[0-3]
+    SECS[read4,$t]=""
+    timed "read4" "$t" bash -c 'for f in "$@"; do dd if="$f" of=/dev/null bs=1M status=none & done; wait' \
+      _ "$d"/r[0-3]
+    s4=$(awk "BEGIN{printf \"%.2f\", $one / ${SECS[read4,$t]}}")
+    echo "  read4      $t speedup $s4 (one after another: $one s)" >&2
+    if [ -z "${SPEEDUP[$t]:-}" ] || awk "BEGIN{exit !($s4 > ${SPEEDUP[$t]})}"; then SPEEDUP[$t]=$s4; fi
+    rm -f "$d"/r[0-3]
+    local alone busy
+    alone=$(python3 "$here/create_p99.py" "$d/c-alone" --files 2000)
+    busy=$(python3 "$here/create_p99.py" "$d/c-busy" --during \
+      dd if="$WORK/big.src" of="$d/big.bin" bs=1M count=$BIG_MB conv=fdatasync status=none)
+    echo "  create     $t alone: $alone; during the write: $busy" >&2
+    alone=$(awk '{print $4}' <<<"$alone") busy=$(awk '{print $4}' <<<"$busy")
+    local k v
+    for k in alone busy; do
+      v=${!k}
+      if [ -z "${P99[$k,$t]:-}" ] || awk "BEGIN{exit !($v < ${P99[$k,$t]})}"; then P99[$k,$t]=$v; fi
+    done
+    rm -rf "$d/c-alone" "$d/c-busy" "$d/big.bin"
+  done
+  umount_bfs
+  [ -z "$PT_PID" ] || umount_pt
+}
+declare -A SPEEDUP
 for round in $(seq 1 "$REPEAT"); do
   [ "$REPEAT" = 1 ] || echo "fs_bench: round $round of $REPEAT" >&2
-  one_round
+  [ $ONLY_CONC = 1 ] || one_round
+  conc_round
 done
 
 mib() { awk "BEGIN{printf \"%.0f\", $1 / 1048576}"; }
@@ -255,17 +319,21 @@ echo "$(date -u +%Y-%m-%d) · $(uname -srm) · $(nproc) cores ($(sed -n 's/^mode
   "$(uptime | sed 's/.*load average: //;s/,.*//') load"
 [ "$REPEAT" = 1 ] || echo "fastest of $REPEAT runs"
 echo "$BIG_MB MiB file; tree of $TREE files, $(mib "$SRC_BYTES") MiB; $SMALL files of 1 KiB;" \
-  "cold reads: $COLD; brucefs -o create${BFS_OPTS:+,$BFS_OPTS}; store file $(mib "$STORE_BYTES") MiB before rm -rf"
+  "cold reads: $COLD; brucefs -o create${BFS_OPTS:+,$BFS_OPTS}; store file $(mib "${STORE_BYTES:-0}") MiB before rm -rf"
 echo
 ratio() { awk "BEGIN{printf \"%.2f\", $1 / ($2 > 0.005 ? $2 : 0.005)}"; }
-if [ -z "$PASSTHROUGH" ]; then
+if [ $ONLY_CONC = 1 ]; then
+  :
+elif [ -z "$PASSTHROUGH" ]; then
   echo "| workload | plain s | brucefs s | brucefs/plain |"
   echo "|---|---:|---:|---:|"
 else
   echo "| workload | plain s | brucefs s | brucefs/plain | passthrough_ll s | passthrough_ll/plain |"
   echo "|---|---:|---:|---:|---:|---:|"
 fi
-for w in write "read cold" "rsync in" "rsync out" "rsync noop" find create "rm -rf"; do
+WORKLOADS=(write "read cold" "rsync in" "rsync out" "rsync noop" find create "rm -rf")
+[ $ONLY_CONC = 0 ] || WORKLOADS=()
+for w in "${WORKLOADS[@]}"; do
   p=${SECS[$w,plain]} b=${SECS[$w,brucefs]}
   line="| $w | $p | $b | $(ratio "$b" "$p") |"
   if [ -n "$PASSTHROUGH" ]; then
@@ -273,4 +341,20 @@ for w in write "read cold" "rsync in" "rsync out" "rsync noop" find create "rm -
     if [ -n "$f" ]; then line="$line $f | $(ratio "$f" "$p") |"; else line="$line - | - |"; fi
   fi
   echo "$line"
+done
+echo
+echo "| concurrency | plain | brucefs | brucefs/plain |${PASSTHROUGH:+ passthrough_ll | passthrough_ll/plain |}"
+echo "|---|---:|---:|---:|${PASSTHROUGH:+---:|---:|}"
+row() {  # NAME KEY-PREFIX ARRAY
+  local -n a=$3
+  local p=${a[$2plain]} b=${a[$2brucefs]} line
+  line="| $1 | $p | $b | $(ratio "$b" "$p") |"
+  if [ -n "$PASSTHROUGH" ]; then line="$line ${a[$2passthrough]} | $(ratio "${a[$2passthrough]}" "$p") |"; fi
+  echo "$line"
+}
+row "read4 speedup (4 cold readers at once / one after another)" "" SPEEDUP
+row "create p99 ms, alone" "alone," P99
+row "create p99 ms, during a $BIG_MB MiB dd" "busy," P99
+for t in "${TARGETS[@]}"; do
+  echo "$t: the write raises the create p99 $(ratio "${P99[busy,$t]}" "${P99[alone,$t]}")x"
 done
