@@ -207,6 +207,10 @@ class BruceFs {
   int PinDir(DirHandle* h, const std::string& path);
   // Pins a handle that nothing else sees yet (requires mu_ for a live one).
   int PinInto(DirHandle* h);
+  // The same for a live directory the open group has not touched, without
+  // mu_; kTouched when it has (the caller pins it under mu_).
+  static constexpr int kTouched = -1;
+  int PinUntouched(DirHandle* h);
 
   // Resolves an inode; ENOENT for an unlinked one, ESTALE for a destroyed
   // snapshot's.
@@ -378,7 +382,7 @@ class BruceFs {
   bool dirty_all_dirs_ = false;
   // Counts changes of directory listings (with dirty_dirs_): a rewound
   // directory handle pinned before the last change pins again.
-  uint64_t listing_gen_ = 0;
+  std::atomic<uint64_t> listing_gen_{0};
   uint64_t sealed_txn_ = 0;                  // the last commit sealed here
   int64_t last_commit_ns_ = 0;               // when it was sealed; mu_
   uint64_t sync_wanted_ = 0;                 // the txg thread makes it durable

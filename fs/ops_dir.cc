@@ -164,6 +164,20 @@ int BruceFs::PinInto(DirHandle* h) {
   return 0;
 }
 
+int BruceFs::PinUntouched(DirHandle* h) {
+  if (opt_.read_only) return kTouched;  // it follows the store (FollowStore)
+  // Taken before the view: a change after it pins again at rewinddir.
+  h->gen = listing_gen_.load();
+  if (!live_views_->BorrowFor(h->dir, &h->pin)) return kTouched;
+  Node n;
+  FS_TRY(h->pin.tree()->Stat(h->dir, &n));
+  if (n.kind == Kind::kNone) return ENOENT;
+  if (n.kind != Kind::kDir) return ENOTDIR;
+  h->parent_ino = h->dir.empty() ? InodeTable::kRootIno
+                                 : inodes_.Get(h->view, std::string(ParentPath(h->dir)), 0);
+  return 0;
+}
+
 int BruceFs::OpenDir(fuse_ino_t ino, uint64_t* fh) {
   Target t;
   if (int err = Resolve(ino, &t)) return err;
@@ -171,10 +185,13 @@ int BruceFs::OpenDir(fuse_ino_t ino, uint64_t* fh) {
   h->view = t.view;
   h->dir = t.path;
   h->ino = ino;
-  if (t.view == InodeTable::kLiveView) {
-    GroupLock l(this);
+  if (t.view != InodeTable::kLiveView) {
     if (int err = PinInto(h.get())) return err;
-  } else if (int err = PinInto(h.get())) {
+  } else if (int err = PinUntouched(h.get()); err == kTouched) {
+    h->pin = ViewPool::Lease();
+    GroupLock l(this);
+    if ((err = PinInto(h.get())) != 0) return err;
+  } else if (err != 0) {
     return err;
   }
   std::lock_guard<std::mutex> l(dir_mu_);

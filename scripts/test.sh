@@ -26,13 +26,14 @@ if [ "${1:-}" != "--quick" ]; then
   CC=clang CXX=clang++ cmake -S . -B build-clang -DCMAKE_BUILD_TYPE=Release -DBRUCE_WERROR=ON >/dev/null
   cmake --build build-clang -j "$(nproc)" >/dev/null
 
-  echo "== build (ThreadSanitizer: the engine and its concurrency tests)"
+  echo "== build (ThreadSanitizer: the engine, brucefs and their concurrency tests)"
   cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBRUCE_WERROR=ON -DBRUCE_TSAN=ON -DBRUCE_BENCH=OFF >/dev/null
-  cmake --build build-tsan -j "$(nproc)" --target txn_test node_cache_test
+  cmake --build build-tsan -j "$(nproc)" --target txn_test node_cache_test fs_unit_test
   echo "== concurrency tests under ThreadSanitizer"
   BRUCE_STEPS=30000 TSAN_OPTIONS=halt_on_error=1 build-tsan/tests/txn_test \
     --gtest_filter='Txn.ConcurrentReadersSeeConsistentSnapshots:Txn.NothingWaitsForAnotherCommitsSync:Txn.ReaderKeepsItsSnapshotAcrossManyCommits'
   TSAN_OPTIONS=halt_on_error=1 build-tsan/tests/node_cache_test
+  TSAN_OPTIONS=halt_on_error=1 build-tsan/fs/fs_unit_test --gtest_filter='Concurrency.*:Txg.*'
 
   echo "== build (ASan + UBSan)"
   scripts/build.sh build-asan -DBRUCE_SANITIZE=ON -DBRUCE_BENCH=OFF
