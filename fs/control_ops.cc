@@ -217,6 +217,8 @@ Status BruceFs::CtlCompact(ctl::Message* reply) {
     if (!wtxn_) (void)OpenGroup();  // (a Seal that failed early kept it open)
     return s;
   }
+  // Pooled read views would keep the commit before the seal pinned.
+  if (live_views_) live_views_->Reset([this] { return db_->BeginRead(); });
   auto after = db_->Compact();
   BRUCE_RETURN_IF_ERROR(OpenGroup());
   if (!after.ok()) return after.status();

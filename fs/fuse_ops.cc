@@ -36,6 +36,9 @@ void Init(void* userdata, fuse_conn_info* conn) {
   if (fs->options().acl && (conn->capable & FUSE_CAP_POSIX_ACL)) {
     conn->want |= FUSE_CAP_POSIX_ACL | FUSE_CAP_DONT_MASK;
   }
+  // Lookups and listings of one directory may run at once (libfuse's
+  // default, asked for explicitly): reads take no common lock.
+  if (conn->capable & FUSE_CAP_PARALLEL_DIROPS) conn->want |= FUSE_CAP_PARALLEL_DIROPS;
   conn->max_write = 1u << 20;
   conn->max_readahead = 1u << 20;
 }
@@ -222,6 +225,15 @@ void OpenDir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     return;
   }
   fi->fh = fh;
+  // The kernel may keep a listing and serve it again (from its page cache)
+  // until the directory changes: every change comes through it, which then
+  // drops the listing, or through the control socket, which invalidates
+  // the directories above what it changed. A read-only mount's store may
+  // be written by another process: its listings are not kept.
+  if (!Fs(req)->options().read_only) {
+    fi->cache_readdir = 1;
+    fi->keep_cache = 1;
+  }
   fuse_reply_open(req, fi);
 }
 

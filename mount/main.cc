@@ -94,11 +94,12 @@ void Ready(int notify_fd) {
   close(notify_fd);
 }
 
-// Whether `dir` is already a mount point (of anything): /proc/self/mountinfo
-// lists it. Mounting over it would hide what is there.
-bool IsMountPoint(const std::string& dir) {
+// The device ("major:minor") of the last mount on `dir` that
+// /proc/self/mountinfo lists, or "" when nothing is mounted there.
+std::string MountDevice(const std::string& dir) {
   char abs[PATH_MAX];
-  if (realpath(dir.c_str(), abs) == nullptr) return false;
+  if (realpath(dir.c_str(), abs) == nullptr) return "";
+  std::string found;
   std::ifstream in("/proc/self/mountinfo");
   std::string line;
   while (std::getline(in, line)) {
@@ -115,9 +116,26 @@ bool IsMountPoint(const std::string& dir) {
         unescaped.push_back(point[i]);
       }
     }
-    if (unescaped == abs) return true;
+    if (unescaped == abs) found = dev;
   }
-  return false;
+  return found;
+}
+
+// Whether `dir` is already a mount point (of anything). Mounting over it
+// would hide what is there.
+bool IsMountPoint(const std::string& dir) { return !MountDevice(dir).empty(); }
+
+// Sets the readahead of the mount on `dir` (its bdi's read_ahead_kb): the
+// kernel gives a FUSE mount 128 KiB and lets only root raise it.
+void SetReadAhead(const std::string& dir, uint64_t bytes) {
+  if (bytes == 0) return;
+  const std::string dev = MountDevice(dir);
+  const std::string path = "/sys/class/bdi/" + dev + "/read_ahead_kb";
+  std::ofstream f(path);
+  if (dev.empty() || !(f << bytes / 1024) || !f.flush()) {
+    fuse_log(FUSE_LOG_INFO, "brucefs: readahead left at the kernel's (%s not writable)\n",
+             path.c_str());
+  }
 }
 
 std::string EscapeOptionValue(const std::string& s) {
@@ -194,6 +212,7 @@ int Run(brucefs::MountConfig& c, int notify_fd) {
     fuse_opt_free_args(&args);
     return 1;
   }
+  SetReadAhead(c.mountpoint, c.read_ahead);
   bruce::Status s = fs.Start();
   // The bruce CLI's writes to the store come through the control socket.
   char mnt[PATH_MAX];

@@ -16,6 +16,8 @@ EXPECT="unknown option 'bogus'" expect_usage "$S" "$M" -o bogus
 EXPECT="snapdir must be" expect_usage "$S" "$M" -o snapdir=maybe
 EXPECT="txg_timeout must be" expect_usage "$S" "$M" -o txg_timeout=soon
 EXPECT="dirty_max must be" expect_usage "$S" "$M" -o dirty_max=lots
+EXPECT="read_ahead must be" expect_usage "$S" "$M" -o read_ahead=2M
+EXPECT="read_ahead must be" expect_usage "$S" "$M" -o read_ahead=5000
 EXPECT="expected STORE and MOUNTPOINT" expect_usage "$S"
 EXPECT="unknown flag" expect_usage "$S" "$M" --frobnicate
 "$BRUCEFS" --help | grep -q "usage: brucefs" || fail "--help"
@@ -27,6 +29,11 @@ ok "a missing store needs -o create"
 
 bfs_mount "$S" "$M" -o create,txg_timeout=1,dirty_max=64M,cache_size=32M,snapdir=visible
 echo data > "$M/file"
+bdi=/sys/class/bdi/$(mountpoint -d "$M")/read_ahead_kb
+if [ "$(id -u)" = 0 ] && [ -w "$bdi" ]; then
+  [ "$(cat "$bdi")" = 1024 ] || fail "readahead by default: $(cat "$bdi") KiB, want 1024"
+  ok "the mount reads ahead 1 MiB"
+fi
 ls -a "$M" | grep -qx .snapshots || fail "snapdir=visible lists .snapshots"
 rc=0; out=$("$BRUCEFS" "$S" "$WORK" -f 2>&1) || rc=$?
 [ "$rc" = 1 ] && echo "$out" | grep -q "in use by another process" || fail "busy: $rc $out"
@@ -46,8 +53,13 @@ wait "$BFS_PID" || fail "brucefs exit status after SIGINT"
 [ "$("$BRUCE" get "$S" file2)" = more ] || fail "SIGINT did not commit"
 ok "SIGINT commits"
 
-bfs_mount "$S" "$M" -o ro
+bfs_mount "$S" "$M" -o ro,read_ahead=256K
 [ "$(cat "$M/file")" = data ] || fail "read on ro"
+bdi=/sys/class/bdi/$(mountpoint -d "$M")/read_ahead_kb
+if [ "$(id -u)" = 0 ] && [ -w "$bdi" ]; then
+  [ "$(cat "$bdi")" = 256 ] || fail "read_ahead=256K: $(cat "$bdi") KiB"
+  ok "-o read_ahead sets the mount's readahead"
+fi
 rc=0; touch "$M/new" 2>/dev/null || rc=$?
 [ "$rc" != 0 ] || fail "write on a ro mount"
 mkdir "$M/.snapshots/x" 2>/dev/null && fail "snapshot on a ro mount"
