@@ -247,6 +247,12 @@ Status BruceFs::Seal(const char* why) {
 Status BruceFs::OpenGroup() {
   // Reads of paths the new group has not touched may use the last commit.
   if (live_views_) live_views_->Reset([this] { return db_->BeginRead(); });
+  {
+    // Idle views of snapshots go too: the engine keeps what the commit
+    // they began at could read for as long as they live.
+    std::lock_guard<std::mutex> l(views_mu_);
+    for (auto& [id, v] : views_) v.pool->Reset(v.open);
+  }
   auto w = db_->BeginWrite();
   if (!w.ok()) {
     // The engine refuses writes (a failed sync poisons it until the store
@@ -400,7 +406,9 @@ int BruceFs::Resolve(fuse_ino_t ino, Target* t) {
 
 BruceFs::Reading::Reading(BruceFs* fs, const Target& t) : fs_(fs), t_(t) {
   if (t.view == InodeTable::kLiveView) {
-    if (fs->live_views_ && fs->live_views_->BorrowFor(t.path, &lease_)) {
+    // A read-only mount reads rtxn_, the commit it follows (FollowStore):
+    // views opened at other times could show other commits.
+    if (!fs->opt_.read_only && fs->live_views_ && fs->live_views_->BorrowFor(t.path, &lease_)) {
       tree_ = lease_.tree();
       return;
     }
@@ -432,29 +440,46 @@ int BruceFs::Reading::Stat(Node* n) {
 }
 
 int BruceFs::ViewOf(const std::string& snapshot, uint32_t* view) {
-  auto it = view_by_name_.find(snapshot);
-  if (it != view_by_name_.end()) {
-    *view = it->second;
+  for (;;) {
+    uint64_t drops;
+    {
+      std::lock_guard<std::mutex> l(views_mu_);
+      auto it = view_by_name_.find(snapshot);
+      if (it != view_by_name_.end()) {
+        *view = it->second;
+        return 0;
+      }
+      drops = snapshot_drops_;
+    }
+    // Read without the lock (other snapshots' reads need it): is it there,
+    // and when was it taken.
+    auto r = db_->BeginRead(snapshot);
+    if (!r.ok()) return r.status().IsNotFound() ? ENOENT : ToErrno(r.status());
+    r->reset();  // the pool opens its own
+    SnapView v;
+    v.name = snapshot;
+    auto list = db_->ListSnapshots();
+    if (list.ok()) {
+      for (const auto& info : *list) {
+        if (info.name == snapshot) v.time_ns = static_cast<int64_t>(info.time_ns);
+      }
+    }
+    v.open = [db = db_.get(), name = snapshot] { return db->BeginRead(name); };
+    v.pool = std::make_shared<ViewPool>(v.open, Defaults{opt_.uid, opt_.gid, v.time_ns},
+                                        kSnapIdle);
+    std::lock_guard<std::mutex> l(views_mu_);
+    // A snapshot destroyed meanwhile may have been this one: look again.
+    if (snapshot_drops_ != drops) continue;
+    auto it = view_by_name_.find(snapshot);
+    if (it != view_by_name_.end()) {
+      *view = it->second;  // another thread made it meanwhile
+      return 0;
+    }
+    *view = next_view_++;
+    views_[*view] = std::move(v);
+    view_by_name_[snapshot] = *view;
     return 0;
   }
-  auto r = db_->BeginRead(snapshot);
-  if (!r.ok()) return r.status().IsNotFound() ? ENOENT : ToErrno(r.status());
-  SnapView v;
-  v.name = snapshot;
-  auto list = db_->ListSnapshots();
-  if (list.ok()) {
-    for (const auto& info : *list) {
-      if (info.name == snapshot) v.time_ns = static_cast<int64_t>(info.time_ns);
-    }
-  }
-  v.pool = std::make_shared<ViewPool>(
-      [db = db_.get(), name = snapshot] { return db->BeginRead(name); },
-      Defaults{opt_.uid, opt_.gid, v.time_ns});
-  r->reset();  // the pool opens its own
-  *view = next_view_++;
-  views_[*view] = std::move(v);
-  view_by_name_[snapshot] = *view;
-  return 0;
 }
 
 uint64_t BruceFs::StIno(uint32_t view, uint64_t nodeid, const Node& n) {
@@ -569,6 +594,15 @@ int BruceFs::StatEntry(const Target& at, const std::string& path, uint64_t looku
   }
   *e = {};
   e->ino = inodes_.Get(at.view, n.primary, lookups);
+  if (r && r->gen() != 0 &&
+      (!live_views_->Fresh(path, r->gen()) || !live_views_->Fresh(n.primary, r->gen()))) {
+    // Renamed or removed while it was read (the inode may now name a path
+    // that is gone): ask the group instead.
+    inodes_.Forget(e->ino, lookups);
+    r.reset();
+    GroupLock l(this);
+    return StatEntry(at, path, lookups, e, /*group_held=*/true);
+  }
   FillStat(at.view, t, r ? r->gen() : 0, e->ino, n, &e->attr);
   e->attr_timeout = e->entry_timeout = opt_.timeout_s;
   return 0;
@@ -595,10 +629,7 @@ int BruceFs::Lookup(fuse_ino_t parent, const char* name, fuse_entry_param* e) {
   std::string_view nm(name);
   if (p.view == InodeTable::kSnapDirView) {
     uint32_t view = 0;
-    {
-      std::lock_guard<std::mutex> l(views_mu_);
-      if (int err = ViewOf(std::string(nm), &view)) return err;
-    }
+    if (int err = ViewOf(std::string(nm), &view)) return err;
     return StatEntry(Target{view, ""}, "", 1, e);
   }
   if (p.path.empty() && nm == ".snapshots") {

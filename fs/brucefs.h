@@ -23,8 +23,9 @@
 // and one read transaction per snapshot looked at, all read-only.
 //
 // Thread safety: every public method may be called from any thread.
-// Lock order: mu_, then DirHandle::mu, then views_mu_, then subdirs_mu_,
-// then a ViewPool's lock, then InodeTable's. Writes hold mu_ while they
+// Lock order: mu_, then DirHandle::mu, then views_mu_, caps_mu_ or
+// subdirs_mu_ (never two of them), then a ViewPool's lock, then
+// InodeTable's; open_mu_ and dir_mu_ are taken alone. Writes hold mu_ while they
 // write pages (the engine writes a group's pages as it goes, and seals it
 // under mu_), but never while waiting for a sync.
 #pragma once
@@ -171,9 +172,12 @@ class BruceFs {
     uint32_t view = 0;
     std::string path;
   };
+  // Idle views a snapshot's pool keeps (the live tree's keeps more).
+  static constexpr size_t kSnapIdle = 2;
   struct SnapView {
     std::string name;
     int64_t time_ns = 0;
+    ViewPool::Opener open;
     std::shared_ptr<ViewPool> pool;  // views of the snapshot
   };
   struct DirEnt {
@@ -205,6 +209,8 @@ class BruceFs {
   // as it was when that fails (requires mu_ for a live directory, and h->mu
   // once h is shared).
   int PinDir(DirHandle* h, const std::string& path);
+  // Moves the view pinned into f (and what goes with it) into h.
+  static void Adopt(DirHandle* h, DirHandle* f);
   // Pins a handle that nothing else sees yet (requires mu_ for a live one).
   int PinInto(DirHandle* h);
   // The same for a live directory the open group has not touched, without
@@ -277,7 +283,9 @@ class BruceFs {
   // commits until the store is reopened.
   bruce::Status Durable(uint64_t txn, const char* why);
   void Dirty(uint64_t bytes);                     // requires mu_
-  int ViewOf(const std::string& snapshot, uint32_t* view);  // requires views_mu_
+  // The view of snapshot `snapshot`, made on first use; ENOENT when there
+  // is no such snapshot. Takes views_mu_ (not across the disk).
+  int ViewOf(const std::string& snapshot, uint32_t* view);
   // n as read through tree t of `view` (gen: as Reading::gen()). Requires
   // mu_ when gen is 0 and the view is live.
   void FillStat(uint32_t view, FsTree* t, uint64_t gen, uint64_t ino, const Node& n,
@@ -395,6 +403,7 @@ class BruceFs {
   std::map<uint32_t, SnapView> views_;            // guarded by views_mu_
   std::map<std::string, uint32_t> view_by_name_;  // guarded by views_mu_
   uint32_t next_view_ = 1;                        // guarded by views_mu_
+  uint64_t snapshot_drops_ = 0;                   // guarded by views_mu_
   std::map<std::string, bool> logged_;      // keys already reported unshowable
   // Live inodes known to have no security.capability xattr. The kernel asks
   // for it before every write (file_remove_privs, libfuse 3.14 has no

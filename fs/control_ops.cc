@@ -7,6 +7,10 @@
 // (Abort) when the request fails half way; nothing seals in between.
 #include <unistd.h>
 
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
 #include <algorithm>
 #include <string>
 
@@ -228,8 +232,52 @@ Status BruceFs::CtlCompact(ctl::Message* reply) {
   return Status::OK();
 }
 
+namespace {
+
+// A "Name:   N kB" field of /proc/self/status, in bytes (0 if absent).
+uint64_t ProcStatusBytes(const char* name) {
+  FILE* f = std::fopen("/proc/self/status", "r");
+  if (f == nullptr) return 0;
+  char line[256];
+  uint64_t v = 0;
+  const size_t n = std::strlen(name);
+  while (std::fgets(line, sizeof line, f) != nullptr) {
+    if (std::strncmp(line, name, n) == 0 && line[n] == ':') {
+      v = std::strtoull(line + n + 1, nullptr, 10) * 1024;
+      break;
+    }
+  }
+  std::fclose(f);
+  return v;
+}
+
+}  // namespace
+
 Status BruceFs::CtlStatus(ctl::Message* reply) {
   BRUCE_ASSIGN_OR_RETURN(bruce::DbStats st, db_->Stat());
+  // Memory: the process, the node cache, and what holds views and names.
+  reply->SetU64("rss", ProcStatusBytes("VmRSS"));
+  reply->SetU64("peak_rss", ProcStatusBytes("VmHWM"));
+  reply->SetU64("cache_bytes", st.cache_bytes);
+  reply->SetU64("cache_budget", st.cache_budget);
+  ViewPool::Counts views = live_views_ ? live_views_->counts() : ViewPool::Counts{};
+  {
+    std::lock_guard<std::mutex> vl(views_mu_);
+    for (auto& [id, v] : views_) {
+      ViewPool::Counts c = v.pool->counts();
+      views.out += c.out;
+      views.idle += c.idle;
+    }
+    reply->SetU64("snapshot_views", views_.size());
+  }
+  reply->SetU64("views_out", views.out);
+  reply->SetU64("views_idle", views.idle);
+  {
+    std::lock_guard<std::mutex> dl(dir_mu_);
+    reply->SetU64("dir_handles", dirs_.size());
+  }
+  reply->SetU64("inodes", inodes_.size());
+  reply->SetU64("open_files", OpenCount());
   BRUCE_ASSIGN_OR_RETURN(std::vector<bruce::ReaderInfo> readers, db_->Readers());
   std::lock_guard<std::mutex> l(mu_);
   reply->SetU64("pid", static_cast<uint64_t>(::getpid()));

@@ -99,6 +99,11 @@ int BruceFs::PinDir(DirHandle* h, const std::string& path) {
   f->dir = path;
   f->ino = h->ino;
   if (int err = PinInto(f.get())) return err;
+  Adopt(h, f.get());
+  return 0;
+}
+
+void BruceFs::Adopt(DirHandle* h, DirHandle* f) {
   h->dir = std::move(f->dir);
   h->parent_ino = f->parent_ino;
   h->pin = std::move(f->pin);
@@ -107,7 +112,6 @@ int BruceFs::PinDir(DirHandle* h, const std::string& path) {
   h->list = std::move(f->list);
   h->next_index = std::move(f->next_index);
   h->gen = f->gen;
-  return 0;
 }
 
 int BruceFs::PinInto(DirHandle* h) {
@@ -119,7 +123,6 @@ int BruceFs::PinInto(DirHandle* h) {
     h->list.push_back(DirEnt{"..", InodeTable::kLiveView, "", Kind::kDir, h->parent_ino, 2});
     FS_ASSIGN(auto snaps, db_->ListSnapshots());
     uint64_t off = 4;
-    std::lock_guard<std::mutex> l(views_mu_);
     for (const auto& s : snaps) {
       uint32_t view = 0;
       if (ViewOf(s.name, &view) != 0) continue;
@@ -235,10 +238,28 @@ int BruceFs::ReadDir(fuse_req_t req, fuse_ino_t ino, uint64_t fh, size_t size, o
       std::lock_guard<std::mutex> hl(h->mu);
       if (int err = PinDir(h, now.path)) return err;
     } else if (Resolve(h->ino, &now) == 0 && now.view == h->view) {
-      GroupLock gl(this);
-      std::lock_guard<std::mutex> hl(h->mu);
-      if (h->gen != listing_gen_ || opt_.read_only) {
-        if (int err = PinDir(h, now.path)) return err;
+      bool stale;
+      {
+        std::lock_guard<std::mutex> hl(h->mu);
+        stale = h->gen != listing_gen_.load() || opt_.read_only;
+      }
+      if (stale) {
+        // Pinned again: without the group's lock unless the group changed it.
+        auto f = std::make_unique<DirHandle>();
+        f->view = h->view;
+        f->dir = now.path;
+        f->ino = h->ino;
+        int err = PinUntouched(f.get());
+        if (err == 0) {
+          std::lock_guard<std::mutex> hl(h->mu);
+          Adopt(h, f.get());
+        } else if (err == kTouched) {
+          f.reset();
+          GroupLock gl(this);
+          std::lock_guard<std::mutex> hl(h->mu);
+          err = PinDir(h, now.path);
+        }
+        if (err != 0) return err;
       }
     }
   }

@@ -42,7 +42,9 @@ int BruceFs::PrepareNew(const Target& p, const char* name, std::string* path, No
   if (pnode->kind != Kind::kDir) return ENOTDIR;
   Node n;
   FS_TRY(t->Stat(*path, &n));
-  return n.kind == Kind::kNone ? 0 : EEXIST;
+  if (n.kind != Kind::kNone) return EEXIST;
+  Touched(p.path);  // before any change (one may fail half way)
+  return 0;
 }
 
 Attr BruceFs::NewAttr(const Caller& c, Kind kind, mode_t mode, const Node& parent) {
@@ -77,24 +79,36 @@ Attr BruceFs::NewAttr(const Caller& c, Kind kind, mode_t mode, const Node& paren
 int BruceFs::TouchDir(const std::string& dir, const Node* known) {
   // Its listing changes in the open group: opendir must seal it first,
   // and reads of it go through the group.
-  Touched(dir);
+  auto listing_changed = [this](const std::string& d) {
+    Touched(d);
+    if (dirty_dirs_.size() < 4096) {
+      dirty_dirs_.insert(d);
+    } else {
+      dirty_all_dirs_ = true;
+    }
+  };
+  listing_changed(dir);
   listing_gen_++;
-  if (dirty_dirs_.size() < 4096) {
-    dirty_dirs_.insert(dir);
-  } else {
-    dirty_all_dirs_ = true;
-  }
   Node n;
   if (known != nullptr) {
     n = *known;
   } else {
     FS_TRY(LiveTree()->Stat(dir, &n));
   }
+  // An implicit directory whose last key went is gone, and so may be the
+  // implicit ones above it: they changed too, up to the first that is left.
+  // (Their listings changed, and the first left gets the new mtime.)
+  std::string at = dir;
+  while (n.kind == Kind::kNone && !at.empty()) {
+    at = std::string(ParentPath(at));
+    listing_changed(at);
+    FS_TRY(LiveTree()->Stat(at, &n));
+  }
   if (n.kind != Kind::kDir) return 0;
   n.attr.kind = Kind::kDir;
   n.attr.mtime_ns = n.attr.ctime_ns = NowNs();
   // Also makes an implicit directory explicit, so it outlives its last entry.
-  FS_TRY(LiveTree()->PutRecord(dir, n.attr));
+  FS_TRY(LiveTree()->PutRecord(at, n.attr));
   return 0;
 }
 
@@ -112,7 +126,10 @@ int BruceFs::Mkdir(const Caller& c, fuse_ino_t parent, const char* name, mode_t 
   FS_TRY(LiveTree()->PutRecord(path, a));
   if (int err = TouchDir(p.path, &pnode)) return err;
   SubdirsChanged(p.path, +1);
-  subdirs_[{InodeTable::kLiveView, path}] = 0;
+  {
+    std::lock_guard<std::mutex> sl(subdirs_mu_);
+    subdirs_[{InodeTable::kLiveView, path}] = 0;
+  }
   Dirty(256);
   NewEntry(path, a, 0, e);
   return 0;
@@ -270,6 +287,7 @@ int BruceFs::Unlink(fuse_ino_t parent, const char* name) {
   FS_TRY(LiveTree()->Stat(path, &n));
   if (n.kind == Kind::kNone) return ENOENT;
   if (n.kind == Kind::kDir) return EISDIR;
+  Touched(p.path);  // before any change (one may fail half way)
   if (int err = DropName(path, &n)) return err;
   if (int err = TouchDir(p.path)) return err;
   Dirty(256);
@@ -292,10 +310,14 @@ int BruceFs::Rmdir(fuse_ino_t parent, const char* name) {
   if (n.kind != Kind::kDir) return ENOTDIR;
   FS_ASSIGN(bool empty, LiveTree()->IsEmptyDir(path));
   if (!empty) return ENOTEMPTY;
+  Touched(p.path);  // before any change (one may fail half way)
   FS_TRY(LiveTree()->DeleteRecords(path));
   if (int err = TouchDir(p.path)) return err;
   SubdirsChanged(p.path, -1);
-  subdirs_.erase({InodeTable::kLiveView, path});
+  {
+    std::lock_guard<std::mutex> sl(subdirs_mu_);
+    subdirs_.erase({InodeTable::kLiveView, path});
+  }
   Dirty(256);
   inodes_.Remove(InodeTable::kLiveView, path);
   return 0;
@@ -363,6 +385,9 @@ int BruceFs::Rename(fuse_ino_t parent, const char* name, fuse_ino_t newparent,
   if (src.kind == Kind::kNone) return ENOENT;
   FS_TRY(t->Stat(to, &dst));
   if (from == to) return 0;
+  // Before any change (one may fail half way).
+  Touched(p.path);
+  Touched(np.path);
   const int64_t now = NowNs();
   // Two names of one hard-linked file: nothing to do (POSIX).
   if (src.kind != Kind::kDir && dst.kind != Kind::kNone && src.primary == dst.primary) return 0;
@@ -372,6 +397,7 @@ int BruceFs::Rename(fuse_ino_t parent, const char* name, fuse_ino_t newparent,
     listing_gen_++;
   }
   if ((flags & RENAME_EXCHANGE) && (src.kind == Kind::kDir || dst.kind == Kind::kDir)) {
+    std::lock_guard<std::mutex> sl(subdirs_mu_);
     subdirs_.clear();  // (rare: counted again when asked)
   }
   if (flags & RENAME_EXCHANGE) {
@@ -399,6 +425,7 @@ int BruceFs::Rename(fuse_ino_t parent, const char* name, fuse_ino_t newparent,
         FS_TRY(t->DeleteRecords(to));
         inodes_.Remove(InodeTable::kLiveView, to);
         SubdirsChanged(np.path, -1);
+        std::lock_guard<std::mutex> sl(subdirs_mu_);
         subdirs_.erase({InodeTable::kLiveView, to});
       }
     } else if (dst.kind == Kind::kDir) {
@@ -480,7 +507,13 @@ Status BruceFs::DropSnapshot(const std::string& name) {
   {
     GroupLock l(this);
     if (!wtxn_) return Status::ReadOnly("the store refuses changes (a failed sync)");
+    BRUCE_RETURN_IF_ERROR(wtxn_->DestroySnapshot(name));
+    dirty_ = true;
+    BRUCE_RETURN_IF_ERROR(Seal("destroy snapshot"));
+    txn = sealed_txn_;
+    // Its view goes once it is gone (views_mu_ is not held across the seal).
     std::lock_guard<std::mutex> vl(views_mu_);
+    snapshot_drops_++;
     auto it = view_by_name_.find(name);
     if (it != view_by_name_.end()) {
       inodes_.DropView(it->second);
@@ -488,10 +521,6 @@ Status BruceFs::DropSnapshot(const std::string& name) {
       views_.erase(it->second);
       view_by_name_.erase(it);
     }
-    BRUCE_RETURN_IF_ERROR(wtxn_->DestroySnapshot(name));
-    dirty_ = true;
-    BRUCE_RETURN_IF_ERROR(Seal("destroy snapshot"));
-    txn = sealed_txn_;
   }
   return Durable(txn, "destroy snapshot");
 }
@@ -500,10 +529,7 @@ int BruceFs::SnapshotMkdir(const char* name, fuse_entry_param* e) {
   if (opt_.read_only) return EROFS;
   FS_TRY(TakeSnapshot(name));
   uint32_t view = 0;
-  {
-    std::lock_guard<std::mutex> l(views_mu_);
-    if (int err = ViewOf(name, &view)) return err;
-  }
+  if (int err = ViewOf(name, &view)) return err;
   return StatEntry(Target{view, ""}, "", 1, e);
 }
 

@@ -12,8 +12,13 @@ namespace {
 constexpr size_t kMaxTouched = 1 << 16;
 }  // namespace
 
-ViewPool::ViewPool(Opener open, Defaults defaults)
-    : open_(std::move(open)), defaults_(defaults) {}
+ViewPool::ViewPool(Opener open, Defaults defaults, size_t max_idle)
+    : open_(std::move(open)), defaults_(defaults), max_idle_(max_idle) {}
+
+ViewPool::Counts ViewPool::counts() {
+  std::lock_guard<std::mutex> l(mu_);
+  return Counts{out_, idle_.size()};
+}
 
 ViewPool::~ViewPool() = default;
 
@@ -38,18 +43,19 @@ void ViewPool::Lease::Return() {
 }
 
 Status ViewPool::Borrow(Lease* out) {
+  *out = Lease();  // (what it held goes back first, without mu_)
   std::unique_lock<std::mutex> l(mu_);
   return BorrowLocked(&l, out);
 }
 
 bool ViewPool::BorrowFor(std::string_view path, Lease* out) {
+  *out = Lease();
   std::unique_lock<std::mutex> l(mu_);
   if (TouchedLocked(path)) return false;
   return BorrowLocked(&l, out).ok();
 }
 
 Status ViewPool::BorrowLocked(std::unique_lock<std::mutex>* l, Lease* out) {
-  *out = Lease();
   if (closed_) return Status::NotFound("the view is closed");
   const uint64_t gen = gen_;
   std::unique_ptr<bruce::ReadTxn> txn;
@@ -64,11 +70,15 @@ Status ViewPool::BorrowLocked(std::unique_lock<std::mutex>* l, Lease* out) {
     Opener open = open_;
     l->unlock();
     auto r = open();
-    if (!r.ok()) return r.status();
+    if (!r.ok()) {
+      l->lock();
+      return r.status();
+    }
     txn = std::move(*r);
     tree = std::make_unique<FsTree>(txn.get(), nullptr, defaults_);
     l->lock();
   }
+  out_++;
   out->pool_ = shared_from_this();
   out->tree_ = tree.get();
   out->txn_ = std::move(txn);
@@ -81,7 +91,8 @@ void ViewPool::GiveBack(std::unique_ptr<bruce::ReadTxn> txn, std::unique_ptr<FsT
                         uint64_t gen) {
   {
     std::lock_guard<std::mutex> l(mu_);
-    if (!closed_ && gen == gen_ && idle_.size() < kMaxIdle && txn) {
+    out_--;
+    if (!closed_ && gen == gen_ && idle_.size() < max_idle_ && txn) {
       idle_.push_back(Idle{std::move(txn), std::move(tree)});
       return;
     }

@@ -37,10 +37,11 @@ class ViewPool : public std::enable_shared_from_this<ViewPool> {
  public:
   using Opener = std::function<bruce::Result<std::unique_ptr<bruce::ReadTxn>>()>;
 
-  // Idle views kept beyond this many are closed (the FUSE loop's threads).
+  // Idle views kept beyond max_idle are closed (the live tree's pool keeps
+  // one for each of the FUSE loop's threads; a snapshot's, fewer).
   static constexpr size_t kMaxIdle = 16;
 
-  ViewPool(Opener open, Defaults defaults);
+  ViewPool(Opener open, Defaults defaults, size_t max_idle = kMaxIdle);
   ~ViewPool();
 
   // One borrowed view; given back when destroyed.
@@ -77,6 +78,13 @@ class ViewPool : public std::enable_shared_from_this<ViewPool> {
   // No more views: idle ones are closed, borrowed ones when they return.
   void Close();
 
+  // Views borrowed now, and idle.
+  struct Counts {
+    size_t out = 0;
+    size_t idle = 0;
+  };
+  Counts counts();
+
   // The open group changed `path` / everything under `path` too /
   // anything at all.
   void Touch(std::string_view path);
@@ -100,6 +108,8 @@ class ViewPool : public std::enable_shared_from_this<ViewPool> {
   std::mutex mu_;
   Opener open_;                 // guarded by mu_
   const Defaults defaults_;
+  const size_t max_idle_;
+  size_t out_ = 0;              // guarded by mu_
   uint64_t gen_ = 1;            // guarded by mu_
   bool closed_ = false;         // guarded by mu_
   std::vector<Idle> idle_;      // guarded by mu_

@@ -96,7 +96,13 @@ int RunStatus(const Invocation& inv) {
           ", \"dirty_bytes\": " + r.Get("dirty_bytes") + ", \"last_commit_ns\": " +
           std::to_string(last) + ", \"txg_timeout_s\": " + r.Get("txg_timeout_s") +
           ", \"readers\": " + r.Get("readers") + ", \"snapshots\": " + r.Get("snapshots") +
-          ", \"commits\": " + r.Get("commits") +
+          ", \"commits\": " + r.Get("commits") + ", \"rss\": " + r.Get("rss") +
+          ", \"peak_rss\": " + r.Get("peak_rss") + ", \"cache_bytes\": " + r.Get("cache_bytes") +
+          ", \"cache_budget\": " + r.Get("cache_budget") + ", \"views_out\": " +
+          r.Get("views_out") + ", \"views_idle\": " + r.Get("views_idle") +
+          ", \"snapshot_views\": " + r.Get("snapshot_views") + ", \"dir_handles\": " +
+          r.Get("dir_handles") + ", \"open_files\": " + r.Get("open_files") +
+          ", \"inodes\": " + r.Get("inodes") +
           ", \"read_only\": " + (r.Get("read_only") == "1" ? "true" : "false") + "}\n";
   } else {
     auto row = [&](const char* name, const std::string& v) {
@@ -115,6 +121,13 @@ int RunStatus(const Invocation& inv) {
     row("commits", r.Get("commits") + " since mounted");
     row("readers", r.Get("readers"));
     row("snapshots", r.Get("snapshots"));
+    auto mib = [&](const char* k) { return std::to_string((r.GetU64(k) + (1 << 19)) >> 20); };
+    row("memory", "RSS " + mib("rss") + " MiB (peak " + mib("peak_rss") + " MiB); node cache " +
+                      mib("cache_bytes") + " of " + mib("cache_budget") + " MiB");
+    row("read views", r.Get("views_out") + " in use, " + r.Get("views_idle") + " idle (" +
+                          r.Get("snapshot_views") + " snapshots looked at)");
+    row("handles", r.Get("dir_handles") + " directories, " + r.Get("open_files") +
+                       " files open; " + r.Get("inodes") + " inodes known");
     if (r.Get("read_only") == "1") row("state", "read-only (a commit failed)");
   }
   Out(out);

@@ -151,6 +151,10 @@ TEST(Concurrency, SnapshotReadsDoNotWaitForTheGroup) {
   ASSERT_EQ(f.Write(cold_ino, cold), 0);
   const uint64_t other = f.Create(kRoot, "other");
   ASSERT_EQ(f.Write(other, "other bytes"), 0);
+  fuse_entry_param e{};
+  ASSERT_EQ(f.fs->Mkdir(kMe, kRoot, "d", 0755, &e), 0);
+  const uint64_t d = e.ino;
+  f.Create(d, "x");
   ASSERT_EQ(f.fs->Fsync(), 0);
   ASSERT_TRUE(f.fs->TakeSnapshot("s1").ok());
   const uint64_t snap = SnapRoot(&f, "s1");
@@ -170,17 +174,50 @@ TEST(Concurrency, SnapshotReadsDoNotWaitForTheGroup) {
   const bool finished = FinishesWhileHeld(
       [&] {
         EXPECT_EQ(f.Read(snap_other, 100), "other bytes");
-        EXPECT_EQ(List(f.fs.get(), snap), (std::set<std::string>{"cold", "other"}));
+        EXPECT_EQ(List(f.fs.get(), snap), (std::set<std::string>{"cold", "d", "other"}));
         EXPECT_EQ(f.Lookup(snap, "none"), 0u);
         struct stat st {};
         EXPECT_EQ(f.fs->GetAttr(f.Lookup(snap, "cold"), &st), 0);
         EXPECT_EQ(st.st_size, static_cast<off_t>(cold.size()));
         EXPECT_EQ(f.Read(other, 100), "other bytes");  // untouched, live
+        EXPECT_EQ(List(f.fs.get(), d), (std::set<std::string>{"x"}));
       },
       [&] { f.store->OpenReads(); });
   reader.join();
   EXPECT_TRUE(finished) << "a snapshot read waited for the transaction group";
   EXPECT_TRUE(got == cold + "tail");
+}
+
+TEST(Concurrency, ImplicitDirectoriesThatGoAreSeenToGo) {
+  // Keys written by the engine (no records): a and a/b are implicit
+  // directories, gone with their last key.
+  Fixture f;
+  f.fs = nullptr;  // unmounted
+  {
+    auto db = bruce::Db::Open(f.store, bruce::Options{});
+    ASSERT_TRUE(db.ok());
+    auto w = (*db)->BeginWrite();
+    ASSERT_TRUE(w.ok());
+    ASSERT_TRUE((*w)->Main()->Put("a/b/c", "bytes").ok());
+    ASSERT_TRUE((*w)->Main()->Put("keep", "bytes").ok());
+    ASSERT_TRUE((*w)->Commit().ok());
+  }
+  auto d = bruce::Db::Open(f.store, bruce::Options{});
+  ASSERT_TRUE(d.ok());
+  f.fs = std::make_unique<BruceFs>(std::move(*d), FsOptions{});
+  ASSERT_TRUE(f.fs->Start().ok());
+  const uint64_t a = f.Lookup(kRoot, "a");
+  ASSERT_NE(a, 0u);
+  const uint64_t b = f.Lookup(a, "b");
+  ASSERT_NE(b, 0u);
+  EXPECT_EQ(List(f.fs.get(), kRoot), (std::set<std::string>{"a", "keep"}));
+  ASSERT_EQ(f.fs->Unlink(b, "c"), 0);
+  // Not sealed yet: the reads must still see them gone.
+  EXPECT_EQ(f.Lookup(b, "c"), 0u);
+  EXPECT_EQ(f.Lookup(kRoot, "a"), 0u);
+  struct stat st {};
+  EXPECT_EQ(f.fs->GetAttr(a, &st), ENOENT);
+  EXPECT_EQ(List(f.fs.get(), kRoot), (std::set<std::string>{"keep"}));
 }
 
 // The content of version v of a file: a header naming it, then bytes of
