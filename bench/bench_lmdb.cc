@@ -96,6 +96,7 @@ Config ParseArgs(int argc, char** argv) {
   if (p.keys < 1) Usage(2);
   p.reads = p.keys;
   p.durable_commits = c.quick ? 100 : 1000;
+  p.writer_batches = c.quick ? 100 : 1000;
   p.select_ops_bruce = std::min<uint64_t>(100000, std::max<uint64_t>(2000, p.keys / 10));
   // LMDB walks i/2 keys per select on average: aim at ~1e8 cursor steps in all.
   p.select_ops_lmdb = std::min<uint64_t>(2000, std::max<uint64_t>(20, 200000000 / p.keys));

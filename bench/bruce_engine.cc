@@ -72,6 +72,13 @@ class BruceEngine final : public Engine {
     Check(tree_->Put(key, value), "put");
   }
 
+  void PutBatch(const std::vector<std::pair<std::string_view, std::string_view>>& kvs) override {
+    std::unique_ptr<bruce::WriteTxn> w = Take(db_->BeginWrite(), "begin write");
+    bruce::Tree* t = w->Main();
+    for (const auto& [k, v] : kvs) Check(t->Put(k, v), "put");
+    Check(w->Commit(), "commit");
+  }
+
   void Commit() override {
     tree_ = nullptr;
     bruce::Status s = write_->Commit();

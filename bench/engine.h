@@ -11,6 +11,8 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace bench {
 
@@ -60,6 +62,10 @@ class Engine {
   virtual void BeginWrite() = 0;
   virtual void Put(std::string_view key, std::string_view value) = 0;
   virtual void Commit() = 0;
+  // One write transaction holding kvs, committed. Thread-safe: writer
+  // threads call it at once, each call its own transaction (the engines
+  // take them one at a time).
+  virtual void PutBatch(const std::vector<std::pair<std::string_view, std::string_view>>& kvs) = 0;
 
   // Read transactions: BeginRead, then Get / Scan / Select / Count, EndRead.
   virtual void BeginRead() = 0;

@@ -70,6 +70,18 @@ class LmdbEngine final : public Engine {
     Check(mdb_put(txn_, dbi_, &k, &v, 0), "put");
   }
 
+  void PutBatch(const std::vector<std::pair<std::string_view, std::string_view>>& kvs) override {
+    MDB_txn* t = nullptr;
+    Check(mdb_txn_begin(env_, nullptr, 0, &t), "txn_begin");
+    for (const auto& [key, value] : kvs) {
+      MDB_val k = Val(key), v = Val(value);
+      int rc = mdb_put(t, dbi_, &k, &v, 0);
+      if (rc != MDB_SUCCESS) mdb_txn_abort(t);
+      Check(rc, "put");
+    }
+    Check(mdb_txn_commit(t), "commit");
+  }
+
   void Commit() override {
     int rc = mdb_txn_commit(txn_);
     txn_ = nullptr;

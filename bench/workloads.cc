@@ -8,13 +8,16 @@
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
+#include <exception>
 #include <filesystem>
+#include <thread>
 #include <utility>
 
 namespace bench {
 namespace {
 
 constexpr size_t kPoolBytes = size_t{1} << 20;
+constexpr uint64_t kWriterBatch = 100;
 
 std::vector<uint64_t> Uniform(uint64_t count, uint64_t below, Rng& rng) {
   std::vector<uint64_t> v(count);
@@ -73,6 +76,7 @@ Dataset::Dataset(const Params& p) : p_(p) {
   read_idx_ = Uniform(p.reads, p.keys, rng);
   select_idx_ = Uniform(std::max(p.select_ops_bruce, p.select_ops_lmdb), p.keys, rng);
   durable_idx_ = Uniform(p.durable_commits, p.keys, rng);
+  writer_idx_ = Uniform(p.writer_batches * kWriterBatch, p.keys, rng);
 }
 
 std::string_view Dataset::Value(uint64_t i) const {
@@ -89,6 +93,9 @@ const WorkloadInfo& Info(Workload w) {
       {"scan_backward", "scan backward (cursor)", "keys/s", true},
       {"select_random", "select(i) random", "ops/s", false},
       {"durable_commit", "durable commit (1 put/txn)", "commits/s", false},
+      {"writers1", "1 writer, 100 puts/durable txn", "commits/s", false},
+      {"writers2", "2 writers, 100 puts/durable txn", "commits/s", false},
+      {"writers4", "4 writers, 100 puts/durable txn", "commits/s", false},
   };
   return kInfo[w];
 }
@@ -215,6 +222,38 @@ EngineRun RunWorkloads(Engine& e, const Dataset& d, const std::string& root) {
     finish(kDurableCommit, d.durable_idx().size(), t, 0);
   }
   Expect(CountKeys(e) == p.keys, e, "key count after the durable commits");
+
+  // 8. Writer threads: the same batches of 100 random overwrites, each a
+  // durable commit, shared among 1, 2 and 4 threads (thread j takes every
+  // T-th batch). Both engines take writers one at a time; a commit's sync
+  // may be shared by the writers waiting for it.
+  for (auto [w, threads] : {std::pair{kWriters1, 1}, {kWriters2, 2}, {kWriters4, 4}}) {
+    Timer t;
+    std::vector<std::thread> pool;
+    std::vector<std::exception_ptr> failed(threads);
+    for (int j = 0; j < threads; ++j) {
+      pool.emplace_back([&, j] {
+        try {
+          std::vector<std::pair<std::string_view, std::string_view>> kvs(kWriterBatch);
+          for (uint64_t b = j; b < p.writer_batches; b += threads) {
+            for (uint64_t i = 0; i < kWriterBatch; ++i) {
+              const uint64_t k = d.writer_idx()[b * kWriterBatch + i];
+              kvs[i] = {d.Key(k), d.Value(k + 2 * p.keys + w)};
+            }
+            e.PutBatch(kvs);
+          }
+        } catch (...) {
+          failed[j] = std::current_exception();
+        }
+      });
+    }
+    for (auto& th : pool) th.join();
+    for (auto& f : failed) {
+      if (f) std::rethrow_exception(f);
+    }
+    finish(w, p.writer_batches, t, 0);
+  }
+  Expect(CountKeys(e) == p.keys, e, "key count after the writers");
   run.rand_store = Describe(e, rand_dir);
   e.Close();
   Stat(&run.rand_store);

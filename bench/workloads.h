@@ -48,6 +48,7 @@ struct Params {
   uint64_t seed = 0x6272756365ull;  // "bruce"
   uint64_t reads = 0;               // random Gets
   uint64_t durable_commits = 0;     // single-put durable transactions
+  uint64_t writer_batches = 0;      // durable 100-put commits, per writers workload
   uint64_t select_ops_bruce = 0;
   uint64_t select_ops_lmdb = 0;     // LMDB walks i steps per select: far fewer
   bool fills_only = false;          // stop after the two fills (to profile writes)
@@ -72,12 +73,14 @@ class Dataset {
   const std::vector<uint64_t>& select_idx() const { return select_idx_; }
   // Existing keys the durable commits overwrite (with Value(i + keys)).
   const std::vector<uint64_t>& durable_idx() const { return durable_idx_; }
+  // writer_batches * 100 random indices: the writers workloads' puts.
+  const std::vector<uint64_t>& writer_idx() const { return writer_idx_; }
 
  private:
   Params p_;
   std::vector<char> keys_;
   std::vector<char> pool_;
-  std::vector<uint64_t> fill_order_, read_idx_, select_idx_, durable_idx_;
+  std::vector<uint64_t> fill_order_, read_idx_, select_idx_, durable_idx_, writer_idx_;
 };
 
 enum Workload : int {
@@ -88,6 +91,9 @@ enum Workload : int {
   kScanBackward,
   kSelect,
   kDurableCommit,
+  kWriters1,  // durable commits of 100 random puts, from 1, 2 and 4 threads
+  kWriters2,
+  kWriters4,
   kNumWorkloads,
 };
 
