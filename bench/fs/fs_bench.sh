@@ -177,20 +177,7 @@ timed() {
 
 echo "fs_bench: generating the data in $WORK ..." >&2
 head -c $((BIG_MB << 20)) /dev/urandom > "$WORK/big.src"
-python3 - "$SRC" "$TREE" <<'EOF'
-import os, random, sys
-root, n = sys.argv[1], int(sys.argv[2])
-rng = random.Random(42)
-buf = rng.randbytes(1 << 17)
-for i in range(n):
-    d = os.path.join(root, f"d{i // 2500}", f"e{i // 250 % 10}", f"f{i // 50 % 5}")
-    if i % 50 == 0:
-        os.makedirs(d, exist_ok=True)
-    size = int(2 ** rng.uniform(6, 16))
-    off = rng.randrange(0, len(buf) - size)
-    with open(os.path.join(d, f"file{i:05d}.c"), "wb") as f:
-        f.write(buf[off:off + size])
-EOF
+python3 "$here/gen_tree.py" "$SRC" "$TREE"
 SRC_BYTES=$(du -sb "$SRC" | cut -f1)
 create_small() {
   python3 - "$1" "$SMALL" <<'EOF'

@@ -68,20 +68,7 @@ step() { printf '  %-44s RSS %5s MiB, peak %5s MiB\n' "$1" "$(mib VmRSS)" "$(mib
 
 echo "mem_bench: $FILES files, $SNAPS snapshots, cache_size=$CACHE" >&2
 mount_bfs create
-python3 - "$M/tree" "$FILES" <<'EOF'
-import os, random, sys
-root, n = sys.argv[1], int(sys.argv[2])
-rng = random.Random(42)
-buf = rng.randbytes(1 << 17)
-for i in range(n):
-    d = os.path.join(root, f"d{i // 2500}", f"e{i // 250 % 10}", f"f{i // 50 % 5}")
-    if i % 50 == 0:
-        os.makedirs(d, exist_ok=True)
-    size = int(2 ** rng.uniform(6, 16))
-    off = rng.randrange(0, len(buf) - size)
-    with open(os.path.join(d, f"file{i:05d}.c"), "wb") as f:
-        f.write(buf[off:off + size])
-EOF
+python3 "$here/gen_tree.py" "$M/tree" "$FILES"
 for i in $(seq 1 "$SNAPS"); do
   echo "$i" > "$M/tree/counter"
   mkdir "$M/.snapshots/s$i"

@@ -56,19 +56,31 @@ std::set<std::string> List(BruceFs* fs, uint64_t ino) {
     std::string buf;
     EXPECT_EQ(fs->ReadDir(nullptr, ino, fh, 4096, off, false, &buf), 0);
     if (buf.empty()) break;
-    size_t pos = 0;
-    while (pos + 24 <= buf.size()) {
-      uint64_t next;
-      uint32_t namelen;
-      std::memcpy(&next, buf.data() + pos + 8, 8);
-      std::memcpy(&namelen, buf.data() + pos + 16, 4);
-      std::string name(buf.data() + pos + 24, namelen);
-      if (name != "." && name != "..") out.insert(name);
-      off = static_cast<off_t>(next);
-      pos += (24 + namelen + 7) & ~size_t{7};
+    for (auto& d : ParseDirents(buf)) {
+      if (d.name != "." && d.name != "..") out.insert(d.name);
+      off = d.off;
     }
   }
   fs->ReleaseDir(fh);
+  return out;
+}
+
+// Files "cold" (content, its blocks held at will) and "other", and a
+// directory "d" holding `names`, all made durable; returns their inodes.
+struct Files {
+  uint64_t cold = 0, other = 0, d = 0;
+};
+Files MakeFiles(Fixture* f, const std::string& cold, const std::vector<std::string>& names) {
+  Files out;
+  out.cold = f->Create(kRoot, "cold");
+  EXPECT_EQ(f->Write(out.cold, cold), 0);
+  out.other = f->Create(kRoot, "other");
+  EXPECT_EQ(f->Write(out.other, "other bytes"), 0);
+  fuse_entry_param e{};
+  EXPECT_EQ(f->fs->Mkdir(kMe, kRoot, "d", 0755, &e), 0);
+  out.d = e.ino;
+  for (const auto& n : names) f->Create(out.d, n);
+  EXPECT_EQ(f->fs->Fsync(), 0);
   return out;
 }
 
@@ -92,16 +104,8 @@ bool FinishesWhileHeld(const std::function<void()>& ops, const std::function<voi
 TEST(Concurrency, AReadWaitingForTheDiskHoldsUpNoOne) {
   Fixture f;
   const std::string cold = HeldContent(256 << 10, 1);
-  const uint64_t cold_ino = f.Create(kRoot, "cold");
-  ASSERT_EQ(f.Write(cold_ino, cold), 0);
-  const uint64_t other = f.Create(kRoot, "other");
-  ASSERT_EQ(f.Write(other, "other bytes"), 0);
-  fuse_entry_param e{};
-  ASSERT_EQ(f.fs->Mkdir(kMe, kRoot, "d", 0755, &e), 0);
-  const uint64_t d = e.ino;
-  f.Create(d, "x");
-  f.Create(d, "y");
-  ASSERT_EQ(f.fs->Fsync(), 0);
+  const Files files = MakeFiles(&f, cold, {"x", "y"});
+  const uint64_t cold_ino = files.cold, other = files.other, d = files.d;
   ASSERT_TRUE(f.fs->TakeSnapshot("s1").ok());
   const uint64_t snap = SnapRoot(&f, "s1");
   ASSERT_NE(snap, 0u);
@@ -147,15 +151,8 @@ TEST(Concurrency, AReadWaitingForTheDiskHoldsUpNoOne) {
 TEST(Concurrency, SnapshotReadsDoNotWaitForTheGroup) {
   Fixture f;
   const std::string cold = HeldContent(64 << 10, 2);
-  const uint64_t cold_ino = f.Create(kRoot, "cold");
-  ASSERT_EQ(f.Write(cold_ino, cold), 0);
-  const uint64_t other = f.Create(kRoot, "other");
-  ASSERT_EQ(f.Write(other, "other bytes"), 0);
-  fuse_entry_param e{};
-  ASSERT_EQ(f.fs->Mkdir(kMe, kRoot, "d", 0755, &e), 0);
-  const uint64_t d = e.ino;
-  f.Create(d, "x");
-  ASSERT_EQ(f.fs->Fsync(), 0);
+  const Files files = MakeFiles(&f, cold, {"x"});
+  const uint64_t cold_ino = files.cold, other = files.other, d = files.d;
   ASSERT_TRUE(f.fs->TakeSnapshot("s1").ok());
   const uint64_t snap = SnapRoot(&f, "s1");
   const uint64_t snap_other = f.Lookup(snap, "other");

@@ -7,10 +7,12 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -152,5 +154,25 @@ struct Fixture {
     return st.st_size;
   }
 };
+
+// The entries of a readdir buffer (struct fuse_dirent: ino, off, namelen,
+// type, name; each padded to 8 bytes): names and the offset after each.
+struct Dirent {
+  std::string name;
+  off_t off;
+};
+inline std::vector<Dirent> ParseDirents(const std::string& buf) {
+  std::vector<Dirent> out;
+  size_t pos = 0;
+  while (pos + 24 <= buf.size()) {
+    uint64_t off;
+    uint32_t namelen;
+    std::memcpy(&off, buf.data() + pos + 8, 8);
+    std::memcpy(&namelen, buf.data() + pos + 16, 4);
+    out.push_back(Dirent{std::string(buf.data() + pos + 24, namelen), static_cast<off_t>(off)});
+    pos += (24 + namelen + 7) & ~size_t{7};
+  }
+  return out;
+}
 
 }  // namespace brucefs

@@ -32,25 +32,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// The entries of a readdir buffer (struct fuse_dirent: ino, off, namelen,
-// type, name; each padded to 8 bytes): names and the offset after each.
-struct Dirent {
-  std::string name;
-  off_t off;
-};
-std::vector<Dirent> ParseDirents(const std::string& buf) {
-  std::vector<Dirent> out;
-  size_t pos = 0;
-  while (pos + 24 <= buf.size()) {
-    uint64_t off;
-    uint32_t namelen;
-    std::memcpy(&off, buf.data() + pos + 8, 8);
-    std::memcpy(&namelen, buf.data() + pos + 16, 4);
-    out.push_back(Dirent{std::string(buf.data() + pos + 24, namelen), static_cast<off_t>(off)});
-    pos += (24 + namelen + 7) & ~size_t{7};
-  }
-  return out;
-}
 
 // Lists a directory handle from *off in calls of a small buffer, at most
 // `max` names (or a few more), as the kernel does; *off follows.
