@@ -167,6 +167,7 @@ int Run(brucefs::MountConfig& c, int notify_fd) {
   opts.create_if_missing = c.create;
   opts.read_only = c.fs.read_only;
   opts.cache_bytes = c.cache_size;
+  if (c.two_sync) opts.durability = bruce::Durability::kFullTwoSync;
   auto db = bruce::Db::Open(c.store, opts);
   if (!db.ok()) {
     if (db.status().code() == bruce::Code::kBusy) {

@@ -24,6 +24,8 @@ const char kUsage[] =
     "                          get EOPNOTSUPP)\n"
     "  -o read_ahead=BYTES     the mount's readahead, up to 1M (default 1M, set\n"
     "                          when run as root; 0 keeps the kernel's 128K)\n"
+    "  -o two_sync             commits sync their pages, then the meta page (two\n"
+    "                          fdatasyncs; default one, verified at mount)\n"
     "  -f                      stay in the foreground\n"
     "  -d                      debug: foreground, log every request\n"
     "BYTES may end in K, M or G. Generic flags (nosuid, nodev, noexec, noatime, ...)\n"
@@ -70,6 +72,7 @@ std::string ApplyOption(const std::string& opt, MountConfig* c) {
   };
   if (key == "ro") return flag(&c->fs.read_only);
   if (key == "create") return flag(&c->create);
+  if (key == "two_sync") return flag(&c->two_sync);
   if (key == "allow_other") return flag(&c->allow_other);
   if (key == "acl" || key == "noacl") {
     bool on = false;

@@ -25,6 +25,8 @@ struct MountConfig {
   uint64_t cache_size = 0;  // 0: bruce::DefaultCacheBytes()
   // The mount's readahead (its bdi's read_ahead_kb); 0 leaves the kernel's.
   uint64_t read_ahead = uint64_t{1} << 20;
+  // Commits sync their pages, then the meta page (Durability::kFullTwoSync).
+  bool two_sync = false;
   FsOptions fs;
   // Generic mount flags handed to the kernel as they are (nosuid, noexec, ...).
   std::vector<std::string> kernel_flags;

@@ -46,12 +46,34 @@ mountpoint -q "$M" && fail "still mounted after SIGTERM"
 [ "$("$BRUCE" get "$S" k)" = v ] || fail "SIGTERM did not commit the CLI's put"
 ok "SIGTERM commits, unmounts and exits 0"
 
-bfs_mount "$S" "$M"
+bfs_mount "$S" "$M" -o two_sync
 echo more > "$M/file2"
 kill -INT "$BFS_PID"
 wait "$BFS_PID" || fail "brucefs exit status after SIGINT"
 [ "$("$BRUCE" get "$S" file2)" = more ] || fail "SIGINT did not commit"
 ok "SIGINT commits"
+
+# fdatasyncs the daemon makes for one fsync: one by default, two with two_sync.
+syncs_per_fsync() {
+  bfs_mount "$S" "$M" -o "txg_timeout=0$1"
+  echo x > "$M/synced"
+  python3 -c 'import os,sys; f=os.open(sys.argv[1], os.O_RDONLY); os.fsync(f)' "$M/synced"
+  strace -f -e trace=fdatasync -p "$BFS_PID" -o "$WORK/strace.out" 2>"$WORK/strace.err" &
+  local st=$!
+  for _ in $(seq 1 200); do grep -q attached "$WORK/strace.err" 2>/dev/null && break; sleep 0.05; done
+  echo y >> "$M/synced"
+  python3 -c 'import os,sys; f=os.open(sys.argv[1], os.O_RDONLY); os.fsync(f)' "$M/synced"
+  kill "$st"; wait "$st" 2>/dev/null || true
+  bfs_umount "$M"
+  grep -c "fdatasync(" "$WORK/strace.out" || true
+}
+if command -v strace >/dev/null && [ "$(id -u)" = 0 ]; then
+  n=$(syncs_per_fsync "")
+  [ "$n" = 1 ] || fail "one fsync made $n fdatasyncs by default, want 1"
+  n=$(syncs_per_fsync ",two_sync")
+  [ "$n" = 2 ] || fail "one fsync made $n fdatasyncs with two_sync, want 2"
+  ok "an fsync is one fdatasync, two with -o two_sync"
+fi
 
 bfs_mount "$S" "$M" -o ro,read_ahead=256K
 [ "$(cat "$M/file")" = data ] || fail "read on ro"
