@@ -54,35 +54,14 @@ class FileStore final : public PageStore {
 
   Status Read(uint64_t offset, size_t n, char* out) override {
     if (direct_ && !Aligned(offset, n, out)) return ReadBounced(offset, n, out);
-    size_t done = 0;
-    while (done < n) {
-      ssize_t r = ::pread(fd_, out + done, n - done, static_cast<off_t>(offset + done));
-      if (r < 0) {
-        if (errno == EINTR) continue;
-        return Status::IOError("read " + path_ + " at " + std::to_string(offset + done), errno);
-      }
-      if (r == 0) {
-        return Status::Corruption("read past end of " + path_ + " at byte " +
-                                  std::to_string(offset + done));
-      }
-      done += static_cast<size_t>(r);
-    }
-    return Status::OK();
+    size_t got = 0;
+    BRUCE_RETURN_IF_ERROR(PreadFull(offset, n, out, &got));
+    return got < n ? PastEnd(offset + got) : Status::OK();
   }
 
   Status Write(uint64_t offset, std::string_view data) override {
     if (direct_ && !Aligned(offset, data.size(), data.data())) return WriteBounced(offset, data);
-    size_t done = 0;
-    while (done < data.size()) {
-      ssize_t r = ::pwrite(fd_, data.data() + done, data.size() - done,
-                           static_cast<off_t>(offset + done));
-      if (r < 0) {
-        if (errno == EINTR) continue;
-        return Status::IOError("write " + path_ + " at " + std::to_string(offset + done), errno);
-      }
-      done += static_cast<size_t>(r);
-    }
-    return Status::OK();
+    return PwriteFull(offset, data.data(), data.size());
   }
 
   Status Sync() override {
@@ -116,24 +95,9 @@ class FileStore final : public PageStore {
     const size_t len = (skip + n + kDirectAlign - 1) / kDirectAlign * kDirectAlign;
     char* buf = BounceBuffer(len);
     if (buf == nullptr) return Status::IOError("no memory for a direct read of " + path_, ENOMEM);
-    size_t done = 0;
-    while (done < skip + n) {
-      ssize_t r = ::pread(fd_, buf + done, len - done, static_cast<off_t>(start + done));
-      if (r < 0) {
-        if (errno == EINTR) continue;
-        return Status::IOError("read " + path_ + " at " + std::to_string(start + done), errno);
-      }
-      if (r == 0) {
-        return Status::Corruption("read past end of " + path_ + " at byte " +
-                                  std::to_string(start + done));
-      }
-      done += static_cast<size_t>(r);
-      if (done % kDirectAlign != 0) break;  // the end of the file
-    }
-    if (done < skip + n) {
-      return Status::Corruption("read past end of " + path_ + " at byte " +
-                                std::to_string(start + done));
-    }
+    size_t got = 0;
+    BRUCE_RETURN_IF_ERROR(PreadFull(start, len, buf, &got));
+    if (got < skip + n) return PastEnd(start + got);
     std::memcpy(out, buf + skip, n);
     return Status::OK();
   }
@@ -150,19 +114,45 @@ class FileStore final : public PageStore {
     for (size_t at = 0; at < data.size();) {
       const size_t n = std::min(kPiece, data.size() - at);
       std::memcpy(buf, data.data() + at, n);
-      size_t done = 0;
-      while (done < n) {
-        ssize_t r = ::pwrite(fd_, buf + done, n - done, static_cast<off_t>(offset + at + done));
-        if (r < 0) {
-          if (errno == EINTR) continue;
-          return Status::IOError("write " + path_ + " at " + std::to_string(offset + at + done),
-                                 errno);
-        }
-        done += static_cast<size_t>(r);
-      }
+      BRUCE_RETURN_IF_ERROR(PwriteFull(offset + at, buf, n));
       at += n;
     }
     return Status::OK();
+  }
+
+  // Reads up to n bytes at offset into out; *got says how many (fewer at
+  // the end of the file; with O_DIRECT the end shows as a short block).
+  Status PreadFull(uint64_t offset, size_t n, char* out, size_t* got) {
+    size_t done = 0;
+    while (done < n) {
+      ssize_t r = ::pread(fd_, out + done, n - done, static_cast<off_t>(offset + done));
+      if (r < 0) {
+        if (errno == EINTR) continue;
+        return Status::IOError("read " + path_ + " at " + std::to_string(offset + done), errno);
+      }
+      if (r == 0) break;
+      done += static_cast<size_t>(r);
+      if (direct_ && done % kDirectAlign != 0) break;  // the end of the file
+    }
+    *got = done;
+    return Status::OK();
+  }
+
+  Status PwriteFull(uint64_t offset, const char* p, size_t n) {
+    size_t done = 0;
+    while (done < n) {
+      ssize_t r = ::pwrite(fd_, p + done, n - done, static_cast<off_t>(offset + done));
+      if (r < 0) {
+        if (errno == EINTR) continue;
+        return Status::IOError("write " + path_ + " at " + std::to_string(offset + done), errno);
+      }
+      done += static_cast<size_t>(r);
+    }
+    return Status::OK();
+  }
+
+  Status PastEnd(uint64_t at) const {
+    return Status::Corruption("read past end of " + path_ + " at byte " + std::to_string(at));
   }
 
   int fd_;
