@@ -227,7 +227,9 @@ EngineRun RunWorkloads(Engine& e, const Dataset& d, const std::string& root) {
   // durable commit, shared among 1, 2 and 4 threads (thread j takes every
   // T-th batch). Both engines take writers one at a time; a commit's sync
   // may be shared by the writers waiting for it.
-  for (auto [w, threads] : {std::pair{kWriters1, 1}, {kWriters2, 2}, {kWriters4, 4}}) {
+  for (const auto& wt : {std::pair{kWriters1, 1}, {kWriters2, 2}, {kWriters4, 4}}) {
+    const Workload w = wt.first;
+    const int threads = wt.second;
     Timer t;
     std::vector<std::thread> pool;
     std::vector<std::exception_ptr> failed(threads);

@@ -80,6 +80,11 @@ Status BruceFs::FollowStore() {
   if (!r.ok()) return r.status();
   if ((*r)->id() == rtxn_->id()) return Status::OK();
   live_views_->Reset([this] { return db_->BeginRead(); });
+  {
+    // Idle snapshot views would keep the commit they began at (OpenGroup).
+    std::lock_guard<std::mutex> vl(views_mu_);
+    for (auto& [id, v] : views_) v.pool->Reset(v.open);
+  }
   live_.reset();
   rtxn_ = std::move(*r);
   live_ = std::make_unique<FsTree>(rtxn_.get(), nullptr,
@@ -191,10 +196,12 @@ Status BruceFs::Shutdown() {
   }
   txg_cv_.notify_all();
   if (txg_.joinable()) txg_.join();
+  std::map<uint64_t, std::unique_ptr<DirHandle>> dirs;
   {
     std::lock_guard<std::mutex> l(dir_mu_);
-    dirs_.clear();
+    dirs.swap(dirs_);
   }
+  dirs.clear();  // their views go back, outside dir_mu_
   Status d = Durable(txn, "unmount");
   return s.ok() ? d : s;
 }
@@ -503,6 +510,12 @@ void BruceFs::FillStat(uint32_t view, FsTree* t, uint64_t gen, uint64_t ino, con
   st->st_atim = ToTimespec(n.attr.atime_ns);
   st->st_mtim = ToTimespec(n.attr.mtime_ns);
   st->st_ctim = ToTimespec(n.attr.ctime_ns);
+  if (n.kind == Kind::kDir && view == InodeTable::kLiveView) {
+    // A control request changed the listing (keys below it) without a record.
+    const int64_t ctl = CtlMtime(n.primary);
+    if (ctl > n.attr.mtime_ns) st->st_mtim = ToTimespec(ctl);
+    if (ctl > n.attr.ctime_ns) st->st_ctim = ToTimespec(ctl);
+  }
 }
 
 uint64_t BruceFs::Subdirs(uint32_t view, FsTree* t, uint64_t gen, const std::string& path) {
@@ -574,7 +587,16 @@ void BruceFs::FillSpecial(uint64_t ino, struct stat* st) {
   st->st_uid = opt_.uid;
   st->st_gid = opt_.gid;
   st->st_blksize = 1 << 20;
-  st->st_atim = st->st_mtim = st->st_ctim = ToTimespec(opt_.default_time_ns);
+  st->st_atim = ToTimespec(opt_.default_time_ns);
+  // Changed by each snapshot made or destroyed: the kernel's kept listing
+  // of .snapshots is checked against it.
+  st->st_mtim = st->st_ctim = ToTimespec(std::max(opt_.default_time_ns, snapdir_mtime_ns_.load()));
+}
+
+int64_t BruceFs::CtlMtime(const std::string& dir) {
+  std::lock_guard<std::mutex> l(ctl_mtimes_mu_);
+  auto it = ctl_mtimes_.find(dir);
+  return it == ctl_mtimes_.end() ? 0 : it->second;
 }
 
 int BruceFs::StatEntry(const Target& at, const std::string& path, uint64_t lookups,

@@ -321,6 +321,9 @@ class BruceFs {
   // file still open makes it an orphan, else it is deleted. Requires mu_.
   int DropName(const std::string& path, Node* n);
   void FillSpecial(uint64_t ino, struct stat* st);
+  // When a control request last changed keys under live directory `dir`
+  // (0: never since mounted).
+  int64_t CtlMtime(const std::string& dir);
   // The entry of `path` in t's view (t.path is ignored). group_held: the
   // caller holds mu_ (and t is live).
   int StatEntry(const Target& t, const std::string& path, uint64_t lookups,
@@ -418,6 +421,9 @@ class BruceFs {
   std::mutex open_mu_;
   std::unordered_map<fuse_ino_t, uint32_t> open_;  // open handles per inode; open_mu_
   std::unique_ptr<FsTree> orphans_;          // over wtxn_, made on first use; mu_
+  std::mutex ctl_mtimes_mu_;
+  std::unordered_map<std::string, int64_t> ctl_mtimes_;  // guarded by ctl_mtimes_mu_
+  std::atomic<int64_t> snapdir_mtime_ns_{0};   // the last snapshot made or destroyed
   std::mutex subdirs_mu_;
   std::map<std::pair<uint32_t, std::string>, uint64_t> subdirs_;  // guarded by subdirs_mu_
 

@@ -87,6 +87,18 @@ Result<bruce::Tree*> BruceFs::CtlTree(const ctl::Message& req, bool create) {
 }
 
 void BruceFs::KeyChanged(const std::string& key, Invalidations* inval) {
+  {
+    // The listings above the key changed: their directories' mtimes move
+    // (kept in memory; the kernel checks a kept listing against it).
+    const int64_t now = NowNs();
+    std::lock_guard<std::mutex> l(ctl_mtimes_mu_);
+    if (ctl_mtimes_.size() > 65536) ctl_mtimes_.clear();  // (times then go back: also a change)
+    for (size_t slash = key.rfind('/'); slash != std::string::npos && slash > 0;
+         slash = key.rfind('/', slash - 1)) {
+      ctl_mtimes_[key.substr(0, slash)] = now;
+    }
+    ctl_mtimes_[""] = now;
+  }
   uint64_t dir_ino = InodeTable::kRootIno;
   inval->inodes.insert(dir_ino);
   size_t start = 0;

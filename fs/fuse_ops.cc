@@ -234,7 +234,8 @@ void OpenDir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     fi->cache_readdir = 1;
     fi->keep_cache = 1;
   }
-  fuse_reply_open(req, fi);
+  // An interrupted opendir gets no RELEASEDIR: end it here.
+  if (fuse_reply_open(req, fi) != 0) Fs(req)->ReleaseDir(fh);
 }
 
 void ReadDirAny(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi,

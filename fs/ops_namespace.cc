@@ -217,6 +217,9 @@ int BruceFs::Mknod(const Caller& c, fuse_ino_t parent, const char* name, mode_t 
 }
 
 int BruceFs::DropName(const std::string& path, Node* n) {
+  // First: a read-only open from now on reads through the group, and so
+  // either counts before the check below or finds the name gone.
+  Touched(path);
   FsTree* t = LiveTree();
   if (n->dangling) {
     FS_TRY(t->DeleteRecord(path));  // a name of a file that is gone: only its record
@@ -287,9 +290,10 @@ int BruceFs::Unlink(fuse_ino_t parent, const char* name) {
   FS_TRY(LiveTree()->Stat(path, &n));
   if (n.kind == Kind::kNone) return ENOENT;
   if (n.kind == Kind::kDir) return EISDIR;
-  Touched(p.path);  // before any change (one may fail half way)
-  if (int err = DropName(path, &n)) return err;
+  // Before any change (one may fail half way); it also keeps an implicit
+  // parent in place once its last entry is gone.
   if (int err = TouchDir(p.path)) return err;
+  if (int err = DropName(path, &n)) return err;
   Dirty(256);
   return 0;
 }
@@ -310,9 +314,8 @@ int BruceFs::Rmdir(fuse_ino_t parent, const char* name) {
   if (n.kind != Kind::kDir) return ENOTDIR;
   FS_ASSIGN(bool empty, LiveTree()->IsEmptyDir(path));
   if (!empty) return ENOTEMPTY;
-  Touched(p.path);  // before any change (one may fail half way)
+  if (int err = TouchDir(p.path)) return err;  // before any change (see Unlink)
   FS_TRY(LiveTree()->DeleteRecords(path));
-  if (int err = TouchDir(p.path)) return err;
   SubdirsChanged(p.path, -1);
   {
     std::lock_guard<std::mutex> sl(subdirs_mu_);
@@ -400,9 +403,15 @@ int BruceFs::Rename(fuse_ino_t parent, const char* name, fuse_ino_t newparent,
     std::lock_guard<std::mutex> sl(subdirs_mu_);
     subdirs_.clear();  // (rare: counted again when asked)
   }
+  // The parents change first (see Unlink), once the rename is known to go on.
+  auto touch_parents = [&]() -> int {
+    if (int err = TouchDir(p.path)) return err;
+    return np.path == p.path ? 0 : TouchDir(np.path);
+  };
   if (flags & RENAME_EXCHANGE) {
     if (dst.kind == Kind::kNone) return ENOENT;
     if (Inside(to, from) || Inside(from, to)) return EINVAL;
+    if (int err = touch_parents()) return err;
     if (int err = Exchange(from, to)) return err;
     // Both files changed (their ctime), wherever their records now are.
     for (const std::string* path : {&from, &to}) {
@@ -422,14 +431,18 @@ int BruceFs::Rename(fuse_ino_t parent, const char* name, fuse_ino_t newparent,
         // Nothing changes unless the whole move can be made.
         Status c = t->CheckMove(from, to);
         if (!c.ok()) return c.code() == bruce::Code::kInvalidArgument ? ENAMETOOLONG : ToErrno(c);
-        FS_TRY(t->DeleteRecords(to));
-        inodes_.Remove(InodeTable::kLiveView, to);
-        SubdirsChanged(np.path, -1);
-        std::lock_guard<std::mutex> sl(subdirs_mu_);
-        subdirs_.erase({InodeTable::kLiveView, to});
       }
     } else if (dst.kind == Kind::kDir) {
       return EISDIR;
+    }
+    if (int err = touch_parents()) return err;
+    if (dst.kind != Kind::kNone && src.kind == Kind::kDir) {
+      // An empty directory replaced.
+      FS_TRY(t->DeleteRecords(to));
+      inodes_.Remove(InodeTable::kLiveView, to);
+      SubdirsChanged(np.path, -1);
+      std::lock_guard<std::mutex> sl(subdirs_mu_);
+      subdirs_.erase({InodeTable::kLiveView, to});
     } else if (dst.kind != Kind::kNone) {
       if (int err = DropName(to, &dst)) return err;
     }
@@ -471,10 +484,6 @@ int BruceFs::Rename(fuse_ino_t parent, const char* name, fuse_ino_t newparent,
     }
     if (!s.ok()) return s.code() == bruce::Code::kInvalidArgument ? ENAMETOOLONG : ToErrno(s);
   }
-  if (int err = TouchDir(p.path)) return err;
-  if (np.path != p.path) {
-    if (int err = TouchDir(np.path)) return err;
-  }
   Dirty(512);
   return 0;
 }
@@ -496,6 +505,7 @@ Status BruceFs::TakeSnapshot(const std::string& name) {
     dirty_ = true;
     BRUCE_RETURN_IF_ERROR(Seal("snapshot"));
     txn = sealed_txn_;
+    snapdir_mtime_ns_ = NowNs();
   }
   // Durable before it is shown, without holding up other operations.
   return Durable(txn, "snapshot");
@@ -511,6 +521,7 @@ Status BruceFs::DropSnapshot(const std::string& name) {
     dirty_ = true;
     BRUCE_RETURN_IF_ERROR(Seal("destroy snapshot"));
     txn = sealed_txn_;
+    snapdir_mtime_ns_ = NowNs();
     // Its view goes once it is gone (views_mu_ is not held across the seal).
     std::lock_guard<std::mutex> vl(views_mu_);
     snapshot_drops_++;

@@ -185,9 +185,10 @@ TEST(Concurrency, SnapshotReadsDoNotWaitForTheGroup) {
   EXPECT_TRUE(got == cold + "tail");
 }
 
-TEST(Concurrency, ImplicitDirectoriesThatGoAreSeenToGo) {
+TEST(Concurrency, ImplicitDirectoriesStayAfterTheirLastEntry) {
   // Keys written by the engine (no records): a and a/b are implicit
-  // directories, gone with their last key.
+  // directories. Removing the last entry of one leaves it in place, as on
+  // any filesystem, and reads see that at once (no commit between).
   Fixture f;
   f.fs = nullptr;  // unmounted
   {
@@ -208,13 +209,47 @@ TEST(Concurrency, ImplicitDirectoriesThatGoAreSeenToGo) {
   const uint64_t b = f.Lookup(a, "b");
   ASSERT_NE(b, 0u);
   EXPECT_EQ(List(f.fs.get(), kRoot), (std::set<std::string>{"a", "keep"}));
+  EXPECT_EQ(List(f.fs.get(), b), (std::set<std::string>{"c"}));
   ASSERT_EQ(f.fs->Unlink(b, "c"), 0);
-  // Not sealed yet: the reads must still see them gone.
   EXPECT_EQ(f.Lookup(b, "c"), 0u);
-  EXPECT_EQ(f.Lookup(kRoot, "a"), 0u);
+  EXPECT_EQ(List(f.fs.get(), b), (std::set<std::string>{}));
+  EXPECT_EQ(f.Lookup(kRoot, "a"), a);
+  EXPECT_EQ(f.Lookup(a, "b"), b);
+  ASSERT_EQ(f.fs->Rmdir(a, "b"), 0);
+  EXPECT_EQ(f.Lookup(a, "b"), 0u);
+  EXPECT_EQ(List(f.fs.get(), a), (std::set<std::string>{}));
   struct stat st {};
-  EXPECT_EQ(f.fs->GetAttr(a, &st), ENOENT);
-  EXPECT_EQ(List(f.fs.get(), kRoot), (std::set<std::string>{"keep"}));
+  EXPECT_EQ(f.fs->GetAttr(a, &st), 0);
+  EXPECT_EQ(st.st_nlink, 2u);
+  EXPECT_EQ(List(f.fs.get(), kRoot), (std::set<std::string>{"a", "keep"}));
+}
+
+TEST(Concurrency, ControlRequestsMoveTheMtimeOfTheDirectoriesAbove) {
+  // The kernel keeps listings and checks them against the directory's
+  // mtime: a key put through the control socket must move it.
+  Fixture f;
+  fuse_entry_param e{};
+  ASSERT_EQ(f.fs->Mkdir(kMe, kRoot, "d", 0755, &e), 0);
+  const uint64_t d = e.ino;
+  ASSERT_EQ(f.fs->Fsync(), 0);
+  struct stat before {}, root_before {};
+  ASSERT_EQ(f.fs->GetAttr(d, &before), 0);
+  ASSERT_EQ(f.fs->GetAttr(kRoot, &root_before), 0);
+  ctl::Message req, reply;
+  req.Set("op", "put");
+  req.Set("key", "d/e/new");
+  req.Set("value", "v");
+  BruceFs::Invalidations inval;
+  f.fs->Control(req, &reply, &inval);
+  ASSERT_TRUE(reply.GetStatus().ok()) << reply.GetStatus().ToString();
+  EXPECT_TRUE(inval.inodes.count(d)) << "the directory's inode is not invalidated";
+  struct stat after {}, root_after {};
+  ASSERT_EQ(f.fs->GetAttr(d, &after), 0);
+  ASSERT_EQ(f.fs->GetAttr(kRoot, &root_after), 0);
+  auto ns = [](const struct timespec& t) { return int64_t{t.tv_sec} * 1000000000 + t.tv_nsec; };
+  EXPECT_GT(ns(after.st_mtim), ns(before.st_mtim));
+  EXPECT_GT(ns(root_after.st_mtim), ns(root_before.st_mtim));
+  EXPECT_EQ(List(f.fs.get(), d), (std::set<std::string>{"e"}));
 }
 
 // The content of version v of a file: a header naming it, then bytes of
