@@ -308,6 +308,8 @@ class BruceFs {
   // Open handles of an inode: adds delta (+1, -1) and returns the count
   // (delta 0: just returns it).
   uint32_t OpenRef(fuse_ino_t ino, int delta);
+  // Frees orphan `ino` when no handle holds it; true if it did. Requires mu_.
+  bool FreeOrphan(fuse_ino_t ino);
   size_t OpenCount() {
     std::lock_guard<std::mutex> l(open_mu_);
     return open_.size();

@@ -68,33 +68,30 @@ uint32_t BruceFs::OpenRef(fuse_ino_t ino, int delta) {
 }
 
 void BruceFs::Release(fuse_ino_t ino) {
-  {
-    // Not the last close: nothing else to do. The last one takes the
-    // group's lock, so that an unlink sees the file open or closed, never
-    // in between (an orphan is freed at its last close).
-    std::lock_guard<std::mutex> l(open_mu_);
-    auto it = open_.find(ino);
-    if (it == open_.end()) return;
-    if (it->second > 1) {
-      it->second--;
-      return;
-    }
-  }
-  GroupLock l(this);
+  // Without the group's lock unless this was the last close of an orphan.
+  // An unlink that makes the file an orphan checks the count again once
+  // it has (DropName): whichever of the two comes second frees it.
   if (OpenRef(ino, -1) > 0) return;
   Target t;
   if (!inodes_.Resolve(ino, &t.view, &t.path) || t.view != InodeTable::kOrphanView) return;
-  // The last close of a file unlinked while open: now it goes.
+  GroupLock l(this);
+  if (FreeOrphan(ino)) Dirty(256);
+}
+
+bool BruceFs::FreeOrphan(fuse_ino_t ino) {
+  if (OpenRef(ino, 0) > 0) return false;  // opened again meanwhile
+  Target t;
+  if (!inodes_.Resolve(ino, &t.view, &t.path) || t.view != InodeTable::kOrphanView) return false;
   FsTree* o = Orphans();
-  if (o == nullptr) return;
+  if (o == nullptr) return false;
   Status s = o->main()->Delete(t.path);
   if (s.ok() || s.IsNotFound()) s = o->DeleteRecord(t.path);
   if (!s.ok()) {
     (void)ToErrno(s);  // logged; the orphan goes at the next mount
-    return;
+    return false;
   }
   inodes_.Remove(InodeTable::kOrphanView, t.path);
-  Dirty(256);
+  return true;
 }
 
 int BruceFs::Fallocate(fuse_ino_t ino, int mode, off_t off, off_t len) {

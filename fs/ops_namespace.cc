@@ -268,6 +268,9 @@ int BruceFs::DropName(const std::string& path, Node* n) {
     FS_TRY(o->PutRecord(key, n->attr));
     FS_TRY(t->DeleteRecord(path));
     inodes_.Move(nodeid, InodeTable::kOrphanView, key);
+    // Its last close may have come meanwhile, without the group's lock
+    // (Release): then it goes now.
+    FreeOrphan(nodeid);
     return 0;
   }
   Touched(path);

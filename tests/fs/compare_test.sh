@@ -61,9 +61,23 @@ diff <(awk '$2 !~ /^d/' "$WORK/before") <(awk '$2 !~ /^d/' "$WORK/after") ||
 diff "$WORK/acl.before" "$WORK/acl.after" || fail "remount changed ACLs"
 ok "remount keeps links, devices, inode numbers and ACLs"
 
-# A file unlinked while open outlives its name until the last close; a
-# crash (kill -9) with it open leaves it in the orphan trees, and the next
-# mount frees it.
+# A file unlinked while open outlives its name until the last close, and
+# goes with it (RELEASE comes after close returns: waited for, bounded).
+head -c 1000000 /dev/urandom > "$M/closed"
+exec 8<"$M/closed"
+rm "$M/closed"
+[ "$(head -c 1000000 <&8 | wc -c)" = 1000000 ] || fail "read through an open, unlinked file"
+exec 8<&-
+for _ in $(seq 1 200); do
+  python3 -c "import os,sys; os.fsync(os.open(sys.argv[1], os.O_RDONLY))" "$M"
+  [ "$("$BRUCE" count "$S" --tree orphans)" = 0 ] && break
+  sleep 0.05
+done
+[ "$("$BRUCE" count "$S" --tree orphans)" = 0 ] || fail "the orphan outlived its last close"
+ok "an orphan goes at its last close"
+
+# A crash (kill -9) with an orphan open leaves it in the orphan trees, and
+# the next mount frees it.
 head -c 3000000 /dev/urandom > "$M/orphan"
 exec 7<>"$M/orphan"
 rm "$M/orphan"
