@@ -68,12 +68,7 @@ Status BruceFs::FollowStore() {
   auto r = db_->BeginRead();
   if (!r.ok()) return r.status();
   if ((*r)->id() == rtxn_->id()) return Status::OK();
-  live_views_->Reset([this] { return db_->BeginRead(); });
-  {
-    // Idle snapshot views would keep the commit they began at (OpenGroup).
-    std::lock_guard<std::mutex> vl(views_mu_);
-    for (auto& [id, v] : views_) v.pool->Reset(v.open);
-  }
+  ResetViews();
   live_.reset();
   rtxn_ = std::move(*r);
   live_ = std::make_unique<FsTree>(rtxn_.get(), nullptr,
@@ -242,13 +237,7 @@ Status BruceFs::Seal(const char* why) {
 
 Status BruceFs::OpenGroup() {
   // Reads of paths the new group has not touched may use the last commit.
-  if (live_views_) live_views_->Reset([this] { return db_->BeginRead(); });
-  {
-    // Idle views of snapshots go too: the engine keeps what the commit
-    // they began at could read for as long as they live.
-    std::lock_guard<std::mutex> l(views_mu_);
-    for (auto& [id, v] : views_) v.pool->Reset(v.open);
-  }
+  ResetViews();
   auto w = db_->BeginWrite();
   if (!w.ok()) {
     // The engine refuses writes (a failed sync poisons it until the store
@@ -270,6 +259,14 @@ Status BruceFs::OpenGroup() {
                                    Defaults{opt_.uid, opt_.gid, opt_.default_time_ns});
   WatchLive();
   return Status::OK();
+}
+
+void BruceFs::ResetViews() {
+  if (live_views_) live_views_->Reset();
+  // Idle views of snapshots go too: the engine keeps what the commit they
+  // began at could read for as long as they live.
+  std::lock_guard<std::mutex> l(views_mu_);
+  for (auto& [id, v] : views_) v.pool->Reset();
 }
 
 void BruceFs::WatchLive() {

@@ -177,7 +177,6 @@ class BruceFs {
   struct SnapView {
     std::string name;
     int64_t time_ns = 0;
-    ViewPool::Opener open;
     std::shared_ptr<ViewPool> pool;  // views of the snapshot
   };
   struct DirEnt {
@@ -217,6 +216,8 @@ class BruceFs {
   // mu_; kTouched when it has (the caller pins it under mu_).
   static constexpr int kTouched = -1;
   int PinUntouched(DirHandle* h);
+  // Pins a fresh live handle: PinUntouched, else PinInto under mu_.
+  int PinLive(DirHandle* h);
 
   // Resolves an inode; ENOENT for an unlinked one, ESTALE for a destroyed
   // snapshot's.
@@ -364,6 +365,9 @@ class BruceFs {
   void KeyChanged(const std::string& key, Invalidations* inval);
   // Opens the next transaction group. Requires mu_ and no group open.
   bruce::Status OpenGroup();
+  // Idle read views (live and snapshots) are closed and the touched paths
+  // forgotten: the next borrowed views read the newest commit. Requires mu_.
+  void ResetViews();
   // Has live_ note in live_views_ every path it changes.
   void WatchLive();
   // The open group changed the content of `path` (records note themselves).

@@ -234,7 +234,7 @@ Status BruceFs::CtlCompact(ctl::Message* reply) {
     return s;
   }
   // Pooled read views would keep the commit before the seal pinned.
-  if (live_views_) live_views_->Reset([this] { return db_->BeginRead(); });
+  ResetViews();
   auto after = db_->Compact();
   BRUCE_RETURN_IF_ERROR(OpenGroup());
   if (!after.ok()) return after.status();

@@ -181,6 +181,14 @@ int BruceFs::PinUntouched(DirHandle* h) {
   return 0;
 }
 
+int BruceFs::PinLive(DirHandle* h) {
+  int err = PinUntouched(h);
+  if (err != kTouched) return err;
+  h->pin = ViewPool::Lease();
+  GroupLock l(this);
+  return PinInto(h);
+}
+
 int BruceFs::OpenDir(fuse_ino_t ino, uint64_t* fh) {
   Target t;
   if (int err = Resolve(ino, &t)) return err;
@@ -188,15 +196,7 @@ int BruceFs::OpenDir(fuse_ino_t ino, uint64_t* fh) {
   h->view = t.view;
   h->dir = t.path;
   h->ino = ino;
-  if (t.view != InodeTable::kLiveView) {
-    if (int err = PinInto(h.get())) return err;
-  } else if (int err = PinUntouched(h.get()); err == kTouched) {
-    h->pin = ViewPool::Lease();
-    GroupLock l(this);
-    if ((err = PinInto(h.get())) != 0) return err;
-  } else if (err != 0) {
-    return err;
-  }
+  if (int err = t.view == InodeTable::kLiveView ? PinLive(h.get()) : PinInto(h.get())) return err;
   std::lock_guard<std::mutex> l(dir_mu_);
   *fh = next_dir_++;
   dirs_[*fh] = std::move(h);
@@ -233,33 +233,26 @@ int BruceFs::ReadDir(fuse_req_t req, fuse_ino_t ino, uint64_t fh, size_t size, o
     // if anything may have changed since (a read-only mount follows the
     // store's commits). A directory gone since keeps the view it had.
     Target now;
-    if (Resolve(h->ino, &now) == 0 && now.view == InodeTable::kSnapDirView &&
-        h->view == now.view) {
-      std::lock_guard<std::mutex> hl(h->mu);
-      if (int err = PinDir(h, now.path)) return err;
-    } else if (Resolve(h->ino, &now) == 0 && now.view == h->view) {
-      bool stale;
-      {
+    if (Resolve(h->ino, &now) == 0 && now.view == h->view) {
+      if (now.view == InodeTable::kSnapDirView) {
         std::lock_guard<std::mutex> hl(h->mu);
-        stale = h->gen != listing_gen_.load() || opt_.read_only;
-      }
-      if (stale) {
-        // Pinned again: without the group's lock unless the group changed it.
-        auto f = std::make_unique<DirHandle>();
-        f->view = h->view;
-        f->dir = now.path;
-        f->ino = h->ino;
-        int err = PinUntouched(f.get());
-        if (err == 0) {
+        if (int err = PinDir(h, now.path)) return err;
+      } else {
+        bool stale;
+        {
+          std::lock_guard<std::mutex> hl(h->mu);
+          stale = h->gen != listing_gen_.load() || opt_.read_only;
+        }
+        if (stale) {
+          // Into a fresh handle: a pin that fails leaves h's view as it was.
+          auto f = std::make_unique<DirHandle>();
+          f->view = h->view;
+          f->dir = now.path;
+          f->ino = h->ino;
+          if (int err = PinLive(f.get())) return err;
           std::lock_guard<std::mutex> hl(h->mu);
           Adopt(h, f.get());
-        } else if (err == kTouched) {
-          f.reset();
-          GroupLock gl(this);
-          std::lock_guard<std::mutex> hl(h->mu);
-          err = PinDir(h, now.path);
         }
-        if (err != 0) return err;
       }
     }
   }

@@ -243,7 +243,6 @@ int BruceFs::DropName(const std::string& path, Node* n) {
     if (path == n->primary) {
       // The next name takes the record and the content; the inode follows.
       const std::string& next = names.front();
-      Touched(path);
       Touched(next);
       if (!RecordOnly(n->kind)) FS_TRY(t->main()->Rename(path, next));
       inodes_.Rename(InodeTable::kLiveView, path, next);
@@ -261,7 +260,6 @@ int BruceFs::DropName(const std::string& path, Node* n) {
     if (o == nullptr || o->main() == nullptr) return EROFS;
     std::string key(8, '\0');
     for (int i = 0; i < 8; i++) key[i] = static_cast<char>(nodeid >> (56 - 8 * i));
-    Touched(path);
     FS_TRY(t->main()->MoveTo(path, o->main(), key));
     n->attr.nlink = 0;
     n->attr.kind = n->kind;
@@ -273,7 +271,6 @@ int BruceFs::DropName(const std::string& path, Node* n) {
     FreeOrphan(nodeid);
     return 0;
   }
-  Touched(path);
   if (!RecordOnly(n->kind)) FS_TRY(t->main()->Delete(path));
   FS_TRY(t->DeleteRecord(path));
   inodes_.Remove(InodeTable::kLiveView, path);

@@ -120,9 +120,9 @@ int BruceFs::ViewOf(const std::string& snapshot, uint32_t* view) {
         if (info.name == snapshot) v.time_ns = static_cast<int64_t>(info.time_ns);
       }
     }
-    v.open = [db = db_.get(), name = snapshot] { return db->BeginRead(name); };
-    v.pool = std::make_shared<ViewPool>(v.open, Defaults{opt_.uid, opt_.gid, v.time_ns},
-                                        kSnapIdle);
+    v.pool = std::make_shared<ViewPool>(
+        [db = db_.get(), name = snapshot] { return db->BeginRead(name); },
+        Defaults{opt_.uid, opt_.gid, v.time_ns}, kSnapIdle);
     std::lock_guard<std::mutex> l(views_mu_);
     // A snapshot destroyed meanwhile may have been this one: look again.
     if (snapshot_drops_ != drops) continue;

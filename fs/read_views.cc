@@ -67,9 +67,8 @@ Status ViewPool::BorrowLocked(std::unique_lock<std::mutex>* l, Lease* out) {
   } else {
     // Opened without the lock: a commit sealed meanwhile makes it newer
     // than `gen`, never older, and it is dropped when it comes back.
-    Opener open = open_;
     l->unlock();
-    auto r = open();
+    auto r = open_();
     if (!r.ok()) {
       l->lock();
       return r.status();
@@ -101,11 +100,10 @@ void ViewPool::GiveBack(std::unique_ptr<bruce::ReadTxn> txn, std::unique_ptr<FsT
   txn.reset();
 }
 
-void ViewPool::Reset(Opener open) {
+void ViewPool::Reset() {
   std::vector<Idle> old;
   {
     std::lock_guard<std::mutex> l(mu_);
-    open_ = std::move(open);
     gen_++;
     old.swap(idle_);
     touched_.clear();

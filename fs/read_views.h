@@ -72,9 +72,9 @@ class ViewPool : public std::enable_shared_from_this<ViewPool> {
   // borrowed) when the open group touched it, or a failure.
   bool BorrowFor(std::string_view path, Lease* out);
 
-  // From now on views read what `open` opens; the paths touched are
-  // forgotten (a new group opened on the commit `open` reads).
-  void Reset(Opener open);
+  // Views borrowed from now on are opened anew (they read the newest
+  // commit); the paths touched are forgotten (a new group opened on it).
+  void Reset();
   // No more views: idle ones are closed, borrowed ones when they return.
   void Close();
 
@@ -106,7 +106,7 @@ class ViewPool : public std::enable_shared_from_this<ViewPool> {
   };
 
   std::mutex mu_;
-  Opener open_;                 // guarded by mu_
+  const Opener open_;
   const Defaults defaults_;
   const size_t max_idle_;
   size_t out_ = 0;              // guarded by mu_
