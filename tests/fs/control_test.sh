@@ -102,8 +102,11 @@ grep -q "^compacted: [0-9]* -> [0-9]* bytes" "$WORK/out" || fail "compact output
 [ "$(cat "$M/l2")" = two ] || fail "the mount after compact"
 ok "snapshots, rollback refused, compact"
 
+exec 8<"$M" 9<"$M/l2"  # a directory handle and a file handle, held
 expect 0 "$BRUCE" status "$M"
 grep -q "^mountpoint *$M\$" "$WORK/out" && grep -q "^pid *$BFS_PID\$" "$WORK/out" || fail "status: $(cat "$WORK/out")"
+grep -q "^memory *RSS [0-9]* MiB (peak [0-9]* MiB); node cache [0-9]* of [0-9]* MiB\$" "$WORK/out" ||
+  fail "status memory: $(cat "$WORK/out")"
 expect 0 "$BRUCE" status "$S" --json
 python3 - "$WORK/out" "$BFS_PID" <<'PY' || fail "status --json: $(cat "$WORK/out")"
 import json, sys
@@ -111,7 +114,13 @@ st = json.load(open(sys.argv[1]))
 assert st["pid"] == int(sys.argv[2]), st
 assert st["snapshots"] == 1 and st["txg_timeout_s"] == 0 and not st["read_only"], st
 assert st["durable_txn"] <= st["txn"] and st["readers"] == 0, st
+# The daemon's memory, from its /proc/PID/status as the reply was made.
+assert 0 < st["rss"] <= st["peak_rss"], st
+assert 0 < st["cache_bytes"] <= st["cache_budget"], st
+assert st["dir_handles"] >= 1 and st["open_files"] >= 1 and st["inodes"] >= 2, st
+assert st["views_out"] >= 1, st  # the held directory's pinned view
 PY
+exec 8<&- 9<&-
 expect 1 "$BRUCE" status "$WORK"
 ok "bruce status"
 
