@@ -23,6 +23,7 @@ int ToErrno(const Status& s) {
     case bruce::Code::kReadOnly: return EROFS;
     case bruce::Code::kBusy: return EBUSY;
     case bruce::Code::kNotSupported: return EOPNOTSUPP;
+    case bruce::Code::kConflict: return EAGAIN;  // brucefs writes exclusively: not seen
     case bruce::Code::kCorruption:
     case bruce::Code::kIOError:
       break;
@@ -101,7 +102,7 @@ Status BruceFs::Start() {
     // It follows the store's new commits (another process may write it).
     if (opt_.txg_timeout_s > 0) txg_ = std::thread([this] { TxgLoop(); });
   } else {
-    auto w = db_->BeginWrite();
+    auto w = db_->BeginWrite(bruce::WriteMode::kExclusive);
     if (!w.ok()) return w.status();
     wtxn_ = std::move(*w);
     live_ = std::make_unique<FsTree>(wtxn_.get(), wtxn_.get(),
@@ -238,7 +239,7 @@ Status BruceFs::Seal(const char* why) {
 Status BruceFs::OpenGroup() {
   // Reads of paths the new group has not touched may use the last commit.
   ResetViews();
-  auto w = db_->BeginWrite();
+  auto w = db_->BeginWrite(bruce::WriteMode::kExclusive);
   if (!w.ok()) {
     // The engine refuses writes (a failed sync poisons it until the store
     // is reopened): go on read-only, as a disk filesystem remounts itself

@@ -118,7 +118,9 @@ int OpenWrite(const Invocation& inv, bool create_tree, WriteSession* s) {
   }
   if (int rc = OpenStore(inv, &s->db, &s->remote, &s->daemon)) return rc;
   if (s->remote) return kExitOk;
-  auto txn = s->db->BeginWrite();
+  // Exclusive: the CLI is the only writer in its process, and a streamed
+  // value would be held in memory by an optimistic transaction.
+  auto txn = s->db->BeginWrite(WriteMode::kExclusive);
   if (!txn.ok()) return Fail(inv, txn.status());
   s->txn = std::move(txn).value();
   if (inv.Value("--tree") == nullptr) {

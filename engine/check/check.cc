@@ -312,7 +312,7 @@ Status DbImpl::Check(CheckReport* report) {
   std::unique_ptr<WriteTxn> hold;
   std::unique_lock<std::mutex> ro_hold(writer_mu_, std::defer_lock);
   if (!options_.read_only) {
-    BRUCE_ASSIGN_OR_RETURN(hold, BeginWrite());
+    BRUCE_ASSIGN_OR_RETURN(hold, BeginWrite(WriteMode::kExclusive));
   } else {
     // A read-only store's free map changes only when it follows a new
     // commit (Refresh, under writer_mu_): hold that off for the walk.

@@ -17,6 +17,7 @@ const char* CodeName(Code code) {
     case Code::kReadOnly: return "ReadOnly";
     case Code::kBusy: return "Busy";
     case Code::kNotSupported: return "NotSupported";
+    case Code::kConflict: return "Conflict";
   }
   return "Unknown";
 }

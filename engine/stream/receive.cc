@@ -354,7 +354,7 @@ Status Receive(Db* db, const std::function<Status(char*, size_t, size_t*)>& in,
   // The target's state, with the writer role held so that nothing commits
   // meanwhile: its base (for an incremental stream), and that its live
   // trees are still that base (or empty, for a full stream).
-  BRUCE_ASSIGN_OR_RETURN(std::unique_ptr<WriteTxn> wt, db->BeginWrite());
+  BRUCE_ASSIGN_OR_RETURN(std::unique_ptr<WriteTxn> wt, db->BeginWrite(WriteMode::kExclusive));
   auto* w = dynamic_cast<WriteTxnImpl*>(wt.get());
   if (w == nullptr) return Status::InvalidArgument("Receive: not a store's transaction");
   // A stream may hold more nodes than memory: each goes once it is written.

@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "format/hash.h"
+#include "txn/optimistic.h"
 #include "txn/txn_impl.h"
 
 namespace bruce {
@@ -181,7 +182,7 @@ Status DbImpl::Create() {
   space_ = SpaceMap(store_.get(), page_size_);
   space_.InitEmpty();
   BRUCE_RETURN_IF_ERROR(store_->Write(0, std::string(page_size_, '\0')));
-  BRUCE_ASSIGN_OR_RETURN(std::unique_ptr<WriteTxn> w, BeginWrite());
+  BRUCE_ASSIGN_OR_RETURN(std::unique_ptr<WriteTxn> w, BeginWrite(WriteMode::kExclusive));
   BRUCE_RETURN_IF_ERROR(w->CreateTree("main").status());
   return w->Commit();
 }
@@ -387,8 +388,20 @@ Result<std::unique_ptr<ReadTxn>> DbImpl::BeginRead() {
   return std::unique_ptr<ReadTxn>(new ReadTxnImpl(this, v));
 }
 
-Result<std::unique_ptr<WriteTxn>> DbImpl::BeginWrite() {
+Result<std::unique_ptr<WriteTxn>> DbImpl::BeginWrite(WriteMode mode) {
   if (options_.read_only) return Status::ReadOnly("store was opened read-only");
+  if (mode == WriteMode::kExclusive) {
+    BRUCE_ASSIGN_OR_RETURN(Version base, AcquireWriter());
+    return std::unique_ptr<WriteTxn>(new WriteTxnImpl(this, base));
+  }
+  {
+    std::lock_guard lock(writer_mu_);
+    if (!poisoned_.ok()) return poisoned_;
+  }
+  return std::unique_ptr<WriteTxn>(new OptimisticTxn(this, PinCurrent()));
+}
+
+Result<Version> DbImpl::AcquireWriter() {
   std::unique_lock lock(writer_mu_);
   writer_cv_.wait(lock, [this] { return !writer_active_; });
   if (!poisoned_.ok()) return poisoned_;
@@ -412,7 +425,7 @@ Result<std::unique_ptr<WriteTxn>> DbImpl::BeginWrite() {
     uint64_t end = space_.total_pages() * page_size_;
     if (size.ok() && size.value() > end) (void)store_->Truncate(end);
   }
-  return std::unique_ptr<WriteTxn>(new WriteTxnImpl(this, base));
+  return base;
 }
 
 void DbImpl::EndWrite() {

@@ -1,8 +1,9 @@
 // txn/db_impl.h — the store: meta pages, committed versions, readers, the
 // writer lock, and the one read path every node goes through.
 //
-// Locking: writer_mu_ is held by the open write transaction for its whole
-// life (one writer at a time) and guards space_ and last_meta_. state_mu_
+// Locking: the writer role (writer_active_, under writer_mu_) is held by
+// the open exclusive write transaction for its whole life, and by an
+// optimistic one while it commits; its holder alone uses space_. state_mu_
 // guards current_ and readers_ and is only held for a few instructions; it
 // nests inside writer_mu_. Readers never take writer_mu_, so a commit's
 // fsyncs never block them. space_walk_mu_ serializes Space's walks and
@@ -73,7 +74,11 @@ class DbImpl final : public Db, public NodeSource {
 
   Result<std::unique_ptr<ReadTxn>> BeginRead() override;
   Result<std::unique_ptr<ReadTxn>> BeginRead(std::string_view snapshot) override;
-  Result<std::unique_ptr<WriteTxn>> BeginWrite() override;
+  using Db::BeginWrite;
+  Result<std::unique_ptr<WriteTxn>> BeginWrite(WriteMode mode) override;
+  // Waits for the writer role and takes it; returns the newest commit,
+  // which the writer builds on. EndWrite gives the role back.
+  Result<Version> AcquireWriter();
   Status CreateSnapshot(std::string_view name) override;
   Status DestroySnapshot(std::string_view name) override;
   Result<std::vector<SnapshotInfo>> ListSnapshots() override;

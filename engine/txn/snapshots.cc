@@ -395,19 +395,19 @@ Result<std::unique_ptr<ReadTxn>> DbImpl::BeginRead(std::string_view snapshot) {
 }
 
 Status DbImpl::CreateSnapshot(std::string_view name) {
-  BRUCE_ASSIGN_OR_RETURN(std::unique_ptr<WriteTxn> w, BeginWrite());
+  BRUCE_ASSIGN_OR_RETURN(std::unique_ptr<WriteTxn> w, BeginWrite(WriteMode::kExclusive));
   BRUCE_RETURN_IF_ERROR(w->CreateSnapshot(name));
   return w->Commit();
 }
 
 Status DbImpl::DestroySnapshot(std::string_view name) {
-  BRUCE_ASSIGN_OR_RETURN(std::unique_ptr<WriteTxn> w, BeginWrite());
+  BRUCE_ASSIGN_OR_RETURN(std::unique_ptr<WriteTxn> w, BeginWrite(WriteMode::kExclusive));
   BRUCE_RETURN_IF_ERROR(w->DestroySnapshot(name));
   return w->Commit();
 }
 
 Status DbImpl::Rollback(std::string_view snapshot) {
-  BRUCE_ASSIGN_OR_RETURN(std::unique_ptr<WriteTxn> w, BeginWrite());
+  BRUCE_ASSIGN_OR_RETURN(std::unique_ptr<WriteTxn> w, BeginWrite(WriteMode::kExclusive));
   BRUCE_RETURN_IF_ERROR(static_cast<WriteTxnImpl*>(w.get())->RollbackTo(snapshot));
   return w->Commit();
 }
@@ -491,7 +491,7 @@ Result<uint64_t> DbImpl::Compact(const std::function<void(uint64_t, uint64_t)>& 
   // come free once the pass commits. Stop when the file stops shrinking.
   uint64_t last = UINT64_MAX;
   for (int pass = 0; pass < 8; pass++) {
-    BRUCE_ASSIGN_OR_RETURN(std::unique_ptr<WriteTxn> w, BeginWrite());
+    BRUCE_ASSIGN_OR_RETURN(std::unique_ptr<WriteTxn> w, BeginWrite(WriteMode::kExclusive));
     uint64_t total = space_.total_pages();
     uint64_t limit = std::max<uint64_t>(format::kMetaPages, total - space_.free_pages());
     BRUCE_RETURN_IF_ERROR(static_cast<WriteTxnImpl*>(w.get())->Relocate(limit));

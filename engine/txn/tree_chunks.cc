@@ -70,7 +70,7 @@ Status TreeImpl::ReadRange(const ValueRef& v, uint64_t offset, size_t n, std::st
   };
   auto take = [&](uint64_t start, const BlockPtr& p) -> Status {
     BRUCE_RETURN_IF_ERROR(CheckDataPtr(p, ps));
-    if (start < offset || start + p.stored_len > end) {
+    if (start < offset || start + p.stored_len > end || p.page >= WriteTxnImpl::kPrivatePage) {
       BRUCE_RETURN_IF_ERROR(flush());
       return copy(start, p);
     }
@@ -111,6 +111,11 @@ Status TreeImpl::WriteBlocks(const std::vector<std::string_view>& blocks,
   if (blocks.empty()) return Status::OK();
   DbImpl* db = txn_->db();
   const uint32_t ps = db->page_size();
+  auto* w = static_cast<WriteTxnImpl*>(txn_->writer());
+  if (w->detached()) {
+    std::vector<std::string> copies(blocks.begin(), blocks.end());
+    return w->WriteData(copies, out);
+  }
   const uint64_t first = db->space().Allocate(blocks.size());
   for (size_t i = 0; i < blocks.size(); i++) {
     BlockPtr p;

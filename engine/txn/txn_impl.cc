@@ -164,13 +164,26 @@ Result<NodeRef> ReadTxnImpl::Pins::Load(const BlockPtr& ptr) {
 
 // ---- WriteTxnImpl ----
 
-WriteTxnImpl::WriteTxnImpl(DbImpl* db, const Version& base)
+WriteTxnImpl::WriteTxnImpl(DbImpl* db, const Version& base, bool detached)
     : TxnBase(db, base.txn + 1, base.catalog),
       base_(base),
       snaps_(db->snapshots()),
-      dead_pages_(base.dead_pages) {
+      dead_pages_(base.dead_pages),
+      detached_(detached) {
   writer_gen_ = &gen_;
+  if (!detached_) db_->space().Begin();
+}
+
+void WriteTxnImpl::Attach() {
+  detached_ = false;
   db_->space().Begin();
+}
+
+Status WriteTxnImpl::ReadPrivate(const BlockPtr& ptr, std::string* out) {
+  auto it = private_.find(ptr.page);
+  if (it == private_.end()) return Status::Corruption("no such private data block", ptr.page);
+  *out = it->second;
+  return Status::OK();
 }
 
 WriteTxnImpl::~WriteTxnImpl() {
@@ -222,6 +235,10 @@ Status WriteTxnImpl::DropTree(std::string_view name) {
 
 void WriteTxnImpl::FreeRun(const BlockPtr& ptr) {
   uint64_t pages = format::PagesFor(ptr.stored_len, db_->page_size());
+  if (ptr.page >= kPrivatePage) {
+    private_.erase(ptr.page);
+    return;
+  }
   if (ptr.birth == id_) {
     db_->space().Free(ptr.page, pages);  // written by this transaction: free at once
     return;
@@ -230,6 +247,7 @@ void WriteTxnImpl::FreeRun(const BlockPtr& ptr) {
 }
 
 Result<BlockPtr> WriteTxnImpl::WriteNode(std::unique_ptr<format::Node> node, int zstd_level) {
+  if (detached_) return Status::NotSupported("a detached transaction writes no nodes");
   uint32_t ps = db_->page_size();
   format::Hash128 hash = node->Encode(&scratch_);
   BlockPtr p;
@@ -348,6 +366,20 @@ Status WriteTxnImpl::WriteData(const std::vector<std::string>& blocks, std::vect
                                      " bytes (1 to a page)");
     }
   }
+  if (detached_) {
+    for (const std::string& b : blocks) {
+      BlockPtr p;
+      p.page = next_private_++;
+      p.stored_len = static_cast<uint32_t>(b.size());
+      p.birth = id_;
+      p.hash = format::HashLogical(b);
+      p.count = b.size();
+      private_[p.page] = b;
+      out->push_back(p);
+    }
+    wrote_private_ = true;
+    return Status::OK();
+  }
   uint64_t first = db_->space().Allocate(blocks.size());
   std::string run(blocks.size() * ps, '\0');
   for (size_t i = 0; i < blocks.size(); i++) {
@@ -415,6 +447,7 @@ Status WriteTxnImpl::Commit() {
 
 Result<uint64_t> WriteTxnImpl::CommitNoWait() {
   BRUCE_RETURN_IF_ERROR(finished_status());
+  if (detached_) return Status::NotSupported("a detached transaction cannot commit itself");
   bool any = catalog_.dirty != nullptr;
   for (auto& [name, t] : trees_) any = any || t->changed() || t->root().dirty;
   if (!dropped_.empty() || !created_.empty() || !destroyed_.empty() || !frees_.empty() || force_) {
@@ -438,6 +471,11 @@ Result<uint64_t> WriteTxnImpl::CommitNoWait() {
 
 void WriteTxnImpl::Abort() {
   if (finished_) return;
+  if (detached_) {
+    finished_ = true;
+    private_.clear();
+    return;
+  }
   db_->space().Rollback();
   finished_ = true;
   db_->EndWrite();

@@ -275,8 +275,21 @@ class ReadTxnImpl final : public ReadTxn, public TxnBase {
 
 class WriteTxnImpl final : public WriteTxn, public TxnBase, public WriteContext {
  public:
-  WriteTxnImpl(DbImpl* db, const Version& base);
+  // `detached`: the private state of an optimistic transaction (see
+  // optimistic.h), made without the writer role: it allocates no pages and
+  // writes nothing to the store. The data blocks of large values it writes
+  // are kept in memory at private page numbers (kPrivatePage and up) and
+  // its nodes stay dirty; it never commits itself. Attach makes it the
+  // writer, when the caller holds the role and nothing was committed since
+  // base and it wrote no private blocks.
+  WriteTxnImpl(DbImpl* db, const Version& base, bool detached = false);
   ~WriteTxnImpl() override;
+
+  static constexpr uint64_t kPrivatePage = uint64_t{1} << 62;
+  bool detached() const { return detached_; }
+  bool wrote_private() const { return wrote_private_; }
+  const Version& base() const { return base_; }
+  void Attach();
 
   uint64_t id() const override { return id_; }
   Tree* Main() override { return MainTree(); }
@@ -325,6 +338,7 @@ class WriteTxnImpl final : public WriteTxn, public TxnBase, public WriteContext 
     return db_->Load(ptr);
   }
   Status ReadData(const format::BlockPtr& ptr, std::string* out) override {
+    if (ptr.page >= kPrivatePage) return ReadPrivate(ptr, out);
     return db_->ReadData(ptr, out);
   }
   void Prefetch(const format::BlockPtr& ptr) override {
@@ -388,6 +402,12 @@ class WriteTxnImpl final : public WriteTxn, public TxnBase, public WriteContext 
   };
   std::unordered_map<uint64_t, Written> written_;  // by page
   bool keep_written_ = true;
+  // Detached: data blocks by private page number.
+  bool detached_ = false;
+  bool wrote_private_ = false;
+  uint64_t next_private_ = kPrivatePage;
+  std::unordered_map<uint64_t, std::string> private_;
+  Status ReadPrivate(const format::BlockPtr& ptr, std::string* out);
   std::vector<std::unique_ptr<TreeImpl>> dropped_;
   std::string scratch_;
   std::string packed_;  // the last Compress output

@@ -15,10 +15,12 @@
 // two meta pages; a crash leaves the store at its last commit.
 //
 // Thread safety: a Db may be used from any number of threads. Read
-// transactions may run on any threads concurrently with each other and with
-// the one write transaction; BeginWrite blocks while another write
-// transaction is open. A single transaction (and the Trees and Cursors it
-// hands out) must be used by one thread at a time.
+// transactions run on any threads concurrently with each other and with
+// writers. Any number of optimistic write transactions (the default) may be
+// open at once, on any threads; an exclusive one (WriteMode::kExclusive)
+// waits in BeginWrite until no other exclusive one is open. A single
+// transaction (and the Trees and Cursors it hands out) must be used by one
+// thread at a time.
 #pragma once
 
 #include <cstdint>
@@ -272,6 +274,36 @@ struct SnapshotInfo {
   uint64_t unique_bytes = 0;      // bytes only it holds: what destroying it frees
 };
 
+// How a write transaction shares the store (Db::BeginWrite).
+enum class WriteMode : uint8_t {
+  // Serializable optimistic concurrency. Any number may be open at once;
+  // each works on its own copy-on-write state of the commit it began from
+  // and records what it observed: every result a call returned (a value, a
+  // size, a count, a rank, a cursor's key or value, whether a tree exists,
+  // even the status of a Delete or a kNoOverwrite Put). Commit takes the
+  // writer role (waiting while an exclusive transaction is open). If no
+  // commit came since it began, its state is committed as it is. Otherwise
+  // it is rebased: its calls are run again, in order, on the newest state;
+  // when every one returns what it returned the first time, the result is
+  // that of running the transaction alone at its commit, and it commits;
+  // the first that differs makes Commit return kConflict with nothing
+  // written (retry the transaction). So a Put on its own conflicts with
+  // nothing, while reading a key, or scanning or counting a range, another
+  // commit changed conflicts (lost updates, write skew and phantoms are all
+  // caught). A rebase costs as much as running the calls again; value
+  // bytes are written to the file once, at commit, and the bytes a
+  // transaction writes are held in memory until then (twice: its own state
+  // and the record to replay), so load bulk data in an exclusive
+  // transaction. CreateSnapshot and DestroySnapshot observe the whole store:
+  // any commit since the start is a conflict. id() is the commit id the
+  // transaction would get if it committed now.
+  kOptimistic,
+  // One at a time: BeginWrite waits for the open exclusive transaction to
+  // finish. It works on the newest state and never conflicts; optimistic
+  // transactions that commit meanwhile wait for it.
+  kExclusive,
+};
+
 class WriteTxn : public Txn {
  public:
   // Opens the tree, creating it if absent.
@@ -418,8 +450,10 @@ class Db {
   virtual Status WaitDurable(uint64_t txn) = 0;
   // A read transaction on a snapshot; kNotFound when there is none.
   virtual Result<std::unique_ptr<ReadTxn>> BeginRead(std::string_view snapshot) = 0;
-  // kReadOnly for a store opened read-only.
-  virtual Result<std::unique_ptr<WriteTxn>> BeginWrite() = 0;
+  // kReadOnly for a store opened read-only. See WriteMode; BeginWrite()
+  // is an optimistic transaction.
+  virtual Result<std::unique_ptr<WriteTxn>> BeginWrite(WriteMode mode) = 0;
+  Result<std::unique_ptr<WriteTxn>> BeginWrite() { return BeginWrite(WriteMode::kOptimistic); }
 
   // Merkle root of the whole store as of the last commit, 32 hex digits. It
   // covers content and tree shape, never file layout: two stores holding the

@@ -26,6 +26,9 @@ enum class Code : uint8_t {
   kReadOnly,
   kBusy,
   kNotSupported,
+  // An optimistic write transaction read something a commit after its
+  // start changed (WriteMode::kOptimistic): nothing was written; retry.
+  kConflict,
 };
 
 const char* CodeName(Code code);
@@ -45,6 +48,7 @@ class [[nodiscard]] Status {
   static Status NotSupported(std::string msg) {
     return Status(Code::kNotSupported, std::move(msg));
   }
+  static Status Conflict(std::string msg) { return Status(Code::kConflict, std::move(msg)); }
   // Corruption found in the page numbered `page` (kNoPage when not in a page).
   static Status Corruption(std::string msg, uint64_t page = kNoPage);
   // A failed system call; `err` is its errno. ENOSPC and EDQUOT map to kNoSpace.
@@ -56,6 +60,7 @@ class [[nodiscard]] Status {
   Code code() const { return code_; }
   bool IsNotFound() const { return code_ == Code::kNotFound; }
   bool IsCorruption() const { return code_ == Code::kCorruption; }
+  bool IsConflict() const { return code_ == Code::kConflict; }
   const std::string& message() const { return msg_; }
   int err() const { return errno_; }
   uint64_t page() const { return page_; }

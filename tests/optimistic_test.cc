@@ -1,0 +1,315 @@
+// Optimistic write transactions (WriteMode::kOptimistic): several open at
+// once, each committing when what it observed still holds at its commit
+// (rebased onto the newer state) and failing with kConflict otherwise;
+// exclusive transactions keep one writer at a time.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstring>
+#include <future>
+#include <thread>
+
+#include "bruce/db.h"
+#include "testutil.h"
+
+namespace bruce {
+namespace {
+
+std::unique_ptr<WriteTxn> Begin(Db* db, WriteMode mode = WriteMode::kOptimistic) {
+  auto w = db->BeginWrite(mode);
+  EXPECT_TRUE(w.ok()) << w.status().ToString();
+  return std::move(w).value();
+}
+
+std::string GetOr(Db* db, const std::string& key, const std::string& dflt = "") {
+  auto r = db->BeginRead();
+  std::string v;
+  Status st = (*r)->Main()->Get(key, &v);
+  return st.ok() ? v : dflt;
+}
+
+void PutCommitted(Db* db, const std::string& k, const std::string& v) {
+  auto w = Begin(db);
+  ASSERT_TRUE(w->Main()->Put(k, v).ok());
+  ASSERT_TRUE(w->Commit().ok());
+}
+
+TEST(Optimistic, DisjointKeysNeverConflict) {
+  auto db = testing::OpenMemoryDb();
+  PutCommitted(db.get(), "a", "0");
+  auto t1 = Begin(db.get());
+  auto t2 = Begin(db.get());  // open at once, on one thread: nothing waits
+  std::string v;
+  ASSERT_TRUE(t1->Main()->Get("a", &v).ok());
+  ASSERT_TRUE(t1->Main()->Put("b", "1").ok());
+  ASSERT_TRUE(t2->Main()->Put("c", "2").ok());
+  ASSERT_TRUE(t2->Main()->Get("missing", &v).IsNotFound());
+  // Committed in the other order from their start: t1 is rebased onto t2.
+  ASSERT_TRUE(t2->Commit().ok());
+  ASSERT_TRUE(t1->Commit().ok());
+  EXPECT_EQ(GetOr(db.get(), "b"), "1");
+  EXPECT_EQ(GetOr(db.get(), "c"), "2");
+  EXPECT_EQ(GetOr(db.get(), "a"), "0");
+  testing::ExpectClean(db.get());
+}
+
+TEST(Optimistic, LostUpdateIsAConflict) {
+  auto db = testing::OpenMemoryDb();
+  PutCommitted(db.get(), "x", "0");
+  auto increment = [](WriteTxn* w) {
+    std::string v;
+    EXPECT_TRUE(w->Main()->Get("x", &v).ok());
+    EXPECT_TRUE(w->Main()->Put("x", std::to_string(std::stoi(v) + 1)).ok());
+  };
+  auto t1 = Begin(db.get());
+  auto t2 = Begin(db.get());
+  increment(t1.get());
+  increment(t2.get());
+  ASSERT_TRUE(t1->Commit().ok());
+  const std::string before = db->RootHash();
+  Status st = t2->Commit();
+  ASSERT_TRUE(st.IsConflict()) << st.ToString();
+  EXPECT_EQ(db->RootHash(), before);  // nothing written
+  EXPECT_EQ(GetOr(db.get(), "x"), "1");
+  auto t3 = Begin(db.get());  // the retry
+  increment(t3.get());
+  ASSERT_TRUE(t3->Commit().ok());
+  EXPECT_EQ(GetOr(db.get(), "x"), "2");
+}
+
+TEST(Optimistic, WriteSkewIsAConflict) {
+  // Two on-call doctors; each transaction lets one go if the other stays.
+  auto db = testing::OpenMemoryDb();
+  PutCommitted(db.get(), "alice", "on");
+  PutCommitted(db.get(), "bob", "on");
+  auto leave = [](WriteTxn* w, const char* me, const char* other) {
+    std::string v;
+    EXPECT_TRUE(w->Main()->Get(other, &v).ok());
+    if (v == "on") {
+      EXPECT_TRUE(w->Main()->Put(me, "off").ok());
+    }
+  };
+  auto t1 = Begin(db.get());
+  auto t2 = Begin(db.get());
+  leave(t1.get(), "alice", "bob");
+  leave(t2.get(), "bob", "alice");
+  ASSERT_TRUE(t1->Commit().ok());
+  ASSERT_TRUE(t2->Commit().IsConflict());  // snapshot isolation would let both go
+  EXPECT_EQ(GetOr(db.get(), "alice"), "off");
+  EXPECT_EQ(GetOr(db.get(), "bob"), "on");
+}
+
+TEST(Optimistic, PhantomInAScannedOrCountedRangeIsAConflict) {
+  auto db = testing::OpenMemoryDb();
+  for (int i = 0; i < 5; i++) PutCommitted(db.get(), "a" + std::to_string(i), "v");
+  PutCommitted(db.get(), "b", "v");  // where the scan stops (it sees it)
+  // A scan with a cursor, then a count of a range: an insert into either
+  // range by another commit is a conflict, one outside both is not.
+  auto scan = [](WriteTxn* w) {
+    auto c = w->Main()->NewCursor();
+    int n = 0;
+    for (c->SeekPrefix("a"); c->Valid() && c->key()[0] == 'a'; c->Next()) n++;
+    EXPECT_TRUE(w->Main()->Put("sum/a", std::to_string(n)).ok());
+  };
+  auto count = [](WriteTxn* w) {
+    auto n = w->Main()->Count("m", "n");
+    ASSERT_TRUE(n.ok());
+    EXPECT_TRUE(w->Main()->Put("sum/m", std::to_string(*n)).ok());
+  };
+  for (const char* other : {"a9", "m5", "z1"}) {
+    SCOPED_TRACE(other);
+    auto t1 = Begin(db.get());
+    auto t2 = Begin(db.get());
+    scan(t1.get());
+    count(t2.get());
+    PutCommitted(db.get(), other, "phantom");
+    Status s1 = t1->Commit(), s2 = t2->Commit();
+    EXPECT_EQ(s1.IsConflict(), other[0] == 'a') << s1.ToString();
+    EXPECT_EQ(s2.IsConflict(), other[0] == 'm') << s2.ToString();
+    EXPECT_TRUE(s1.ok() || s1.IsConflict());
+    EXPECT_TRUE(s2.ok() || s2.IsConflict());
+  }
+  // The outside insert let both commit, with the counts they saw.
+  EXPECT_EQ(GetOr(db.get(), "sum/a"), "6");
+  EXPECT_EQ(GetOr(db.get(), "sum/m"), "1");
+}
+
+TEST(Optimistic, AReadOnlyTransactionConflictsWhenWhatItReadChanged) {
+  auto db = testing::OpenMemoryDb();
+  PutCommitted(db.get(), "x", "1");
+  PutCommitted(db.get(), "y", "1");
+  auto t1 = Begin(db.get());
+  auto t2 = Begin(db.get());
+  std::string v;
+  ASSERT_TRUE(t1->Main()->Get("x", &v).ok());
+  ASSERT_TRUE(t2->Main()->Get("y", &v).ok());
+  PutCommitted(db.get(), "x", "2");
+  EXPECT_TRUE(t1->Commit().IsConflict());
+  EXPECT_TRUE(t2->Commit().ok());
+}
+
+TEST(Optimistic, ResultsOfChangesAreObservationsToo) {
+  // A Delete's NotFound, a kNoOverwrite Put's kExists and a Rename's source
+  // all depend on the store: another commit changing them is a conflict.
+  auto db = testing::OpenMemoryDb();
+  PutCommitted(db.get(), "gone", "1");
+  auto t1 = Begin(db.get());
+  auto t2 = Begin(db.get());
+  auto t3 = Begin(db.get());
+  auto t4 = Begin(db.get());
+  ASSERT_TRUE(t1->Main()->Delete("absent").IsNotFound());
+  ASSERT_TRUE(t2->Main()->Put("new", "mine", kNoOverwrite).ok());
+  ASSERT_TRUE(t3->Main()->Rename("gone", "moved").ok());
+  ASSERT_TRUE(t4->Main()->Put("unrelated", "1").ok());
+  {
+    auto w = Begin(db.get());
+    ASSERT_TRUE(w->Main()->Put("absent", "now").ok());
+    ASSERT_TRUE(w->Main()->Put("new", "theirs").ok());
+    ASSERT_TRUE(w->Main()->Delete("gone").ok());
+    ASSERT_TRUE(w->Commit().ok());
+  }
+  EXPECT_TRUE(t1->Commit().IsConflict());
+  EXPECT_TRUE(t2->Commit().IsConflict());
+  EXPECT_TRUE(t3->Commit().IsConflict());
+  EXPECT_TRUE(t4->Commit().ok());
+  EXPECT_EQ(GetOr(db.get(), "new"), "theirs");
+}
+
+TEST(Optimistic, SeesItsOwnWritesAndKeepsThemThroughARebase) {
+  auto db = testing::OpenMemoryDb();
+  for (int i = 0; i < 100; i++) PutCommitted(db.get(), "k" + std::to_string(1000 + i), "v");
+  auto w = Begin(db.get());
+  Tree* t = w->Main();
+  ASSERT_TRUE(t->Put("k1050", "changed").ok());
+  ASSERT_TRUE(t->Delete("k1000").ok());
+  ASSERT_TRUE(t->Put("p1", "new").ok());
+  EXPECT_EQ(t->Count().value(), 100u);
+  EXPECT_EQ(t->CountPrefix("k").value(), 99u);
+  EXPECT_EQ(t->Rank("k1050").value(), 49u);
+  EXPECT_EQ(t->Select(49).value().value, "changed");
+  std::string v;
+  ASSERT_TRUE(t->Get("k1050", &v).ok());
+  EXPECT_EQ(v, "changed");
+  auto c = t->NewCursor();
+  c->Seek("k1049");
+  ASSERT_TRUE(c->Valid());
+  c->Next();
+  ASSERT_TRUE(c->Valid());
+  EXPECT_EQ(c->key(), "k1050");
+  EXPECT_EQ(c->value(), "changed");
+  ASSERT_TRUE(c->Put("by cursor").ok());
+  // A tree made, filled and dropped, another made and kept; a large value
+  // written in pieces with a hole, then renamed.
+  auto tmp = w->CreateTree("tmp");
+  ASSERT_TRUE(tmp.ok());
+  ASSERT_TRUE((*tmp)->Put("x", "y").ok());
+  ASSERT_TRUE(w->DropTree("tmp").ok());
+  auto files = w->CreateTree("files");
+  ASSERT_TRUE(files.ok());
+  std::string big(300000, 'b');
+  for (size_t i = 0; i < big.size(); i++) big[i] = static_cast<char>('a' + i % 23);
+  ASSERT_TRUE((*files)->WriteAt("f", 0, big).ok());
+  ASSERT_TRUE((*files)->WriteAt("f", 1 << 20, "tail").ok());
+  ASSERT_TRUE((*files)->Rename("f", "g").ok());
+  std::string got;
+  ASSERT_TRUE((*files)->ReadAt("g", 1000, 5000, &got).ok());
+  EXPECT_EQ(got, big.substr(1000, 5000));
+  auto r = (*files)->Reserve("reserved", 4);
+  ASSERT_TRUE(r.ok());
+  std::memcpy(*r, "abcd", 4);
+  // Another commit comes first (another tree: w counted all of main): w is
+  // rebased.
+  {
+    auto o = Begin(db.get());
+    auto side = o->CreateTree("side");
+    ASSERT_TRUE(side.ok());
+    ASSERT_TRUE((*side)->Put("other", "1").ok());
+    ASSERT_TRUE(o->Commit().ok());
+  }
+  Status st = w->Commit();
+  ASSERT_TRUE(st.ok()) << st.ToString();
+
+  auto rd = db->BeginRead();
+  EXPECT_EQ(GetOr(db.get(), "k1050"), "by cursor");
+  EXPECT_EQ(GetOr(db.get(), "k1000", "absent"), "absent");
+  EXPECT_TRUE((*rd)->OpenTree("side").ok());
+  EXPECT_TRUE((*rd)->OpenTree("tmp").status().IsNotFound());
+  auto f = (*rd)->OpenTree("files");
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ((*f)->ValueSize("g").value(), (1u << 20) + 4);
+  ASSERT_TRUE((*f)->ReadAt("g", 0, big.size(), &got).ok());
+  EXPECT_EQ(got, big);
+  ASSERT_TRUE((*f)->ReadAt("g", 1 << 20, 10, &got).ok());
+  EXPECT_EQ(got, "tail");
+  ASSERT_TRUE((*f)->Get("reserved", &got).ok());
+  EXPECT_EQ(got, "abcd");
+  EXPECT_TRUE((*f)->ValueSize("f").status().IsNotFound());
+  testing::ExpectClean(db.get());
+}
+
+TEST(Optimistic, SnapshotCallsConflictWithAnyCommitSinceTheStart) {
+  auto db = testing::OpenMemoryDb();
+  PutCommitted(db.get(), "a", "1");
+  auto t1 = Begin(db.get());
+  ASSERT_TRUE(t1->CreateSnapshot("s1").ok());
+  auto t2 = Begin(db.get());
+  ASSERT_TRUE(t2->CreateSnapshot("s2").ok());
+  ASSERT_TRUE(t2->Commit().ok());  // nothing came between: made
+  EXPECT_TRUE(t1->Commit().IsConflict());
+  auto list = db->ListSnapshots();
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 1u);
+  EXPECT_EQ((*list)[0].name, "s2");
+}
+
+TEST(Optimistic, AbortedAndUnfinishedTransactionsWriteNothing) {
+  auto db = testing::OpenMemoryDb();
+  PutCommitted(db.get(), "a", "1");
+  const std::string before = db->RootHash();
+  {
+    auto w = Begin(db.get());
+    ASSERT_TRUE(w->Main()->Put("a", "2").ok());
+    ASSERT_TRUE(w->Main()->WriteAt("big", 0, std::string(100000, 'x')).ok());
+  }  // destroyed without a commit
+  auto w = Begin(db.get());
+  ASSERT_TRUE(w->Main()->Put("a", "3").ok());
+  w->Abort();
+  EXPECT_FALSE(w->Main()->Put("a", "4").ok());  // finished
+  EXPECT_EQ(db->RootHash(), before);
+  EXPECT_EQ(GetOr(db.get(), "a"), "1");
+}
+
+TEST(Optimistic, ExclusiveTransactionsTakeTurnsAndOptimisticCommitsWaitForThem) {
+  auto db = testing::OpenMemoryDb();
+  auto ex = Begin(db.get(), WriteMode::kExclusive);
+  // An optimistic transaction begins and works while it is open...
+  auto opt = Begin(db.get());
+  ASSERT_TRUE(opt->Main()->Put("o", "1").ok());
+  // ... but a second exclusive one, and the optimistic commit, wait for it.
+  std::atomic<bool> ex_done{false};
+  std::atomic<int> started{0};
+  auto second = std::async(std::launch::async, [&] {
+    started++;
+    auto w = Begin(db.get(), WriteMode::kExclusive);
+    EXPECT_TRUE(ex_done.load());
+    EXPECT_EQ(GetOr(db.get(), "e"), "1");
+    return w->Main()->Put("e2", "1").ok() && w->Commit().ok();
+  });
+  auto commit = std::async(std::launch::async, [&] {
+    started++;
+    Status st = opt->Commit();
+    EXPECT_TRUE(ex_done.load());
+    return st;
+  });
+  while (started.load() < 2) std::this_thread::yield();
+  ASSERT_TRUE(ex->Main()->Put("e", "1").ok());
+  ex_done = true;
+  ASSERT_TRUE(ex->Commit().ok());
+  EXPECT_TRUE(second.get());
+  EXPECT_TRUE(commit.get().ok());
+  EXPECT_EQ(GetOr(db.get(), "o"), "1");
+  EXPECT_EQ(GetOr(db.get(), "e2"), "1");
+}
+
+}  // namespace
+}  // namespace bruce
