@@ -404,7 +404,10 @@ Result<std::unique_ptr<WriteTxn>> DbImpl::BeginWrite(WriteMode mode) {
 Result<Version> DbImpl::AcquireWriter() {
   std::unique_lock lock(writer_mu_);
   writer_cv_.wait(lock, [this] { return !writer_active_; });
-  if (!poisoned_.ok()) return poisoned_;
+  if (!poisoned_.ok()) {
+    writer_cv_.notify_one();  // the next waiter learns it too
+    return poisoned_;
+  }
   writer_active_ = true;
   lock.unlock();
   Version base;
