@@ -188,7 +188,7 @@ void WriteJson(const std::string& path, const Config& c, const Machine& m,
     for (const auto& r : runs) {
       const Measure& x = r.m[w];
       o << ", " << JsonStr(r.engine) << ": {\"ops\": " << x.ops << ", \"seconds\": " << x.seconds
-        << ", \"ops_per_sec\": " << x.ops_per_sec() << "}";
+        << ", \"ops_per_sec\": " << x.ops_per_sec() << ", \"retries\": " << x.retries << "}";
     }
     const Measure &b = Find(runs, "bruce", Workload(w)), &l = Find(runs, "LMDB", Workload(w));
     if (b.ran && l.ran && l.ops_per_sec() > 0) {

@@ -64,7 +64,10 @@ class BruceEngine final : public Engine {
   }
 
   void BeginWrite() override {
-    write_ = Take(db_->BeginWrite(), "begin write");
+    // Exclusive: one large transaction at a time, as a bulk load should be
+    // (an optimistic one would record its puts; it takes the writer role
+    // early once the record passes 64 MiB).
+    write_ = Take(db_->BeginWrite(bruce::WriteMode::kExclusive), "begin write");
     tree_ = write_->Main();
   }
 
@@ -72,11 +75,25 @@ class BruceEngine final : public Engine {
     Check(tree_->Put(key, value), "put");
   }
 
-  void PutBatch(const std::vector<std::pair<std::string_view, std::string_view>>& kvs) override {
-    std::unique_ptr<bruce::WriteTxn> w = Take(db_->BeginWrite(), "begin write");
-    bruce::Tree* t = w->Main();
-    for (const auto& [k, v] : kvs) Check(t->Put(k, v), "put");
-    Check(w->Commit(), "commit");
+  uint64_t PutBatch(const std::vector<std::pair<std::string_view, std::string_view>>& kvs,
+                    bool read) override {
+    for (uint64_t retries = 0;; retries++) {
+      std::unique_ptr<bruce::WriteTxn> w = Take(db_->BeginWrite(), "begin write");
+      bruce::Tree* t = w->Main();
+      bruce::PinnedValue old;
+      for (const auto& [k, v] : kvs) {
+        if (read) {
+          bruce::Status s = t->GetPinned(k, &old);
+          if (!s.IsNotFound()) Check(s, "get");
+        }
+        Check(t->Put(k, v), "put");
+      }
+      bruce::Status s = w->Commit();
+      if (!s.IsConflict()) {
+        Check(s, "commit");
+        return retries;
+      }
+    }
   }
 
   void Commit() override {

@@ -62,10 +62,13 @@ class Engine {
   virtual void BeginWrite() = 0;
   virtual void Put(std::string_view key, std::string_view value) = 0;
   virtual void Commit() = 0;
-  // One write transaction holding kvs, committed. Thread-safe: writer
-  // threads call it at once, each call its own transaction (the engines
-  // take them one at a time).
-  virtual void PutBatch(const std::vector<std::pair<std::string_view, std::string_view>>& kvs) = 0;
+  // One durable write transaction holding kvs, committed; with `read`,
+  // each put follows a get of its key in the transaction. Thread-safe:
+  // writer threads call it at once, each call its own transaction (LMDB
+  // takes them one at a time; bruce runs them as optimistic transactions).
+  // Returns how many times the transaction was run again after a conflict.
+  virtual uint64_t PutBatch(const std::vector<std::pair<std::string_view, std::string_view>>& kvs,
+                            bool read) = 0;
 
   // Read transactions: BeginRead, then Get / Scan / Select / Count, EndRead.
   virtual void BeginRead() = 0;

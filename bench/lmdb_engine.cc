@@ -70,16 +70,24 @@ class LmdbEngine final : public Engine {
     Check(mdb_put(txn_, dbi_, &k, &v, 0), "put");
   }
 
-  void PutBatch(const std::vector<std::pair<std::string_view, std::string_view>>& kvs) override {
+  uint64_t PutBatch(const std::vector<std::pair<std::string_view, std::string_view>>& kvs,
+                    bool read) override {
     MDB_txn* t = nullptr;
     Check(mdb_txn_begin(env_, nullptr, 0, &t), "txn_begin");
     for (const auto& [key, value] : kvs) {
       MDB_val k = Val(key), v = Val(value);
-      int rc = mdb_put(t, dbi_, &k, &v, 0);
+      int rc = MDB_SUCCESS;
+      if (read) {
+        MDB_val old;
+        rc = mdb_get(t, dbi_, &k, &old);
+        if (rc == MDB_NOTFOUND) rc = MDB_SUCCESS;
+      }
+      if (rc == MDB_SUCCESS) rc = mdb_put(t, dbi_, &k, &v, 0);
       if (rc != MDB_SUCCESS) mdb_txn_abort(t);
       Check(rc, "put");
     }
     Check(mdb_txn_commit(t), "commit");
+    return 0;
   }
 
   void Commit() override {

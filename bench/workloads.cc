@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <chrono>
 #include <cinttypes>
@@ -51,8 +52,10 @@ void Stat(StoreFile* f) {
 }
 
 void Report(const Engine& e, Workload w, const Measure& m) {
-  std::fprintf(stderr, "  %-6s %-30s %10" PRIu64 " ops %9.3f s %14.0f %s\n", e.name(),
+  std::fprintf(stderr, "  %-6s %-30s %10" PRIu64 " ops %9.3f s %14.0f %s", e.name(),
                Info(w).title, m.ops, m.seconds, m.ops_per_sec(), Info(w).unit);
+  if (w >= kWriters1) std::fprintf(stderr, "  (%" PRIu64 " retried after a conflict)", m.retries);
+  std::fprintf(stderr, "\n");
 }
 
 }  // namespace
@@ -96,6 +99,9 @@ const WorkloadInfo& Info(Workload w) {
       {"writers1", "1 writer, 100 puts/durable txn", "commits/s", false},
       {"writers2", "2 writers, 100 puts/durable txn", "commits/s", false},
       {"writers4", "4 writers, 100 puts/durable txn", "commits/s", false},
+      {"rmw1", "1 writer, 100 get+puts/durable txn", "commits/s", false},
+      {"rmw2", "2 writers, 100 get+puts/durable txn", "commits/s", false},
+      {"rmw4", "4 writers, 100 get+puts/durable txn", "commits/s", false},
   };
   return kInfo[w];
 }
@@ -227,12 +233,15 @@ EngineRun RunWorkloads(Engine& e, const Dataset& d, const std::string& root) {
   // durable commit, shared among 1, 2 and 4 threads (thread j takes every
   // T-th batch). Both engines take writers one at a time; a commit's sync
   // may be shared by the writers waiting for it.
-  for (const auto& wt : {std::pair{kWriters1, 1}, {kWriters2, 2}, {kWriters4, 4}}) {
+  for (const auto& wt : {std::pair{kWriters1, 1}, {kWriters2, 2}, {kWriters4, 4}, {kRmw1, 1},
+                         {kRmw2, 2}, {kRmw4, 4}}) {
     const Workload w = wt.first;
     const int threads = wt.second;
+    const bool read = w >= kRmw1;
     Timer t;
     std::vector<std::thread> pool;
     std::vector<std::exception_ptr> failed(threads);
+    std::atomic<uint64_t> retries{0};
     for (int j = 0; j < threads; ++j) {
       pool.emplace_back([&, j] {
         try {
@@ -242,7 +251,7 @@ EngineRun RunWorkloads(Engine& e, const Dataset& d, const std::string& root) {
               const uint64_t k = d.writer_idx()[b * kWriterBatch + i];
               kvs[i] = {d.Key(k), d.Value(k + 2 * p.keys + w)};
             }
-            e.PutBatch(kvs);
+            retries += e.PutBatch(kvs, read);
           }
         } catch (...) {
           failed[j] = std::current_exception();
@@ -253,6 +262,7 @@ EngineRun RunWorkloads(Engine& e, const Dataset& d, const std::string& root) {
     for (auto& f : failed) {
       if (f) std::rethrow_exception(f);
     }
+    run.m[w].retries = retries.load();
     finish(w, p.writer_batches, t, 0);
   }
   Expect(CountKeys(e) == p.keys, e, "key count after the writers");

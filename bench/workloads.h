@@ -94,6 +94,9 @@ enum Workload : int {
   kWriters1,  // durable commits of 100 random puts, from 1, 2 and 4 threads
   kWriters2,
   kWriters4,
+  kRmw1,  // the same, each put after a get of its key (read-modify-write)
+  kRmw2,
+  kRmw4,
   kNumWorkloads,
 };
 
@@ -110,6 +113,7 @@ struct Measure {
   uint64_t ops = 0;
   double seconds = 0;
   uint64_t checksum = 0;
+  uint64_t retries = 0;  // transactions run again after a conflict
   double ops_per_sec() const { return seconds > 0 ? static_cast<double>(ops) / seconds : 0; }
 };
 

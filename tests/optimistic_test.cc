@@ -311,5 +311,67 @@ TEST(Optimistic, ExclusiveTransactionsTakeTurnsAndOptimisticCommitsWaitForThem) 
   EXPECT_EQ(GetOr(db.get(), "e2"), "1");
 }
 
+std::unique_ptr<Db> OpenWithRecordLimit(size_t bytes) {
+  Options o;
+  o.create_if_missing = true;
+  o.durability = Durability::kNoSync;
+  o.optimistic_record_bytes = bytes;
+  auto db = Db::Open(std::shared_ptr<PageStore>(NewMemoryStore()), o);
+  EXPECT_TRUE(db.ok()) << db.status().ToString();
+  return std::move(db).value();
+}
+
+TEST(Optimistic, ALargeTransactionTakesTheWriterRoleEarly) {
+  // Three transactions pass a 256 KiB record: one with nothing committed
+  // since its start (its state becomes the writer's), one after a disjoint
+  // commit (rebased, then goes on as an exclusive transaction: its cursor
+  // and trees keep working) and one whose read changed (kConflict from the
+  // call that passed the limit, and from Commit).
+  auto db = OpenWithRecordLimit(256 << 10);
+  PutCommitted(db.get(), "x", "0");
+  const std::string chunk(64 << 10, 'c');
+  auto t1 = Begin(db.get());
+  auto t2 = Begin(db.get());
+  auto t3 = Begin(db.get());
+  std::string v;
+  ASSERT_TRUE(t2->Main()->Get("x", &v).ok());
+  ASSERT_TRUE(t3->Main()->Get("x", &v).ok());
+  auto c2 = t2->Main()->NewCursor();
+  c2->Seek("x");
+  ASSERT_TRUE(c2->Valid());
+  for (int i = 0; i < 8; i++) {
+    ASSERT_TRUE(t1->Main()->WriteAt("one", static_cast<uint64_t>(i) * chunk.size(), chunk).ok());
+  }
+  // t1 now holds the role: an exclusive BeginWrite would wait for it.
+  ASSERT_TRUE(t1->Main()->Put("one-more", "1").ok());
+  ASSERT_TRUE(t1->Commit().ok());
+  for (int i = 0; i < 8; i++) {
+    ASSERT_TRUE(t2->Main()->Put("two" + std::to_string(i), chunk).ok());
+  }
+  EXPECT_EQ(c2->key(), "x");  // the cursor, moved to the writer
+  ASSERT_TRUE(c2->Put("from the cursor").ok());
+  auto extra = t2->CreateTree("extra");
+  ASSERT_TRUE(extra.ok());
+  ASSERT_TRUE((*extra)->Put("k", "v").ok());
+  ASSERT_TRUE(t2->Commit().ok());
+  PutCommitted(db.get(), "x", "changed");
+  Status st;
+  for (int i = 0; i < 8 && st.ok(); i++) st = t3->Main()->Put("three" + std::to_string(i), chunk);
+  EXPECT_TRUE(st.IsConflict()) << st.ToString();
+  EXPECT_TRUE(t3->Commit().IsConflict());
+
+  EXPECT_EQ(GetOr(db.get(), "x"), "changed");
+  EXPECT_EQ(GetOr(db.get(), "one-more"), "1");
+  EXPECT_EQ(GetOr(db.get(), "two7"), chunk);
+  EXPECT_EQ(GetOr(db.get(), "three0", "absent"), "absent");
+  auto r = db->BeginRead();
+  EXPECT_EQ((*r)->Main()->ValueSize("one").value(), 8 * chunk.size());
+  std::string got;
+  ASSERT_TRUE((*r)->Main()->ReadAt("one", 7 * chunk.size(), chunk.size(), &got).ok());
+  EXPECT_EQ(got, chunk);
+  EXPECT_TRUE((*r)->OpenTree("extra").ok());
+  testing::ExpectClean(db.get());
+}
+
 }  // namespace
 }  // namespace bruce

@@ -1,7 +1,6 @@
 // txn/ops.cc — performing a recorded call, and the digest of its result.
 #include "txn/ops.h"
 
-#define XXH_STATIC_LINKING_ONLY  // XXH3_state_t on the stack
 #include <xxhash.h>
 
 namespace bruce {
@@ -9,18 +8,21 @@ namespace bruce {
 namespace {
 
 // A digest of what a call returned: its status code and its results.
+// Strings are hashed with XXH3; the parts are mixed in order.
 class Digest {
  public:
-  Digest() { XXH3_64bits_reset(&state_); }
   void Add(std::string_view s) {
     U64(s.size());
-    XXH3_64bits_update(&state_, s.data(), s.size());
+    U64(XXH3_64bits(s.data(), s.size()));
   }
-  void U64(uint64_t v) { XXH3_64bits_update(&state_, &v, sizeof v); }
-  uint64_t Done() { return XXH3_64bits_digest(&state_); }
+  void U64(uint64_t v) {
+    h_ = (h_ ^ v) * 0x9e3779b97f4a7c15ull;
+    h_ ^= h_ >> 29;
+  }
+  uint64_t Done() const { return h_; }
 
  private:
-  XXH3_state_t state_;
+  uint64_t h_ = 0x243f6a8885a308d3ull;
 };
 
 Status NoTarget() { return Status::InvalidArgument("a tree or cursor of another transaction"); }

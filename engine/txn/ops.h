@@ -39,7 +39,9 @@ struct Op {
   uint32_t other = 0;  // MoveTo's destination, CloneRange's source; NewCursor's cursor
   uint32_t flags = 0;  // Put's flags; CreateTree's dupsort; SeekData's hole
   uint64_t a = 0, b = 0, c = 0;  // offsets, sizes, an index; CreateTree's level + 1
-  std::string k1, k2;  // keys, a value, data, a tree or snapshot name
+  // Keys, a value, data, a tree or snapshot name: the caller's bytes while
+  // a call runs, the record's (OptimisticTxn's arena) once recorded.
+  std::string_view k1, k2;
   uint64_t digest = 0;
 };
 

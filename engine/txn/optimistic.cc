@@ -2,6 +2,8 @@
 // and the rebase that runs the record again on the newest state.
 #include "txn/optimistic.h"
 
+#include <cstring>
+
 #include "txn/optimistic_tree.h"
 
 namespace bruce {
@@ -41,6 +43,34 @@ const char* Describe(OpKind k) {
 
 }  // namespace
 
+std::string_view Arena::Copy(std::string_view s) {
+  if (s.empty()) return {};
+  bytes_ += s.size();
+  if (s.size() > kChunk / 4) {  // a chunk of its own, before the current one
+    auto big = std::make_unique<char[]>(s.size());
+    std::memcpy(big.get(), s.data(), s.size());
+    std::string_view v(big.get(), s.size());
+    chunks_.insert(chunks_.empty() ? chunks_.end() : chunks_.end() - 1, std::move(big));
+    return v;
+  }
+  if (used_ + s.size() > kChunk) {
+    chunks_.push_back(std::make_unique<char[]>(kChunk));
+    last_ = chunks_.back().get();
+    used_ = 0;
+  }
+  char* at = last_ + used_;
+  std::memcpy(at, s.data(), s.size());
+  used_ += s.size();
+  return std::string_view(at, s.size());
+}
+
+void Arena::Clear() {
+  chunks_.clear();
+  last_ = nullptr;
+  used_ = kChunk;
+  bytes_ = 0;
+}
+
 OptimisticTxn::OptimisticTxn(DbImpl* db, const Version& base)
     : db_(db), base_(base), inner_(std::make_unique<WriteTxnImpl>(db, base, true)) {
   targets_.txn = inner_.get();
@@ -53,6 +83,7 @@ OptimisticTxn::~OptimisticTxn() {
 }
 
 Status OptimisticTxn::Usable() const {
+  if (!failed_.ok()) return failed_;
   if (finished_) return Status::InvalidArgument("transaction already finished");
   return Status::OK();
 }
@@ -62,6 +93,11 @@ OpOut OptimisticTxn::Record(Op op) {
   out.st = Usable();
   if (!out.st.ok()) return out;
   Settle();
+  const bool recording = real_ == nullptr;
+  if (recording) {
+    op.k1 = arena_.Copy(op.k1);
+    op.k2 = arena_.Copy(op.k2);
+  }
   RunOp(op, &targets_, &out);
   if (MakesTree(op.kind) && out.tree != nullptr) {
     OptTree* t = Wrap(out.tree);
@@ -69,42 +105,50 @@ OpOut OptimisticTxn::Record(Op op) {
     out.tree = t;
   }
   if (IsChange(op.kind)) changes_++;
+  if (!recording) return out;
   if (op.kind == OpKind::kCreateSnapshot || op.kind == OpKind::kDestroySnapshot) {
     whole_store_ = true;
   }
   op.digest = out.digest;
-  log_.push_back(std::move(op));
+  log_.push_back(op);
+  if (IsChange(op.kind) &&
+      arena_.bytes() + inner_->private_bytes() + log_.size() * sizeof(Op) >
+                              db_->options().optimistic_record_bytes) {
+    Status st = TakeRole();
+    if (!st.ok()) out.st = st;  // the change did not happen after all
+  }
   return out;
 }
 
-OptTree* OptimisticTxn::Wrap(Tree* inner) {
-  auto it = wrapped_.find(inner);
-  if (it != wrapped_.end()) return it->second.get();
-  const auto id = static_cast<uint32_t>(targets_.trees.size());
-  targets_.SetTree(id, inner);
-  auto t = std::make_unique<OptTree>(this, inner, id);
-  OptTree* raw = t.get();
-  wrapped_.emplace(inner, std::move(t));
-  return raw;
+OptTree* OptimisticTxn::Wrap(Tree* tree) {
+  auto it = handle_of_.find(tree);
+  if (it != handle_of_.end()) return handles_[it->second].get();
+  const auto id = static_cast<uint32_t>(handles_.size());
+  targets_.SetTree(id, tree);
+  handles_.push_back(std::make_unique<OptTree>(this, *tree, id));
+  handle_of_.emplace(tree, id);
+  return handles_.back().get();
 }
 
-void OptimisticTxn::SetPending(uint32_t tree, std::string key, char* buf, size_t size) {
+void OptimisticTxn::SetPending(uint32_t tree, std::string_view key, char* buf, size_t size) {
   Settle();
-  pending_ = Pending{tree, std::move(key), buf, size};
+  pending_ = Pending{tree, arena_.Copy(key), buf, size};
 }
 
 void OptimisticTxn::Settle() {
   if (!pending_) return;
-  Pending p = std::move(*pending_);
+  Pending p = *pending_;
   pending_.reset();
-  // The detached tree applies the reservation itself on its next call; the
-  // record holds it as the Put it amounts to.
+  // The tree applies the reservation itself on its next call; the record
+  // holds it as the Put it amounts to.
   Op op;
   op.kind = OpKind::kPut;
   op.tree = p.tree;
-  op.k1 = std::move(p.key);
-  op.k2.assign(p.buf, p.size);
-  Record(std::move(op));
+  // Copied first: the tree's next call (this Put) takes the buffer away.
+  const std::string data(p.buf, p.size);
+  op.k1 = p.key;
+  op.k2 = data;
+  Record(op);
 }
 
 Tree* OptimisticTxn::Main() {
@@ -119,7 +163,7 @@ Tree* OptimisticTxn::Main() {
 Result<Tree*> OptimisticTxn::OpenTree(std::string_view name) {
   Op op;
   op.kind = OpKind::kOpenTree;
-  op.k1 = std::string(name);
+  op.k1 = name;
   OpOut o = Record(std::move(op));
   if (!o.st.ok()) return o.st;
   return o.tree;
@@ -136,7 +180,7 @@ Result<std::vector<std::string>> OptimisticTxn::ListTrees() {
 Result<Tree*> OptimisticTxn::CreateTree(std::string_view name, const TreeOptions& options) {
   Op op;
   op.kind = OpKind::kCreateTree;
-  op.k1 = std::string(name);
+  op.k1 = name;
   op.flags = options.dupsort ? 1 : 0;
   op.a = static_cast<uint64_t>(options.compression_level + 1);
   OpOut o = Record(std::move(op));
@@ -147,21 +191,21 @@ Result<Tree*> OptimisticTxn::CreateTree(std::string_view name, const TreeOptions
 Status OptimisticTxn::DropTree(std::string_view name) {
   Op op;
   op.kind = OpKind::kDropTree;
-  op.k1 = std::string(name);
+  op.k1 = name;
   return Record(std::move(op)).st;
 }
 
 Status OptimisticTxn::CreateSnapshot(std::string_view name) {
   Op op;
   op.kind = OpKind::kCreateSnapshot;
-  op.k1 = std::string(name);
+  op.k1 = name;
   return Record(std::move(op)).st;
 }
 
 Status OptimisticTxn::DestroySnapshot(std::string_view name) {
   Op op;
   op.kind = OpKind::kDestroySnapshot;
-  op.k1 = std::string(name);
+  op.k1 = name;
   return Record(std::move(op)).st;
 }
 
@@ -171,72 +215,92 @@ Status OptimisticTxn::Commit() {
 }
 
 Result<uint64_t> OptimisticTxn::CommitNoWait() {
-  BRUCE_RETURN_IF_ERROR(Usable());
+  if (Status st = Usable(); !st.ok()) {
+    Abort();
+    return st;
+  }
   Settle();
-  Result<Version> cur = db_->AcquireWriter();
-  if (!cur.ok()) {
-    Abort();
-    return cur.status();
-  }
-  const bool moved = cur->txn != base_.txn;
-  if (moved && whole_store_) {
-    db_->EndWrite();
-    Abort();
-    return Status::Conflict("a snapshot was made or destroyed in a transaction that began at "
-                            "commit " + std::to_string(base_.txn) + ", and commit " +
-                            std::to_string(cur->txn) + " came since");
-  }
-  targets_.cursors.clear();
-  if (!moved && !inner_->wrote_private()) {
-    // Nothing came between: the detached state is what a writer would hold.
-    inner_->Attach();
-    real_ = std::move(inner_);
-  } else {
-    real_ = std::make_unique<WriteTxnImpl>(db_, cur.value());
-    rebased_ = moved;
-    Status st = Replay(real_.get(), moved, cur->txn);
+  if (real_ == nullptr) {
+    Status st = TakeRole();
     if (!st.ok()) {
-      real_->Abort();  // gives the writer role back
       Abort();
       return st;
     }
   }
+  targets_.cursors.clear();
   Result<uint64_t> r = real_->CommitNoWait();
   Finish();
   return r;
 }
 
-Status OptimisticTxn::Replay(WriteTxnImpl* w, bool compare, uint64_t newest) {
-  OpTargets rt;
-  rt.txn = w;
-  Status result;
+Status OptimisticTxn::TakeRole() {
+  Result<Version> cur = db_->AcquireWriter();
+  if (!cur.ok()) return failed_ = cur.status();
+  const bool moved = cur->txn != base_.txn;
+  if (moved && whole_store_) {
+    db_->EndWrite();
+    return failed_ = Status::Conflict(
+               "a snapshot was made or destroyed in a transaction that began at commit " +
+               std::to_string(base_.txn) + ", and commit " + std::to_string(cur->txn) +
+               " came since");
+  }
+  if (!moved && !inner_->wrote_private()) {
+    // Nothing came between: the detached state is what a writer would hold.
+    inner_->Attach();
+    real_ = std::move(inner_);
+  } else {
+    auto w = std::make_unique<WriteTxnImpl>(db_, cur.value());
+    OpTargets rt;
+    rt.txn = w.get();
+    Status st = Replay(&rt, moved, cur->txn);
+    if (!st.ok()) {
+      rt.cursors.clear();
+      w->Abort();  // gives the writer role back
+      return failed_ = st;
+    }
+    // Calls go on on the writer, through the same handles and cursors.
+    targets_.cursors.clear();
+    targets_ = std::move(rt);
+    handle_of_.clear();
+    for (uint32_t id = 0; id < targets_.trees.size(); id++) {
+      if (targets_.trees[id] != nullptr) handle_of_.emplace(targets_.trees[id], id);
+    }
+    inner_.reset();
+    real_ = std::move(w);
+  }
+  targets_.txn = real_.get();
+  log_.clear();
+  log_.shrink_to_fit();
+  arena_.Clear();
+  pending_.reset();
+  return Status::OK();
+}
+
+Status OptimisticTxn::Replay(OpTargets* rt, bool compare, uint64_t newest) {
   for (const Op& op : log_) {
     OpOut out;
-    RunOp(op, &rt, &out);
-    if (MakesTree(op.kind) && out.tree != nullptr) rt.SetTree(op.tree, out.tree);
+    RunOp(op, rt, &out);
+    if (MakesTree(op.kind) && out.tree != nullptr) rt->SetTree(op.tree, out.tree);
     if (out.digest == op.digest) continue;
-    if (StoreFailure(out.st)) {
-      result = out.st;
-      break;
-    }
+    if (StoreFailure(out.st)) return out.st;
     // Unchanged state gives unchanged results; a difference there is as
     // much a reason to write nothing as a conflict.
     const Tree* t = op.kind >= OpKind::kCurFirst || op.kind <= OpKind::kDestroySnapshot
-                        ? nullptr : rt.tree(op.tree);
+                        ? nullptr : rt->tree(op.tree);
     std::string what = Describe(op.kind);
     if (t != nullptr) what += " in tree '" + t->name() + "'";
-    result = Status::Conflict(what + " changed: the transaction began at commit " +
-                              std::to_string(base_.txn) + (compare ? ", rebased onto " : ", at ") +
-                              std::to_string(newest));
-    break;
+    return Status::Conflict(what + " changed: the transaction began at commit " +
+                            std::to_string(base_.txn) + (compare ? ", rebased onto " : ", at ") +
+                            std::to_string(newest));
   }
-  rt.cursors.clear();
-  return result;
+  return Status::OK();
 }
 
 void OptimisticTxn::Abort() {
   if (finished_) return;
+  targets_.cursors.clear();
   if (inner_) inner_->Abort();
+  if (real_) real_->Abort();  // the role, taken early
   Finish();
 }
 

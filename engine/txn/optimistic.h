@@ -9,7 +9,9 @@
 // runs the record again, call by call, comparing each digest: the first
 // difference is a conflict (kConflict, nothing written); if none differs,
 // the transaction observed exactly what it would have observed running
-// alone at its commit, so the history stays serializable.
+// alone at its commit, so the history stays serializable. A transaction
+// whose record grows past Options::optimistic_record_bytes takes the writer role early (the
+// same check and replay) and goes on as an exclusive transaction.
 //
 // Thread safety: one thread at a time, as every transaction.
 #pragma once
@@ -28,13 +30,29 @@ namespace bruce {
 class OptTree;
 class OptCursor;
 
+// Where a transaction's record keeps the bytes of its calls: chunks that
+// never move, so the record's views stay valid.
+class Arena {
+ public:
+  std::string_view Copy(std::string_view s);
+  size_t bytes() const { return bytes_; }
+  void Clear();
+
+ private:
+  static constexpr size_t kChunk = size_t{1} << 20;
+  std::vector<std::unique_ptr<char[]>> chunks_;
+  size_t used_ = kChunk;  // bytes taken in the last small chunk
+  char* last_ = nullptr;
+  size_t bytes_ = 0;
+};
+
 class OptimisticTxn final : public WriteTxn {
  public:
   // base: pinned by the caller (DbImpl::PinCurrent); unpinned at the end.
   OptimisticTxn(DbImpl* db, const Version& base);
   ~OptimisticTxn() override;
 
-  uint64_t id() const override { return base_.txn + 1; }
+  uint64_t id() const override { return real_ ? real_->id() : base_.txn + 1; }
   Tree* Main() override;
   Result<Tree*> OpenTree(std::string_view name) override;
   Result<std::vector<std::string>> ListTrees() override;
@@ -49,41 +67,43 @@ class OptimisticTxn final : public WriteTxn {
   Result<uint64_t> CommitNoWait() override;
   void Abort() override;
 
-  // For the wrappers: runs op on the detached state, records it, and
+  // For the wrappers: runs op on the transaction's state, records it, and
   // returns what it returned.
   OpOut Record(Op op);
   Status Usable() const;
-  // The handle a tree of the detached state has here (made on first sight).
-  OptTree* Wrap(Tree* inner);
   uint32_t NewCursorId() { return next_cursor_++; }
   // Bumped by every recorded change; cursors notice their position may
   // have moved.
   uint64_t changes() const { return changes_; }
   // A Reserve in flight: recorded as a Put of what the caller wrote into
   // the buffer, before the next call.
-  void SetPending(uint32_t tree, std::string key, char* buf, size_t size);
+  void SetPending(uint32_t tree, std::string_view key, char* buf, size_t size);
   OpTargets& targets() { return targets_; }
 
-  // What Commit found, for tests and the bench.
-  bool rebased() const { return rebased_; }
-
  private:
+  OptTree* Wrap(Tree* inner);
   void Settle();
-  // Runs the record on w (the newest state); compare: digests must match.
-  // newest: the commit w began from (for the message).
-  Status Replay(WriteTxnImpl* w, bool compare, uint64_t newest);
+  // Takes the writer role; on return the transaction works on real_ (the
+  // detached state itself when nothing was committed since it began, else
+  // a fresh one with the record replayed), or failed_ says why not.
+  Status TakeRole();
+  // Runs the record on t (a writer on the newest state); compare: the
+  // digests must match (else kConflict). newest: the commit t began from.
+  Status Replay(OpTargets* t, bool compare, uint64_t newest);
   void Finish();
 
   DbImpl* db_;
   Version base_;
-  std::unique_ptr<WriteTxnImpl> inner_;
-  std::unique_ptr<WriteTxnImpl> real_;  // keeps the trees alive after commit
-  OpTargets targets_;                  // the detached state's trees and cursors
+  std::unique_ptr<WriteTxnImpl> inner_;  // the detached state
+  std::unique_ptr<WriteTxnImpl> real_;   // the writer, once the role is taken
   std::vector<Op> log_;
-  std::map<Tree*, std::unique_ptr<OptTree>> wrapped_;
+  Arena arena_;
+  std::vector<std::unique_ptr<OptTree>> handles_;  // by id
+  std::map<Tree*, uint32_t> handle_of_;
+  OpTargets targets_;  // the trees and cursors calls run on (inner's, then real's)
   struct Pending {
     uint32_t tree;
-    std::string key;
+    std::string_view key;
     char* buf;
     size_t size;
   };
@@ -94,7 +114,7 @@ class OptimisticTxn final : public WriteTxn {
   bool whole_store_ = false;  // a snapshot call: any commit since is a conflict
   bool finished_ = false;
   bool pinned_ = true;
-  bool rebased_ = false;
+  Status failed_;  // taking the role early found a conflict
 };
 
 }  // namespace bruce

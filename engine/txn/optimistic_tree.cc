@@ -58,7 +58,7 @@ Result<char*> OptTree::Reserve(std::string_view key, size_t size) {
     txn_->Record(std::move(op));  // the same failure, recorded
     return o.st;
   }
-  txn_->SetPending(id_, std::string(key), o.buf, size);
+  txn_->SetPending(id_, key, o.buf, size);
   return o.buf;
 }
 
@@ -211,8 +211,8 @@ bool OptCursor::Move(OpKind kind, std::string_view k1, std::string_view k2) {
   Op op;
   op.kind = kind;
   op.tree = id_;
-  op.k1 = std::string(k1);
-  op.k2 = std::string(k2);
+  op.k1 = k1;
+  op.k2 = k2;
   OpOut o = txn_->Record(std::move(op));
   moves_++;
   seen_changes_ = txn_->changes();
@@ -257,7 +257,7 @@ Status OptCursor::Put(std::string_view value) {
   Op op;
   op.kind = OpKind::kCurPut;
   op.tree = id_;
-  op.k1 = std::string(value);
+  op.k1 = value;
   Status st = txn_->Record(std::move(op)).st;
   moves_++;
   seen_changes_ = txn_->changes();

@@ -9,12 +9,13 @@ namespace bruce {
 
 class OptTree final : public Tree {
  public:
-  OptTree(OptimisticTxn* txn, Tree* inner, uint32_t id) : txn_(txn), inner_(inner), id_(id) {}
+  OptTree(OptimisticTxn* txn, const Tree& inner, uint32_t id)
+      : txn_(txn), name_(inner.name()), dupsort_(inner.dupsort()), id_(id) {}
   uint32_t id() const { return id_; }
   OptimisticTxn* txn() const { return txn_; }
 
-  const std::string& name() const override { return inner_->name(); }
-  bool dupsort() const override { return inner_->dupsort(); }
+  const std::string& name() const override { return name_; }
+  bool dupsort() const override { return dupsort_; }
   Status Get(std::string_view key, std::string* value) override;
   Status GetPinned(std::string_view key, PinnedValue* value) override;
   Status Put(std::string_view key, std::string_view value) override {
@@ -54,8 +55,8 @@ class OptTree final : public Tree {
     Op op;
     op.kind = kind;
     op.tree = id_;
-    op.k1 = std::string(k1);
-    op.k2 = std::string(k2);
+    op.k1 = k1;
+    op.k2 = k2;
     return op;
   }
   Result<uint64_t> U64(Op op);
@@ -63,7 +64,8 @@ class OptTree final : public Tree {
   OptTree* Mine(Tree* t) const;
 
   OptimisticTxn* txn_;
-  Tree* inner_;
+  std::string name_;
+  bool dupsort_;
   uint32_t id_;
 };
 

@@ -236,7 +236,11 @@ Status WriteTxnImpl::DropTree(std::string_view name) {
 void WriteTxnImpl::FreeRun(const BlockPtr& ptr) {
   uint64_t pages = format::PagesFor(ptr.stored_len, db_->page_size());
   if (ptr.page >= kPrivatePage) {
-    private_.erase(ptr.page);
+    auto it = private_.find(ptr.page);
+    if (it != private_.end()) {
+      private_bytes_ -= it->second.size();
+      private_.erase(it);
+    }
     return;
   }
   if (ptr.birth == id_) {
@@ -375,6 +379,7 @@ Status WriteTxnImpl::WriteData(const std::vector<std::string>& blocks, std::vect
       p.hash = format::HashLogical(b);
       p.count = b.size();
       private_[p.page] = b;
+      private_bytes_ += b.size();
       out->push_back(p);
     }
     wrote_private_ = true;

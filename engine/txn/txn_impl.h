@@ -288,6 +288,7 @@ class WriteTxnImpl final : public WriteTxn, public TxnBase, public WriteContext 
   static constexpr uint64_t kPrivatePage = uint64_t{1} << 62;
   bool detached() const { return detached_; }
   bool wrote_private() const { return wrote_private_; }
+  size_t private_bytes() const { return private_bytes_; }
   const Version& base() const { return base_; }
   void Attach();
 
@@ -405,6 +406,7 @@ class WriteTxnImpl final : public WriteTxn, public TxnBase, public WriteContext 
   // Detached: data blocks by private page number.
   bool detached_ = false;
   bool wrote_private_ = false;
+  size_t private_bytes_ = 0;
   uint64_t next_private_ = kPrivatePage;
   std::unordered_map<uint64_t, std::string> private_;
   Status ReadPrivate(const format::BlockPtr& ptr, std::string* out);

@@ -51,6 +51,11 @@ struct Options {
   // 1 nodes are packed (the smallest file for a load in key order); lower
   // leaves room for later inserts among the loaded keys before nodes split.
   double append_fill = 1.0;
+  // An optimistic write transaction records its calls (and holds the large
+  // values it wrote) in memory until it commits; once that passes this many
+  // bytes it takes the writer role at once and goes on as an exclusive one
+  // (WriteMode).
+  size_t optimistic_record_bytes = size_t{64} << 20;
   // A store in a file: read and write it with O_DIRECT, bypassing the
   // operating system's page cache, so that the only cache is the engine's
   // (no second copy of hot nodes in memory, and a store much larger than
