@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstring>
 #include <atomic>
 #include <map>
 #include <mutex>
@@ -42,10 +43,16 @@ struct Done {
 std::string Key(uint64_t i) { return "k" + std::to_string(i % 16); }
 
 // Runs one random transaction on w, recording what it does; false when a
-// call failed (the store died: an I/O error).
+// call failed, with *failure saying why: kConflict (a transaction that took
+// the writer role early found what it read changed) or an I/O error (the
+// store died).
 bool RunRandom(std::mt19937_64& rng, WriteTxn* w, int thread, uint64_t serial, bool* read_only,
-               std::vector<Event>* ev) {
+               std::vector<Event>* ev, Status* failure) {
   Tree* t = w->Main();
+  auto ok = [&](Status st) {
+    if (!st.ok()) *failure = st;
+    return st.ok();
+  };
   auto get = [&](const std::string& k) {
     Event e;
     e.kind = Event::kGet;
@@ -54,12 +61,12 @@ bool RunRandom(std::mt19937_64& rng, WriteTxn* w, int thread, uint64_t serial, b
     Status st = t->Get(k, &v);
     if (st.ok()) e.seen = v;
     ev->push_back(e);
-    return st.ok() || st.IsNotFound();
+    return st.IsNotFound() || ok(st);
   };
   auto put = [&](const std::string& k, const std::string& v) {
     std::this_thread::yield();  // between reading and writing: let others commit
     ev->push_back(Event{Event::kPut, k, v, {}, 0, {}});
-    return t->Put(k, v).ok();
+    return ok(t->Put(k, v));
   };
   const int type = static_cast<int>(rng() % 5);
   *read_only = type == 4;
@@ -84,7 +91,7 @@ bool RunRandom(std::mt19937_64& rng, WriteTxn* w, int thread, uint64_t serial, b
       e.k = Key(rng());
       e.k2 = Key(rng());
       auto n = t->Count(e.k, e.k2);
-      if (!n.ok()) return false;
+      if (!ok(n.status())) return false;
       e.n = *n;
       ev->push_back(e);
       Event s;
@@ -95,7 +102,7 @@ bool RunRandom(std::mt19937_64& rng, WriteTxn* w, int thread, uint64_t serial, b
         s.rows.emplace_back(c->key(), c->value());
         if (c->key().substr(0, 2) != "k1") break;  // the key it stopped on
       }
-      if (!c->status().ok()) return false;
+      if (!ok(c->status())) return false;
       ev->push_back(s);
       if (!put("sum" + std::to_string(thread), std::to_string(e.n) + "/" +
                                                    std::to_string(s.rows.size()))) {
@@ -111,9 +118,17 @@ bool RunRandom(std::mt19937_64& rng, WriteTxn* w, int thread, uint64_t serial, b
           e.kind = Event::kDel;
           e.k = k;
           Status st = t->Delete(k);
-          if (!st.ok() && !st.IsNotFound()) return false;
+          if (!st.IsNotFound() && !ok(st)) return false;
           if (st.ok()) e.seen = "";
           ev->push_back(e);
+        } else if (rng() % 3 == 0) {  // a reservation, up to 3,000 bytes
+          std::string v = mine + "." + std::to_string(i);
+          v.resize(v.size() + rng() % 3000, 'r');
+          std::this_thread::yield();
+          ev->push_back(Event{Event::kPut, k, v, {}, 0, {}});
+          auto buf = t->Reserve(k, v.size());
+          if (!ok(buf.status())) return false;
+          std::memcpy(*buf, v.data(), v.size());
         } else if (!put(k, mine + "." + std::to_string(i))) {
           return false;
         }
@@ -170,9 +185,21 @@ void Apply(const Done& d, Model* m) {
   }
 }
 
+// A store in memory whose optimistic transactions take the writer role
+// early once their record passes a few KiB: the large writes above do.
+std::unique_ptr<Db> OpenSmallRecordDb() {
+  Options o;
+  o.create_if_missing = true;
+  o.durability = Durability::kNoSync;
+  o.optimistic_record_bytes = 4 << 10;
+  auto db = Db::Open(std::shared_ptr<PageStore>(NewMemoryStore()), o);
+  EXPECT_TRUE(db.ok()) << db.status().ToString();
+  return std::move(db).value();
+}
+
 TEST(OptimisticModel, ConcurrentWritersAreSerializableInCommitOrder) {
   const uint64_t seed = testing::Seed("OptimisticModel.Concurrent");
-  auto db = testing::OpenMemoryDb();
+  auto db = OpenSmallRecordDb();
   const uint64_t start = (*db->BeginRead())->id();
   const int kWriters = 3;
   const uint64_t steps = testing::Steps(400);
@@ -191,7 +218,12 @@ TEST(OptimisticModel, ConcurrentWritersAreSerializableInCommitOrder) {
           auto w = db->BeginWrite(excl ? WriteMode::kExclusive : WriteMode::kOptimistic);
           ASSERT_TRUE(w.ok()) << w.status().ToString();
           Done d;
-          ASSERT_TRUE(RunRandom(rng, w->get(), th, i, &d.read_only, &d.events));
+          Status failure;
+          if (!RunRandom(rng, w->get(), th, i, &d.read_only, &d.events, &failure)) {
+            ASSERT_TRUE(failure.IsConflict()) << failure.ToString();
+            conflicts++;
+            continue;
+          }
           auto id = (*w)->CommitNoWait();
           if (id.status().IsConflict()) {
             ASSERT_FALSE(excl);
@@ -269,6 +301,7 @@ TEST(OptimisticModel, PowerCutsWithConcurrentWriters) {
   Options opts;
   opts.create_if_missing = true;
   opts.cache_bytes = 256 << 10;
+  opts.optimistic_record_bytes = 4 << 10;
   Model state;  // what the store holds after the last cut
   {
     auto db = Db::Open(store, opts);
@@ -295,7 +328,11 @@ TEST(OptimisticModel, PowerCutsWithConcurrentWriters) {
           auto w = (*db)->BeginWrite();
           if (!w.ok()) return;  // poisoned
           Done d;
-          if (!RunRandom(r, w->get(), th, i, &d.read_only, &d.events)) return;
+          Status failure;
+          if (!RunRandom(r, w->get(), th, i, &d.read_only, &d.events, &failure)) {
+            if (failure.IsConflict()) continue;
+            return;
+          }
           auto id = (*w)->CommitNoWait();
           if (id.status().IsConflict()) continue;
           if (!id.ok()) return;

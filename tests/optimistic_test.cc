@@ -38,7 +38,7 @@ TEST(Optimistic, DisjointKeysNeverConflict) {
   auto db = testing::OpenMemoryDb();
   PutCommitted(db.get(), "a", "0");
   auto t1 = Begin(db.get());
-  auto t2 = Begin(db.get());  // open at once, on one thread: nothing waits
+  auto t2 = Begin(db.get());  // open at once, on one thread: neither waits
   std::string v;
   ASSERT_TRUE(t1->Main()->Get("a", &v).ok());
   ASSERT_TRUE(t1->Main()->Put("b", "1").ok());
@@ -214,9 +214,17 @@ TEST(Optimistic, SeesItsOwnWritesAndKeepsThemThroughARebase) {
   std::string got;
   ASSERT_TRUE((*files)->ReadAt("g", 1000, 5000, &got).ok());
   EXPECT_EQ(got, big.substr(1000, 5000));
+  // Reservations one after another (each applied before the next), a
+  // small and a large one.
   auto r = (*files)->Reserve("reserved", 4);
   ASSERT_TRUE(r.ok());
   std::memcpy(*r, "abcd", 4);
+  auto r2 = (*files)->Reserve("reserved2", 3000);
+  ASSERT_TRUE(r2.ok());
+  std::memset(*r2, 'r', 3000);
+  auto r3 = t->Reserve("reserved3", 5);
+  ASSERT_TRUE(r3.ok());
+  std::memcpy(*r3, "efghi", 5);
   // Another commit comes first (another tree: w counted all of main): w is
   // rebased.
   {
@@ -243,6 +251,9 @@ TEST(Optimistic, SeesItsOwnWritesAndKeepsThemThroughARebase) {
   EXPECT_EQ(got, "tail");
   ASSERT_TRUE((*f)->Get("reserved", &got).ok());
   EXPECT_EQ(got, "abcd");
+  ASSERT_TRUE((*f)->Get("reserved2", &got).ok());
+  EXPECT_EQ(got, std::string(3000, 'r'));
+  EXPECT_EQ(GetOr(db.get(), "reserved3"), "efghi");
   EXPECT_TRUE((*f)->ValueSize("f").status().IsNotFound());
   testing::ExpectClean(db.get());
 }
@@ -285,30 +296,52 @@ TEST(Optimistic, ExclusiveTransactionsTakeTurnsAndOptimisticCommitsWaitForThem) 
   // An optimistic transaction begins and works while it is open...
   auto opt = Begin(db.get());
   ASSERT_TRUE(opt->Main()->Put("o", "1").ok());
-  // ... but a second exclusive one, and the optimistic commit, wait for it.
-  std::atomic<bool> ex_done{false};
+  // ... but a second exclusive one, and the optimistic commit, wait for it:
+  // their commits come after its commit.
   std::atomic<int> started{0};
-  auto second = std::async(std::launch::async, [&] {
+  auto second = std::async(std::launch::async, [&]() -> uint64_t {
     started++;
     auto w = Begin(db.get(), WriteMode::kExclusive);
-    EXPECT_TRUE(ex_done.load());
     EXPECT_EQ(GetOr(db.get(), "e"), "1");
-    return w->Main()->Put("e2", "1").ok() && w->Commit().ok();
+    EXPECT_TRUE(w->Main()->Put("e2", "1").ok());
+    auto id = w->CommitNoWait();
+    EXPECT_TRUE(id.ok());
+    return id.ok() ? *id : 0;
   });
-  auto commit = std::async(std::launch::async, [&] {
+  auto commit = std::async(std::launch::async, [&]() -> uint64_t {
     started++;
-    Status st = opt->Commit();
-    EXPECT_TRUE(ex_done.load());
-    return st;
+    auto id = opt->CommitNoWait();
+    EXPECT_TRUE(id.ok()) << id.status().ToString();
+    return id.ok() ? *id : 0;
   });
   while (started.load() < 2) std::this_thread::yield();
   ASSERT_TRUE(ex->Main()->Put("e", "1").ok());
-  ex_done = true;
-  ASSERT_TRUE(ex->Commit().ok());
-  EXPECT_TRUE(second.get());
-  EXPECT_TRUE(commit.get().ok());
+  auto ex_id = ex->CommitNoWait();
+  ASSERT_TRUE(ex_id.ok());
+  EXPECT_GT(second.get(), *ex_id);
+  EXPECT_GT(commit.get(), *ex_id);
   EXPECT_EQ(GetOr(db.get(), "o"), "1");
   EXPECT_EQ(GetOr(db.get(), "e2"), "1");
+}
+
+TEST(Optimistic, ItsIdIsAnObservation) {
+  // A transaction that wrote the id it would commit as conflicts when
+  // another commit took that id first.
+  auto db = testing::OpenMemoryDb();
+  auto t1 = Begin(db.get());
+  auto t2 = Begin(db.get());
+  const uint64_t id = t1->id();
+  ASSERT_TRUE(t1->Main()->Put("last", std::to_string(id)).ok());
+  ASSERT_TRUE(t2->Main()->Put("other", "1").ok());
+  auto committed = t2->CommitNoWait();
+  ASSERT_TRUE(committed.ok());
+  EXPECT_EQ(*committed, id);
+  EXPECT_TRUE(t1->Commit().IsConflict());
+  auto t3 = Begin(db.get());
+  ASSERT_TRUE(t3->Main()->Put("last", std::to_string(t3->id())).ok());
+  auto mine = t3->CommitNoWait();
+  ASSERT_TRUE(mine.ok());
+  EXPECT_EQ(GetOr(db.get(), "last"), std::to_string(*mine));
 }
 
 std::unique_ptr<Db> OpenWithRecordLimit(size_t bytes) {

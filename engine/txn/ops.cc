@@ -87,6 +87,10 @@ void RunTxnOp(const Op& op, OpTargets* t, OpOut* out, Digest* d) {
       for (const std::string& n : out->names) d->Add(n);
       break;
     }
+    case OpKind::kId:
+      out->u = w->id();
+      d->U64(out->u);
+      break;
     case OpKind::kCreateSnapshot:
       out->st = w->CreateSnapshot(op.k1);
       break;

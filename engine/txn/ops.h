@@ -16,7 +16,7 @@ namespace bruce {
 
 enum class OpKind : uint8_t {
   // The transaction's trees (tree: the handle the result gets).
-  kMain, kOpenTree, kCreateTree, kDropTree, kListTrees, kCreateSnapshot, kDestroySnapshot,
+  kMain, kOpenTree, kCreateTree, kDropTree, kListTrees, kId, kCreateSnapshot, kDestroySnapshot,
   // A tree's calls (tree: its handle).
   kGet, kGetPinned, kReadPinned, kPut, kReserve, kDelete, kDeleteValue, kCountDups, kCount,
   kCountRange, kCountPrefix, kRank, kSelect, kKeyAt, kRootHash, kDepth, kValueSize, kReadAt,

@@ -93,6 +93,8 @@ OpOut OptimisticTxn::Record(Op op) {
   out.st = Usable();
   if (!out.st.ok()) return out;
   Settle();
+  out.st = Usable();  // settling may have taken the role, and failed
+  if (!out.st.ok()) return out;
   const bool recording = real_ == nullptr;
   if (recording) {
     op.k1 = arena_.Copy(op.k1);
@@ -149,6 +151,14 @@ void OptimisticTxn::Settle() {
   op.k1 = p.key;
   op.k2 = data;
   Record(op);
+}
+
+uint64_t OptimisticTxn::id() const {
+  if (real_ != nullptr) return real_->id();
+  Op op;
+  op.kind = OpKind::kId;
+  OpOut o = const_cast<OptimisticTxn*>(this)->Record(op);
+  return o.st.ok() ? o.u : base_.txn + 1;
 }
 
 Tree* OptimisticTxn::Main() {
@@ -220,6 +230,10 @@ Result<uint64_t> OptimisticTxn::CommitNoWait() {
     return st;
   }
   Settle();
+  if (Status st = Usable(); !st.ok()) {
+    Abort();
+    return st;
+  }
   if (real_ == nullptr) {
     Status st = TakeRole();
     if (!st.ok()) {

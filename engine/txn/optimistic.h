@@ -52,7 +52,9 @@ class OptimisticTxn final : public WriteTxn {
   OptimisticTxn(DbImpl* db, const Version& base);
   ~OptimisticTxn() override;
 
-  uint64_t id() const override { return real_ ? real_->id() : base_.txn + 1; }
+  // Before the writer role is taken: the id after the base commit, recorded
+  // as an observation (another commit since makes it a conflict).
+  uint64_t id() const override;
   Tree* Main() override;
   Result<Tree*> OpenTree(std::string_view name) override;
   Result<std::vector<std::string>> ListTrees() override;
@@ -79,10 +81,11 @@ class OptimisticTxn final : public WriteTxn {
   // the buffer, before the next call.
   void SetPending(uint32_t tree, std::string_view key, char* buf, size_t size);
   OpTargets& targets() { return targets_; }
+  // Records the Put a pending Reserve amounts to.
+  void Settle();
 
  private:
   OptTree* Wrap(Tree* inner);
-  void Settle();
   // Takes the writer role; on return the transaction works on real_ (the
   // detached state itself when nothing was committed since it began, else
   // a fresh one with the record replayed), or failed_ says why not.

@@ -50,6 +50,10 @@ Status OptTree::Put(std::string_view key, std::string_view value, uint32_t flags
 
 Result<char*> OptTree::Reserve(std::string_view key, size_t size) {
   BRUCE_RETURN_IF_ERROR(txn_->Usable());
+  // The last reservation first (its buffer goes with the tree's next call,
+  // this one), which may also take the writer role.
+  txn_->Settle();
+  BRUCE_RETURN_IF_ERROR(txn_->Usable());
   Op op = Make(OpKind::kReserve, key);
   op.a = size;
   OpOut o;

@@ -294,9 +294,14 @@ enum class WriteMode : uint8_t {
   // bytes are written to the file once, at commit, and the bytes a
   // transaction writes are held in memory until then (twice: its own state
   // and the record to replay), so load bulk data in an exclusive
-  // transaction. CreateSnapshot and DestroySnapshot observe the whole store:
-  // any commit since the start is a conflict. id() is the commit id the
-  // transaction would get if it committed now.
+  // transaction. Once that passes Options::optimistic_record_bytes, the
+  // call that passed it takes the writer role (waiting for an exclusive
+  // transaction, or a large one, to finish; so never from a thread that
+  // holds one), rebases as Commit would (kConflict from that call and
+  // every later one) and the transaction goes on as an exclusive one.
+  // CreateSnapshot and DestroySnapshot observe the whole store: any commit
+  // since the start is a conflict. id() is the id after the commit it began
+  // from; reading it is an observation too (a commit since is a conflict).
   kOptimistic,
   // One at a time: BeginWrite waits for the open exclusive transaction to
   // finish. It works on the newest state and never conflicts; optimistic
