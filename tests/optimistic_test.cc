@@ -198,6 +198,11 @@ TEST(Optimistic, SeesItsOwnWritesAndKeepsThemThroughARebase) {
   EXPECT_EQ(c->key(), "k1050");
   EXPECT_EQ(c->value(), "changed");
   ASSERT_TRUE(c->Put("by cursor").ok());
+  // Cursors made and dropped in a loop (each goes with its handle).
+  for (int i = 0; i < 200; i++) {
+    auto probe = t->NewCursor();
+    ASSERT_TRUE(probe->SeekExact("k" + std::to_string(1001 + i % 99)));
+  }
   // A tree made, filled and dropped, another made and kept; a large value
   // written in pieces with a hole, then renamed.
   auto tmp = w->CreateTree("tmp");
@@ -256,6 +261,22 @@ TEST(Optimistic, SeesItsOwnWritesAndKeepsThemThroughARebase) {
   EXPECT_EQ(GetOr(db.get(), "reserved3"), "efghi");
   EXPECT_TRUE((*f)->ValueSize("f").status().IsNotFound());
   testing::ExpectClean(db.get());
+}
+
+TEST(Optimistic, ACursorMayOutliveItsTransaction) {
+  auto db = testing::OpenMemoryDb();
+  PutCommitted(db.get(), "a", "1");
+  std::unique_ptr<Cursor> c;
+  {
+    auto w = Begin(db.get());
+    c = w->Main()->NewCursor();
+    c->First();
+    ASSERT_TRUE(c->Valid());
+    ASSERT_TRUE(w->Commit().ok());
+    EXPECT_FALSE(c->Valid());  // finished
+  }
+  EXPECT_FALSE(c->status().ok());
+  c.reset();  // after the transaction: nothing to tell it
 }
 
 TEST(Optimistic, SnapshotCallsConflictWithAnyCommitSinceTheStart) {

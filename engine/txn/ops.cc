@@ -241,6 +241,10 @@ void RunTreeOp(const Op& op, OpTargets* t, OpOut* out, Digest* d) {
 
 // A cursor's calls; the digest holds where it ended up.
 void RunCursorOp(const Op& op, OpTargets* t, OpOut* out, Digest* d) {
+  if (op.kind == OpKind::kCurDrop) {
+    if (op.tree < t->cursors.size()) t->cursors[op.tree].reset();
+    return;
+  }
   Cursor* c = op.tree < t->cursors.size() ? t->cursors[op.tree].get() : nullptr;
   if (c == nullptr) {
     out->st = NoTarget();

@@ -28,6 +28,8 @@ enum class OpKind : uint8_t {
   kCurPut, kCurDelete,
   // What a cursor shows: its value, or (after changes) its key again.
   kCurValue, kCurLook,
+  // The cursor is gone.
+  kCurDrop,
 };
 
 // Whether a call may change the store (the rest only observe it).

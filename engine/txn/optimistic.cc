@@ -153,6 +153,14 @@ void OptimisticTxn::Settle() {
   Record(op);
 }
 
+void OptimisticTxn::DropCursor(uint32_t id) {
+  if (finished_ || !failed_.ok()) return;
+  Op op;
+  op.kind = OpKind::kCurDrop;
+  op.tree = id;
+  Record(op);
+}
+
 uint64_t OptimisticTxn::id() const {
   if (real_ != nullptr) return real_->id();
   Op op;

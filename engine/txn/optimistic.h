@@ -74,6 +74,10 @@ class OptimisticTxn final : public WriteTxn {
   OpOut Record(Op op);
   Status Usable() const;
   uint32_t NewCursorId() { return next_cursor_++; }
+  // A cursor handed out is destroyed: its state's cursor goes too (and in
+  // a rebase). Cursors may outlive the transaction: they check `alive`.
+  void DropCursor(uint32_t id);
+  std::weak_ptr<bool> alive() const { return alive_; }
   // Bumped by every recorded change; cursors notice their position may
   // have moved.
   uint64_t changes() const { return changes_; }
@@ -118,6 +122,7 @@ class OptimisticTxn final : public WriteTxn {
   bool finished_ = false;
   bool pinned_ = true;
   Status failed_;  // taking the role early found a conflict
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace bruce

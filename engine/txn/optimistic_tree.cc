@@ -197,13 +197,13 @@ std::unique_ptr<Cursor> OptTree::NewCursor() {
 // ---- OptCursor ----
 
 Cursor* OptCursor::inner() const {
-  if (!txn_->Usable().ok()) return nullptr;
+  if (Gone() || !txn_->Usable().ok()) return nullptr;
   auto& cs = txn_->targets().cursors;
   return id_ < cs.size() ? cs[id_].get() : nullptr;
 }
 
 void OptCursor::Look() const {
-  if (inner() == nullptr || seen_changes_ == txn_->changes()) return;
+  if (Gone() || inner() == nullptr || seen_changes_ == txn_->changes()) return;
   Op op;
   op.kind = OpKind::kCurLook;
   op.tree = id_;
@@ -212,6 +212,7 @@ void OptCursor::Look() const {
 }
 
 bool OptCursor::Move(OpKind kind, std::string_view k1, std::string_view k2) {
+  if (Gone()) return false;
   Op op;
   op.kind = kind;
   op.tree = id_;
@@ -236,6 +237,7 @@ std::string_view OptCursor::key() const {
 }
 
 std::string_view OptCursor::value() const {
+  if (Gone()) return {};
   Look();
   Cursor* c = inner();
   if (c == nullptr) return {};
@@ -250,6 +252,7 @@ std::string_view OptCursor::value() const {
 }
 
 Status OptCursor::status() const {
+  if (Gone()) return GoneStatus();
   Status u = txn_->Usable();
   if (!u.ok()) return u;
   Look();
@@ -258,6 +261,7 @@ Status OptCursor::status() const {
 }
 
 Status OptCursor::Put(std::string_view value) {
+  if (Gone()) return GoneStatus();
   Op op;
   op.kind = OpKind::kCurPut;
   op.tree = id_;
@@ -269,6 +273,7 @@ Status OptCursor::Put(std::string_view value) {
 }
 
 Status OptCursor::Delete() {
+  if (Gone()) return GoneStatus();
   Op op;
   op.kind = OpKind::kCurDelete;
   op.tree = id_;
@@ -279,6 +284,7 @@ Status OptCursor::Delete() {
 }
 
 Result<uint64_t> OptCursor::CountDups() {
+  if (Gone()) return GoneStatus();
   Op op;
   op.kind = OpKind::kCurCountDups;
   op.tree = id_;

@@ -71,7 +71,10 @@ class OptTree final : public Tree {
 
 class OptCursor final : public Cursor {
  public:
-  OptCursor(OptimisticTxn* txn, uint32_t id) : txn_(txn), id_(id) {}
+  OptCursor(OptimisticTxn* txn, uint32_t id) : txn_(txn), alive_(txn->alive()), id_(id) {}
+  ~OptCursor() override {
+    if (!alive_.expired()) txn_->DropCursor(id_);
+  }
   void First() override { Move(OpKind::kCurFirst); }
   void Last() override { Move(OpKind::kCurLast); }
   void Seek(std::string_view key) override { Move(OpKind::kCurSeek, key); }
@@ -98,6 +101,9 @@ class OptCursor final : public Cursor {
 
  private:
   bool Move(OpKind kind, std::string_view k1 = {}, std::string_view k2 = {});
+  // Whether the transaction is gone (destroyed): nothing to ask it then.
+  bool Gone() const { return alive_.expired(); }
+  static Status GoneStatus() { return Status::InvalidArgument("transaction already finished"); }
   // The cursor of the detached state; null once the transaction finished.
   Cursor* inner() const;
   // Records where the cursor is when changes since it last moved may have
@@ -105,6 +111,7 @@ class OptCursor final : public Cursor {
   void Look() const;
 
   OptimisticTxn* txn_;
+  std::weak_ptr<bool> alive_;
   uint32_t id_;
   mutable uint64_t seen_changes_ = 0;
   mutable uint64_t moves_ = 0;
