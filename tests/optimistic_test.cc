@@ -396,9 +396,22 @@ TEST(Optimistic, ALargeTransactionTakesTheWriterRoleEarly) {
   for (int i = 0; i < 8; i++) {
     ASSERT_TRUE(t1->Main()->WriteAt("one", static_cast<uint64_t>(i) * chunk.size(), chunk).ok());
   }
-  // t1 now holds the role: an exclusive BeginWrite would wait for it.
+  // t1 now holds the role: an exclusive transaction waits for it, so its
+  // commit comes after t1's.
+  std::atomic<bool> started{false};
+  auto ex = std::async(std::launch::async, [&]() -> uint64_t {
+    started = true;
+    auto w = Begin(db.get(), WriteMode::kExclusive);
+    EXPECT_TRUE(w->Main()->Put("ex", "1").ok());
+    auto id = w->CommitNoWait();
+    EXPECT_TRUE(id.ok());
+    return id.ok() ? *id : 0;
+  });
+  while (!started.load()) std::this_thread::yield();
   ASSERT_TRUE(t1->Main()->Put("one-more", "1").ok());
-  ASSERT_TRUE(t1->Commit().ok());
+  auto t1_id = t1->CommitNoWait();
+  ASSERT_TRUE(t1_id.ok());
+  EXPECT_GT(ex.get(), *t1_id);
   for (int i = 0; i < 8; i++) {
     ASSERT_TRUE(t2->Main()->Put("two" + std::to_string(i), chunk).ok());
   }
