@@ -2,6 +2,7 @@
 // and the rebase that runs the record again on the newest state.
 #include "txn/optimistic.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "txn/optimistic_tree.h"
@@ -46,15 +47,16 @@ const char* Describe(OpKind k) {
 std::string_view Arena::Copy(std::string_view s) {
   if (s.empty()) return {};
   bytes_ += s.size();
-  if (s.size() > kChunk / 4) {  // a chunk of its own, before the current one
-    auto big = std::make_unique<char[]>(s.size());
+  if (s.size() > kMaxChunk / 4) {  // a chunk of its own, before the current one
+    std::unique_ptr<char[]> big(new char[s.size()]);
     std::memcpy(big.get(), s.data(), s.size());
     std::string_view v(big.get(), s.size());
     chunks_.insert(chunks_.empty() ? chunks_.end() : chunks_.end() - 1, std::move(big));
     return v;
   }
-  if (used_ + s.size() > kChunk) {
-    chunks_.push_back(std::make_unique<char[]>(kChunk));
+  if (used_ + s.size() > size_) {
+    size_ = std::min(kMaxChunk, std::max({kFirstChunk, 2 * size_, s.size()}));
+    chunks_.emplace_back(new char[size_]);
     last_ = chunks_.back().get();
     used_ = 0;
   }
@@ -67,7 +69,7 @@ std::string_view Arena::Copy(std::string_view s) {
 void Arena::Clear() {
   chunks_.clear();
   last_ = nullptr;
-  used_ = kChunk;
+  size_ = used_ = 0;
   bytes_ = 0;
 }
 

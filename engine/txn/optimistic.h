@@ -31,7 +31,9 @@ class OptTree;
 class OptCursor;
 
 // Where a transaction's record keeps the bytes of its calls: chunks that
-// never move, so the record's views stay valid.
+// never move, so the record's views stay valid. Chunks start at 4 KiB and
+// double up to 1 MiB (a small transaction allocates little); they are not
+// zeroed.
 class Arena {
  public:
   std::string_view Copy(std::string_view s);
@@ -39,9 +41,11 @@ class Arena {
   void Clear();
 
  private:
-  static constexpr size_t kChunk = size_t{1} << 20;
+  static constexpr size_t kFirstChunk = size_t{4} << 10;
+  static constexpr size_t kMaxChunk = size_t{1} << 20;
   std::vector<std::unique_ptr<char[]>> chunks_;
-  size_t used_ = kChunk;  // bytes taken in the last small chunk
+  size_t size_ = 0;  // of the last small chunk
+  size_t used_ = 0;  // bytes taken in it
   char* last_ = nullptr;
   size_t bytes_ = 0;
 };
