@@ -45,7 +45,7 @@ const char* Describe(OpKind k) {
 }  // namespace
 
 std::string_view Arena::Copy(std::string_view s) {
-  if (s.empty()) return {};
+  if (s.empty()) return std::string_view("", 0);  // never null: callers memcpy it
   bytes_ += s.size();
   if (s.size() > kMaxChunk / 4) {  // a chunk of its own, before the current one
     std::unique_ptr<char[]> big(new char[s.size()]);

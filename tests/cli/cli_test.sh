@@ -651,6 +651,9 @@ expect 0 b check v
 step "50 MiB value streamed through put / get"
 head -c $((50 << 20)) /dev/urandom >huge
 # Peak memory of a child, in KiB: a streamed value never sits in memory whole.
+# The limit is below the value's own 51,200 KiB, so a value held whole fails
+# it whatever else the process holds (about 14 MiB here; about 40 MiB under
+# AddressSanitizer, whose shadow memory and larger binary count too).
 maxrss() {  # maxrss IN OUT CMD...: runs CMD <IN >OUT, prints its peak RSS
   python3 - "$@" <<'PY'
 import resource, subprocess, sys
@@ -665,10 +668,10 @@ expect 0 b create h
 if [[ -n ${ASAN_OPTIONS:-} ]]; then export ASAN_OPTIONS="$ASAN_OPTIONS:quarantine_size_mb=0"; fi
 rss=$(maxrss huge /dev/null "$BRUCE" put h huge)
 (( rss > 0 )) || fail "put of 50 MiB failed ($rss)"
-(( rss < 40000 )) || fail "put of 50 MiB used $rss KiB: not streamed"
+(( rss < 48000 )) || fail "put of 50 MiB used $rss KiB: not streamed"
 rss=$(maxrss /dev/null out "$BRUCE" get h huge)
 (( rss > 0 )) || fail "get of 50 MiB failed ($rss)"
-(( rss < 40000 )) || fail "get of 50 MiB used $rss KiB: not streamed"
+(( rss < 48000 )) || fail "get of 50 MiB used $rss KiB: not streamed"
 same out huge "50 MiB value read back"
 expect 0 b cat h huge --offset $((30 << 20)) --length 3000000
 tail -c +$(( (30 << 20) + 1 )) huge | head -c 3000000 >want || true
