@@ -36,6 +36,7 @@ struct Config {
   bool keep = false;
   bool two_sync = false;
   bool direct = false;
+  uint32_t bloom = 10;
 };
 
 [[noreturn]] void Usage(int code) {
@@ -52,7 +53,9 @@ struct Config {
                "  --keep         keep the store directory instead of removing it\n"
                "  --fills-only   run the two fills and stop (to profile the write path)\n"
                "  --two-sync     bruce's durable commits sync pages, then the meta page\n"
-               "  --direct       bruce reads and writes its store with O_DIRECT\n");
+               "  --direct       bruce reads and writes its store with O_DIRECT\n"
+               "  --bloom B      bruce's tree keeps Bloom filters of B bits a key (default\n"
+               "                 10; 0: none, the data goes to the main tree)\n");
   std::exit(code);
 }
 
@@ -80,6 +83,10 @@ Config ParseArgs(int argc, char** argv) {
     else if (a == "--fills-only") c.params.fills_only = true;
     else if (a == "--two-sync") c.two_sync = true;
     else if (a == "--direct") c.direct = true;
+    else if (a == "--bloom") {
+      c.bloom = static_cast<uint32_t>(ParseU64("bruce_bench", "--bloom", value()));
+      if (c.bloom > 32) Usage(2);
+    }
     else if (a == "--only") {
       std::string e = value();
       if (e != "bruce" && e != "lmdb") Usage(2);
@@ -97,6 +104,7 @@ Config ParseArgs(int argc, char** argv) {
   p.reads = p.keys;
   p.durable_commits = c.quick ? 100 : 1000;
   p.writer_batches = c.quick ? 100 : 1000;
+  p.absent_gets = std::max<uint64_t>(100, p.keys / 100);
   p.select_ops_bruce = std::min<uint64_t>(100000, std::max<uint64_t>(2000, p.keys / 10));
   // LMDB walks i/2 keys per select on average: aim at ~1e8 cursor steps in all.
   p.select_ops_lmdb = std::min<uint64_t>(2000, std::max<uint64_t>(20, 200000000 / p.keys));
@@ -231,9 +239,9 @@ int Main(int argc, char** argv) {
   std::printf("keys: %" PRIu64 " x %zu B, values %zu B, seed 0x%" PRIx64
               " (splitmix64; Fisher-Yates fill order)%s\n",
               p.keys, kKeySize, kValueSize, p.seed, c.quick ? "  [--quick]" : "");
-  std::printf("bruce cache %zu MiB, LMDB map %zu GiB; select ops bruce %" PRIu64
-              ", LMDB %" PRIu64 "; durable commits %" PRIu64 "\n",
-              c.cache_mb, c.lmdb_map_gb, p.select_ops_bruce, p.select_ops_lmdb,
+  std::printf("bruce cache %zu MiB, Bloom filters %u bits a key, LMDB map %zu GiB; select ops "
+              "bruce %" PRIu64 ", LMDB %" PRIu64 "; durable commits %" PRIu64 "\n",
+              c.cache_mb, c.bloom, c.lmdb_map_gb, p.select_ops_bruce, p.select_ops_lmdb,
               p.durable_commits);
   std::fflush(stdout);
 
@@ -242,7 +250,7 @@ int Main(int argc, char** argv) {
   try {
     Dataset d(p);
     if (c.run_bruce) {
-      auto e = NewBruceEngine(c.cache_mb << 20, c.two_sync, c.direct);
+      auto e = NewBruceEngine(c.cache_mb << 20, c.two_sync, c.direct, c.bloom);
       runs.push_back(RunWorkloads(*e, d, root));
     }
     if (c.run_lmdb) {

@@ -22,9 +22,10 @@ T Take(bruce::Result<T> r, const char* what) {
 class BruceEngine final : public Engine {
  public:
   static constexpr std::string_view kFileKey = "file";
+  static constexpr std::string_view kTree = "bench";
 
-  BruceEngine(size_t cache_bytes, bool two_sync, bool direct)
-      : cache_bytes_(cache_bytes), two_sync_(two_sync), direct_(direct) {}
+  BruceEngine(size_t cache_bytes, bool two_sync, bool direct, uint32_t bloom_bits)
+      : cache_bytes_(cache_bytes), two_sync_(two_sync), direct_(direct), bloom_(bloom_bits) {}
   ~BruceEngine() override { Close(); }
 
   const char* name() const override { return "bruce"; }
@@ -39,6 +40,18 @@ class BruceEngine final : public Engine {
     opts.cache_bytes = cache_bytes_;
     opts.direct_io = direct_;
     db_ = Take(bruce::Db::Open(DataFile(dir), opts), "open");
+    if (bloom_ > 0) {  // made once, with its filters
+      auto w = Take(db_->BeginWrite(bruce::WriteMode::kExclusive), "begin write");
+      bruce::TreeOptions to;
+      to.bloom_bits_per_key = bloom_;
+      Take(w->CreateTree(kTree, to), "create tree");
+      Check(w->Commit(), "commit");
+    }
+  }
+
+  // The tree the data goes to.
+  bruce::Tree* TreeOf(bruce::Txn* txn) {
+    return bloom_ > 0 ? Take(txn->OpenTree(kTree), "open tree") : txn->Main();
   }
 
   void Close() override {
@@ -53,7 +66,11 @@ class BruceEngine final : public Engine {
   std::string Describe() override {
     bruce::DbStats st = Take(db_->Stat(), "stat");
     bruce::SpaceStats sp = Take(db_->Space(), "space");
-    return "keys=" + std::to_string(st.main_keys) + " depth=" + std::to_string(st.main_depth) +
+    auto r = Take(db_->BeginRead(), "begin read");
+    bruce::Tree* t = TreeOf(r.get());
+    return "keys=" + std::to_string(Take(t->Count(), "count")) +
+           " depth=" + std::to_string(Take(t->Depth(), "depth")) +
+           " bloom_bits=" + std::to_string(bloom_) +
            " page_size=" + std::to_string(st.page_size) +
            " pages used/free=" + std::to_string(st.used_pages) + "/" +
            std::to_string(st.free_pages) + " cache hits/misses=" +
@@ -68,7 +85,7 @@ class BruceEngine final : public Engine {
     // (an optimistic one would record its puts; it takes the writer role
     // early once the record passes 64 MiB).
     write_ = Take(db_->BeginWrite(bruce::WriteMode::kExclusive), "begin write");
-    tree_ = write_->Main();
+    tree_ = TreeOf(write_.get());
   }
 
   void Put(std::string_view key, std::string_view value) override {
@@ -79,7 +96,7 @@ class BruceEngine final : public Engine {
                     bool read) override {
     for (uint64_t retries = 0;; retries++) {
       std::unique_ptr<bruce::WriteTxn> w = Take(db_->BeginWrite(), "begin write");
-      bruce::Tree* t = w->Main();
+      bruce::Tree* t = TreeOf(w.get());
       bruce::PinnedValue old;
       for (const auto& [k, v] : kvs) {
         if (read) {
@@ -105,7 +122,7 @@ class BruceEngine final : public Engine {
 
   void BeginRead() override {
     read_ = Take(db_->BeginRead(), "begin read");
-    tree_ = read_->Main();
+    tree_ = TreeOf(read_.get());
   }
 
   void EndRead() override {
@@ -163,6 +180,7 @@ class BruceEngine final : public Engine {
   size_t cache_bytes_;
   bool two_sync_;
   bool direct_;
+  uint32_t bloom_;
   std::unique_ptr<bruce::Db> db_;
   std::unique_ptr<bruce::WriteTxn> write_;
   std::unique_ptr<bruce::ReadTxn> read_;
@@ -173,8 +191,9 @@ class BruceEngine final : public Engine {
 
 }  // namespace
 
-std::unique_ptr<Engine> NewBruceEngine(size_t cache_bytes, bool two_sync, bool direct) {
-  return std::make_unique<BruceEngine>(cache_bytes, two_sync, direct);
+std::unique_ptr<Engine> NewBruceEngine(size_t cache_bytes, bool two_sync, bool direct,
+                                       uint32_t bloom_bits) {
+  return std::make_unique<BruceEngine>(cache_bytes, two_sync, direct, bloom_bits);
 }
 
 }  // namespace bench

@@ -108,8 +108,10 @@ class Engine {
 // two_sync: durable commits sync their pages, then the meta page
 // (Durability::kFullTwoSync), instead of one sync for both.
 // direct: the store is read and written with O_DIRECT (Options::direct_io).
+// bloom_bits: the data goes to a tree "bench" with Bloom filters of that
+// many bits a key (TreeOptions::bloom_bits_per_key); 0: the main tree.
 std::unique_ptr<Engine> NewBruceEngine(size_t cache_bytes, bool two_sync = false,
-                                       bool direct = false);
+                                       bool direct = false, uint32_t bloom_bits = 0);
 std::unique_ptr<Engine> NewLmdbEngine(size_t map_bytes);
 // "LMDB 0.9.24: (July 24, 2019)" — the library actually linked.
 std::string LmdbVersion();

@@ -49,6 +49,7 @@ struct Params {
   uint64_t reads = 0;               // random Gets
   uint64_t durable_commits = 0;     // single-put durable transactions
   uint64_t writer_batches = 0;      // durable 100-put commits, per writers workload
+  uint64_t absent_gets = 0;         // gets of absent keys on a cold store
   uint64_t select_ops_bruce = 0;
   uint64_t select_ops_lmdb = 0;     // LMDB walks i steps per select: far fewer
   bool fills_only = false;          // stop after the two fills (to profile writes)
@@ -75,12 +76,16 @@ class Dataset {
   const std::vector<uint64_t>& durable_idx() const { return durable_idx_; }
   // writer_batches * 100 random indices: the writers workloads' puts.
   const std::vector<uint64_t>& writer_idx() const { return writer_idx_; }
+  // absent_gets random indices i: the absent key looked up is Key(i) + "!",
+  // which falls between Key(i) and Key(i + 1), in the leaf that holds them.
+  const std::vector<uint64_t>& absent_idx() const { return absent_idx_; }
 
  private:
   Params p_;
   std::vector<char> keys_;
   std::vector<char> pool_;
-  std::vector<uint64_t> fill_order_, read_idx_, select_idx_, durable_idx_, writer_idx_;
+  std::vector<uint64_t> fill_order_, read_idx_, select_idx_, durable_idx_, writer_idx_,
+      absent_idx_;
 };
 
 enum Workload : int {
@@ -97,6 +102,7 @@ enum Workload : int {
   kRmw1,  // the same, each put after a get of its key (read-modify-write)
   kRmw2,
   kRmw4,
+  kGetAbsentCold,  // gets of absent keys on a store just opened, its file out of the page cache
   kNumWorkloads,
 };
 

@@ -6,6 +6,7 @@
 #include <optional>
 #include <unordered_map>
 
+#include "format/bloom.h"
 #include "format/coding.h"
 #include "format/hash.h"
 #include "txn/db_impl.h"
@@ -86,9 +87,11 @@ class Checker {
     rep_->pages_checked += pages;
   }
 
-  // Walks the subtree at p; keys must lie in [lo, hi) (hi absent = no bound).
+  // Walks the subtree at p; keys must lie in [lo, hi) (hi absent = no bound),
+  // and pass `filter` (the Bloom filter its parent keeps of a leaf, if any).
   void Walk(const format::BlockPtr& p, int level, const std::string& tree, Kind kind,
-            const std::string& lo, const std::optional<std::string>& hi) {
+            const std::string& lo, const std::optional<std::string>& hi,
+            std::string_view filter = {}) {
     uint64_t pages = format::PagesFor(p.stored_len, db_->page_size());
     if (!ClaimBlock(p, pages)) return;
     auto r = db_->ReadNode(p);
@@ -116,6 +119,10 @@ class Checker {
         Problem(p.page, where + " key outside its parent's separators at entry " +
                             std::to_string(i));
       }
+      if (n.leaf() && !format::FilterMayContain(filter, k)) {
+        Problem(p.page, where + " key at entry " + std::to_string(i) +
+                            " is missing from the Bloom filter its parent keeps");
+      }
     }
     if (!n.leaf()) {
       if (n.size() > 0 && !n.key(0).empty()) Problem(p.page, where + " first separator not empty");
@@ -124,7 +131,7 @@ class Checker {
         std::optional<std::string> chi =
             i + 1 < n.size() ? std::optional<std::string>(n.key(i + 1)) : hi;
         if (n.child(i).birth > p.birth) Problem(p.page, where + " points to a younger node");
-        Walk(n.child(i), n.level() - 1, tree, kind, clo, chi);
+        Walk(n.child(i), n.level() - 1, tree, kind, clo, chi, n.filter(i));
       }
       return;
     }

@@ -5,6 +5,7 @@
 #include <cassert>
 #include <cstring>
 
+#include "format/bloom.h"
 #include "format/coding.h"
 
 namespace bruce::format {
@@ -139,17 +140,16 @@ inline uint64_t HeadOf(std::string_view k, size_t from) {
 }
 constexpr uint64_t kHeadOfLongKey = 8;  // last byte of a head that is not the whole key
 
-// Copies the keys, then (a leaf's) values, that `slots` point to in `from`
-// to the end of `to`, and points the slots at the copies: the keys end up
-// together, which is what a search reads.
-void PackEntries(std::string_view from, bool leaf, std::pmr::vector<Node::Slot>* slots,
+// Copies the keys, then the values (a branch's filters), that `slots` point
+// to in `from` to the end of `to`, and points the slots at the copies: the
+// keys end up together, which is what a search reads.
+void PackEntries(std::string_view from, std::pmr::vector<Node::Slot>* slots,
                  std::pmr::string* to) {
   for (Node::Slot& sl : *slots) {
     uint32_t k = static_cast<uint32_t>(to->size());
     to->append(from.substr(sl.koff, sl.klen));
     sl.koff = k;
   }
-  if (!leaf) return;
   for (Node::Slot& sl : *slots) {
     uint32_t v = static_cast<uint32_t>(to->size());
     to->append(from.substr(sl.voff, sl.vlen));
@@ -241,7 +241,7 @@ std::shared_ptr<const Node> Node::Freeze(std::unique_ptr<Node> src) {
   size_t first = s.leaf() ? 0 : 1;
   size_t p = s.SharedPrefix();
   size_t live = 0;
-  for (const Slot& sl : s.slots_) live += sl.klen + (s.leaf() ? sl.vlen : 0);
+  for (const Slot& sl : s.slots_) live += sl.klen + sl.vlen;
   // Each container's bytes, with room to align it and a string's NUL.
   size_t bytes = n * sizeof(uint64_t) + n * sizeof(Slot) + s.kids_.size() * sizeof(BlockPtr) +
                  (live + 1) + (p + 1) + 5 * alignof(std::max_align_t);
@@ -256,7 +256,7 @@ std::shared_ptr<const Node> Node::Freeze(std::unique_ptr<Node> src) {
   }
   f->slots_.assign(s.slots_.begin(), s.slots_.end());
   f->arena_.reserve(live);
-  PackEntries(s.arena_, s.leaf(), &f->slots_, &f->arena_);
+  PackEntries(s.arena_, &f->slots_, &f->arena_);
   if (n > first) f->prefix_.assign(s.key(first).substr(0, p));
   f->kids_.assign(s.kids_.begin(), s.kids_.end());
   f->bytes_ = s.bytes_;
@@ -339,7 +339,7 @@ void Node::MaybeCompactArena() {
   if (garbage_ < 4096 || garbage_ < arena_.size() / 2) return;
   std::pmr::string fresh(arena_.get_allocator());
   fresh.reserve(arena_.size() - garbage_);
-  PackEntries(arena_, leaf(), &slots_, &fresh);
+  PackEntries(arena_, &slots_, &fresh);
   arena_.swap(fresh);
   garbage_ = 0;
 }
@@ -375,6 +375,29 @@ void Node::InsertBranch(size_t i, std::string_view key, const BlockPtr& child) {
   bytes_ += EntryBound(i);
 }
 
+std::string_view Node::filter(size_t i) const {
+  const Slot& s = slots_[i];
+  if (leaf() || s.vlen <= 8 || dirty_kid(i)) return {};
+  const char* p = arena_.data() + s.voff;
+  if (LoadU64(p) != kids_[i].hash.lo) return {};
+  return std::string_view(p + 8, s.vlen - 8);
+}
+
+void Node::SetFilter(size_t i, std::string_view filter) {
+  Slot& s = slots_[i];
+  garbage_ += s.vlen;
+  s.voff = 0;
+  s.vlen = 0;
+  if (!filter.empty()) {
+    char tag[8];
+    StoreU64(tag, kids_[i].hash.lo);
+    s.voff = AppendArena(std::string_view(tag, 8));
+    AppendArena(filter);
+    s.vlen = static_cast<uint32_t>(8 + filter.size());
+  }
+  MaybeCompactArena();
+}
+
 void Node::SetKey(size_t i, std::string_view key) {
   bytes_ -= EntryBound(i);
   garbage_ += slots_[i].klen;
@@ -387,7 +410,7 @@ void Node::SetKey(size_t i, std::string_view key) {
 void Node::Erase(size_t i) {
   if (leaf() && slots_[i].vtype == ValueType::kOverflow) overflow_dirty_.reset();
   bytes_ -= EntryBound(i);
-  garbage_ += slots_[i].klen + (leaf() ? slots_[i].vlen : 0);
+  garbage_ += slots_[i].klen + slots_[i].vlen;
   slots_.erase(slots_.begin() + static_cast<ptrdiff_t>(i));
   if (!leaf()) {
     kids_.erase(kids_.begin() + static_cast<ptrdiff_t>(i));
@@ -407,6 +430,10 @@ void Node::MoveTail(size_t from, Node* dst) {
       size_t j = dst->size();
       dst->InsertBranch(j, key(i), kids_[i]);
       dst->dirty_[j] = std::move(dirty_[i]);
+      if (slots_[i].vlen > 0) {  // the filter, with its tag
+        dst->slots_[j].voff = dst->AppendArena(value(i));
+        dst->slots_[j].vlen = slots_[i].vlen;
+      }
     }
   }
   while (slots_.size() > from) Erase(slots_.size() - 1);
@@ -442,21 +469,29 @@ size_t Node::MemoryBytes() const {
 
 namespace {
 
-void PutLocator(Writer* w, const BlockPtr& p) {
+// A locator, and a child's filter after it when there is one.
+void PutLocator(Writer* w, const BlockPtr& p, std::string_view filter = {}) {
   w->Varint(p.page);
   w->Varint(p.stored_len);
-  w->U8(static_cast<uint8_t>(p.comp));
+  w->U8(static_cast<uint8_t>(p.comp) | (filter.empty() ? 0 : kLocatorFilter));
   w->Varint(p.birth);
+  if (!filter.empty()) w->LengthPrefixed(filter);
 }
 
-bool GetLocator(Reader* r, BlockPtr* p) {
+// *filter (null where none may be: a leaf's pointer value) gets the
+// filter that follows, or empty.
+bool GetLocator(Reader* r, BlockPtr* p, std::string_view* filter = nullptr) {
   uint8_t comp;
   if (!r->Varint(&p->page) || !r->Varint32(&p->stored_len) || !r->U8(&comp) ||
       !r->Varint(&p->birth)) {
     return false;
   }
-  p->comp = static_cast<Compression>(comp);
-  return true;
+  p->comp = static_cast<Compression>(comp & ~kLocatorFilter);
+  if ((comp & kLocatorFilter) == 0) {
+    if (filter) *filter = {};
+    return true;
+  }
+  return filter && r->LengthPrefixed(filter) && !filter->empty() && FilterWellFormed(*filter);
 }
 
 }  // namespace
@@ -464,8 +499,12 @@ bool GetLocator(Reader* r, BlockPtr* p) {
 Hash128 Node::Encode(std::string* out) {
   size_t prefix = SharedPrefix();
   // bytes_ bounds the encoding with whole keys; the shared prefix, stored
-  // once, adds at most its length's varint.
-  out->resize(bytes_ + kMaxVarint64);
+  // once, adds at most its length's varint, and filters their bytes.
+  size_t filters = 0;
+  if (!leaf()) {
+    for (const Slot& s : slots_) filters += s.vlen > 0 ? s.vlen + kMaxVarint64 : 0;
+  }
+  out->resize(bytes_ + kMaxVarint64 + filters);
   Writer w(out->data());
   w.U8(static_cast<uint8_t>(leaf() ? PageKind::kLeaf : PageKind::kBranch));
   w.U8(level_);
@@ -501,7 +540,7 @@ Hash128 Node::Encode(std::string* out) {
   hash_ = HashLogical(std::string_view(out->data(), logical_len));
   for (size_t i = 0; i < slots_.size(); i++) {
     if (!leaf()) {
-      PutLocator(&w, kids_[i]);
+      PutLocator(&w, kids_[i], filter(i));
     } else if (vtype(i) != ValueType::kInline) {
       PtrValue v;
       DecodePtrValue(value(i), &v);
@@ -550,6 +589,8 @@ Result<std::unique_ptr<Node>> Node::Decode(std::string buf, uint64_t page) {
   uint32_t shared_off = static_cast<uint32_t>(shared.data() - base);
   std::vector<size_t> tree_values;  // slots whose value is a pointer value
   std::vector<PtrValue> descs;
+  std::vector<std::string_view> filters;  // a branch's, by entry (empty: none)
+  size_t filter_bytes = 0;
   for (uint32_t i = 0; i < n; i++) {
     std::string_view k;
     if (!r.LengthPrefixed(&k)) return bad("truncated key");
@@ -561,7 +602,13 @@ Result<std::unique_ptr<Node>> Node::Decode(std::string buf, uint64_t page) {
       BlockPtr p;
       if (!r.Bytes(kHashBytes, &h) || !r.Varint(&p.count)) return bad("truncated branch entry");
       p.hash = LoadHash(h.data());
-      if (!GetLocator(&loc, &p)) return bad("truncated locator");
+      std::string_view f;
+      if (!GetLocator(&loc, &p, &f)) return bad("truncated locator or bad filter");
+      if (!f.empty()) {
+        filters.resize(n);
+        filters[i] = f;
+        filter_bytes += 8 + f.size();
+      }
       node->kids_.push_back(p);
       node->slots_.push_back(s);
       continue;
@@ -599,7 +646,8 @@ Result<std::unique_ptr<Node>> Node::Decode(std::string buf, uint64_t page) {
     for (size_t i = 0; i < node->slots_.size(); i++) {
       if (is_leaf || i > 0) extra += shared.size() + node->slots_[i].klen;
     }
-    node->arena_.reserve(node->arena_.size() + extra + tree_values.size() * kPtrValueSize);
+    node->arena_.reserve(node->arena_.size() + extra + tree_values.size() * kPtrValueSize +
+                         filter_bytes);
     for (size_t i = 0; i < node->slots_.size(); i++) {
       if (!is_leaf && i == 0) continue;
       Slot& sl = node->slots_[i];
@@ -616,6 +664,14 @@ Result<std::unique_ptr<Node>> Node::Decode(std::string buf, uint64_t page) {
     s.voff = node->AppendArena(EncodePtrValue(descs[j]));
     s.vlen = static_cast<uint32_t>(kPtrValueSize);
   }
+  // Filters too, each after its tag (they point into the arena: reserved
+  // above when there is a prefix, and nothing else grows it).
+  if (!filters.empty()) {
+    if (shared.empty()) node->arena_.reserve(node->arena_.size() + filter_bytes);
+    for (size_t i = 0; i < filters.size(); i++) {
+      if (!filters[i].empty()) node->SetFilter(i, filters[i]);
+    }
+  }
   if (!is_leaf) {
     node->dirty_.clear();
     if (n == 0) return bad("branch without children");
@@ -627,7 +683,7 @@ Result<std::unique_ptr<Node>> Node::Decode(std::string buf, uint64_t page) {
   // Everything but keys and values in the arena counts as garbage for a
   // later copy, so a cloned node does not drag the header bytes along.
   size_t live = 0;
-  for (const Slot& s : node->slots_) live += s.klen + (is_leaf ? s.vlen : 0);
+  for (const Slot& s : node->slots_) live += s.klen + s.vlen;
   node->garbage_ = node->arena_.size() - live;
   return node;
 }

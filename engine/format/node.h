@@ -2,9 +2,11 @@
 //
 // In memory a node is an arena of key and value bytes plus a vector of slots
 // that point into it, in key order. A leaf's slot holds a key and a value; a
-// branch's slot holds a separator key and a BlockPtr to a child. A branch's
-// first separator is always empty (it stands for "everything below the next
-// separator").
+// branch's slot holds a separator key, a BlockPtr to a child and, in a tree
+// with Bloom filters, the filter of the child's keys when the child is a
+// leaf (in the slot's value bytes: 8 bytes of tag, the child hash's low
+// word, then the filter; see filter()). A branch's first separator is always
+// empty (it stands for "everything below the next separator").
 //
 // A node in the cache is frozen (Freeze): shared and immutable, in one
 // allocation with its reference count, its entries packed behind it (key
@@ -29,13 +31,18 @@
 //   +------------------------------------------------------
 //   | locators: for every child (branch) or pointer value (leaf), in order:
 //   |   varint page, varint stored_len, u8 comp, varint birth
+//   |   (a branch's child only: when comp has bit 7 (kLocatorFilter) set,
+//   |   the child's Bloom filter follows: varint length, bytes; see
+//   |   format/bloom.h. The compression is comp's low 7 bits.)
 //   +------------------------------------------------------
 //   | u64 checksum: XXH3-64 of every byte before it
 //   +------------------------------------------------------
 //
 // The Merkle hash of the node is XXH3-128 of bytes [0, logical_len): keys,
 // values, and the children's hashes and counts, but nothing about where
-// anything is stored. The checksum protects the locators as well.
+// anything is stored. The checksum protects the locators as well. A filter
+// is derived from the child's keys and sits with its location: outside the
+// hash, so a tree's hash does not depend on whether it keeps filters.
 //
 // Thread safety: a Node in the cache is immutable and shared; a dirty Node
 // belongs to one write transaction.
@@ -95,6 +102,9 @@ constexpr size_t kPtrValueSize = 8 + 8 + 4 + 1 + 8 + 16 + 8;
 std::string EncodePtrValue(const PtrValue& v);
 bool DecodePtrValue(std::string_view bytes, PtrValue* v);
 
+// In a locator's comp byte: a Bloom filter follows the locator.
+constexpr uint8_t kLocatorFilter = 0x80;
+
 constexpr size_t kNodeHeaderSize = 12;
 constexpr size_t kNodeTrailerSize = 8;
 // Upper bound of one locator's encoded size.
@@ -107,7 +117,7 @@ class Node {
   struct Slot {
     uint32_t koff;
     uint32_t klen;
-    uint32_t voff;  // leaf: value bytes; branch: unused
+    uint32_t voff;  // leaf: value bytes; branch: tag and filter (or empty)
     uint32_t vlen;
     ValueType vtype;
   };
@@ -138,6 +148,15 @@ class Node {
   ValueType vtype(size_t i) const { return slots_[i].vtype; }
   const BlockPtr& child(size_t i) const { return kids_[i]; }
   BlockPtr& child(size_t i) { return kids_[i]; }
+  // A branch's Bloom filter of child i's keys, or empty: when it has none,
+  // when the child is dirty, or when the filter was set for another child
+  // pointer than the one there now (its tag is not the child hash's low
+  // word). So a filter never outlives the child it was built from.
+  std::string_view filter(size_t i) const;
+  // Sets child i's filter (empty: none), tagged with child(i)'s hash: set
+  // the child pointer first. Kept out of every size: the tree reserves
+  // room for filters itself (they are set at commit, after splits).
+  void SetFilter(size_t i, std::string_view filter);
 
   // Keys in the subtree: entries of a leaf (with the values of its
   // overflow chain, in a dup tree), the sum of a branch's children.

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <unordered_set>
 
+#include "format/bloom.h"
 #include "stream/leaf_delta.h"
 #include "stream/stream_format.h"
 #include "txn/txn_impl.h"
@@ -40,7 +41,8 @@ class Receiver {
       return Bad("a malformed TREE_BEGIN record");
     }
     if (in_tree_) return Bad("TREE_BEGIN inside a tree");
-    if (!CheckTreeName(name).ok() || (flags_ & ~uint64_t{0x1ff}) != 0 || (flags_ & 0xff) > 22) {
+    if (!CheckTreeName(name).ok() || (flags_ & ~kTreeFlagsKnown) != 0 || (flags_ & 0xff) > 22 ||
+        TreeBloomBits(flags_) > format::kMaxBloomBitsPerKey) {
       return Bad("a tree with a bad name or flags");
     }
     tree_ = name;
@@ -60,6 +62,7 @@ class Receiver {
     sent_.push_back(out[0]);
     sent_level_.push_back(kDataLevel);
     sent_nested_.push_back(false);
+    sent_filter_.emplace_back();
     stats_->data_blocks++;
     return Status::OK();
   }
@@ -77,11 +80,13 @@ class Receiver {
     std::vector<format::BlockPtr> ptrs;
     std::vector<int> levels;  // of what each reference holds (kDataLevel: a data block)
     std::vector<Ref> refs;
+    std::vector<std::string> filters;  // of the leaves a level-1 branch points to
     while (in.remaining() > 0) {
       Ref r;
       if (!stream::GetRef(&in, &r)) return Bad("a malformed reference");
       int level = 0;
-      BRUCE_ASSIGN_OR_RETURN(format::BlockPtr p, Resolve(r, &level));
+      filters.emplace_back();
+      BRUCE_ASSIGN_OR_RETURN(format::BlockPtr p, Resolve(r, &level, &filters.back()));
       ptrs.push_back(p);
       levels.push_back(level);
       refs.push_back(std::move(r));
@@ -147,6 +152,17 @@ class Receiver {
       }
     }
     if (k != ptrs.size()) return Bad("a node with more references than pointers");
+    // A tree with Bloom filters: a leaf's is built here, and a level-1
+    // branch gets its leaves' (the sender's stream carries none).
+    const uint32_t bloom = TreeBloomBits(flags_);
+    std::string filter;
+    if (bloom > 0 && n.leaf()) {
+      format::FilterBuilder b(n.size(), bloom);
+      for (size_t i = 0; i < n.size(); ++i) b.Add(n.key(i));
+      filter = b.bytes();
+    } else if (bloom > 0 && n.level() == 1) {
+      for (size_t i = 0; i < n.size(); ++i) n.SetFilter(i, filters[i]);
+    }
     const format::Hash128 hash = format::HashLogical(logical);
     BRUCE_ASSIGN_OR_RETURN(format::BlockPtr p,
                            w_->WriteNode(std::move(*node), static_cast<int>(flags_ & 0xff)));
@@ -154,6 +170,7 @@ class Receiver {
     sent_.push_back(p);
     sent_level_.push_back(static_cast<int>(static_cast<uint8_t>(logical[1])));
     sent_nested_.push_back(nested);
+    sent_filter_.push_back(std::move(filter));
     stats_->nodes++;
     return Status::OK();
   }
@@ -232,13 +249,17 @@ class Receiver {
   // data block. A base path may neither pass through nor end at a page that
   // another reference keeps or passed through: each base page ends up
   // referred to once.
-  Result<format::BlockPtr> Resolve(const Ref& r, int* level) {
+  // *filter (may be null) gets the Bloom filter of the leaf it names, when
+  // one is known: built when the leaf was sent, or its base parent's.
+  Result<format::BlockPtr> Resolve(const Ref& r, int* level, std::string* filter = nullptr) {
     *level = -1;
     if (r.kind == Ref::kNull) return format::BlockPtr();
     if (r.kind == Ref::kSent) {
       if (r.id >= sent_.size()) return Bad("a reference to a record not yet sent");
       if (!used_.insert(r.id).second) return Bad("a record referred to twice");
       *level = sent_level_[r.id];
+      // Each record is referred to once: its filter is not needed again.
+      if (filter) *filter = std::move(sent_filter_[r.id]);
       return sent_[r.id];
     }
     // In the base version of this tree, by path.
@@ -254,6 +275,7 @@ class Receiver {
         return Bad("a path that leaves the base tree, or goes through a value that points "
                    "nowhere");
       }
+      if (filter) filter->assign(n->level() == 1 ? n->filter(step) : std::string_view());
     }
     if (p.null()) return Bad("a path to nothing");
     if (passed_.count(p.page)) return Bad("a base page referred to twice");
@@ -305,6 +327,7 @@ class Receiver {
   std::vector<format::BlockPtr> sent_;
   std::vector<int> sent_level_;
   std::vector<bool> sent_nested_;
+  std::vector<std::string> sent_filter_;  // a sent leaf's, until its parent takes it
   std::unordered_set<uint64_t> used_;
   std::unordered_set<uint64_t> kept_;    // base pages taken whole
   std::unordered_set<uint64_t> passed_;  // base pages paths went through

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <optional>
 
+#include "format/bloom.h"
 #include "tree/btree_internal.h"
 
 namespace bruce::btree {
@@ -25,21 +26,44 @@ Status CheckChild(const Node& parent, const BlockPtr& p, const Node& child) {
 }
 
 Fit FitOf(WriteContext* ctx, const TreeRoot& root) {
-  return Fit{ctx, ctx->node_limit(), root.zstd_level};
+  return Fit{ctx, ctx->node_limit(), root.zstd_level, root.bloom_bits};
+}
+
+// Room a level-1 branch of a tree with filters keeps for its children's
+// filters: they are built at commit, after the splits, so every child's is
+// reserved from its key count (which bounds its leaf's entries), with its
+// length. Filters are random bits: compression does not shrink them.
+size_t FilterReserve(const Node& n, const Fit& fit) {
+  if (fit.bloom_bits == 0 || n.level() != 1) return 0;
+  size_t bytes = 0;
+  for (size_t i = 0; i < n.size(); i++) {
+    bytes += format::FilterBytes(n.child(i).count, fit.bloom_bits) + 3;
+  }
+  return bytes;
 }
 
 size_t Estimated(const Node& n, const Fit& fit) {
   size_t raw = n.TightSize();
-  return fit.level > 0 ? static_cast<size_t>(static_cast<double>(raw) * n.ratio()) : raw;
+  size_t filters = FilterReserve(n, fit);
+  return filters +
+         (fit.level > 0 ? static_cast<size_t>(static_cast<double>(raw) * n.ratio()) : raw);
+}
+
+bool FilterRulesOut(const Node& n, size_t i, std::string_view key) {
+  if (n.level() != 1) return false;
+  std::string_view f = n.filter(i);
+  return !f.empty() && !format::FilterMayContain(f, key);
 }
 
 bool TooBig(Node& n, const Fit& fit) {
   // A branch splits into two of at least two children each, so a tree of
   // long separators (keys up to kMaxKeySize, longer than a page) stays
   // O(log n) high: its branches grow past a page instead.
-  if (n.size() < (n.leaf() ? 2u : 4u) || n.EncodedSizeBound() <= fit.page) return false;
+  if (n.size() < (n.leaf() ? 2u : 4u)) return false;
+  size_t filters = FilterReserve(n, fit);
+  if (n.EncodedSizeBound() + filters <= fit.page) return false;
   size_t raw = n.TightSize();
-  if (raw <= fit.page) return false;
+  if (raw + filters <= fit.page) return false;
   if (fit.level == 0 || raw > fit.page * kMaxLogicalPages) return true;
   // Measure how the node compresses when it has grown by a page since the
   // last look (a bulk load learns it here, before anything is written).
@@ -206,6 +230,8 @@ Status DeleteRec(WriteContext* ctx, const Fit& fit, Node* n, std::string_view ke
     return Status::OK();
   }
   size_t i = n->ChildIndex(key);
+  // An absent key's leaf is not copied for nothing.
+  if (FilterRulesOut(*n, i, key)) return Status::NotFound("key not found");
   BRUCE_ASSIGN_OR_RETURN(Node * c, MutableChild(ctx, n, i));
   BRUCE_RETURN_IF_ERROR(DeleteRec(ctx, fit, c, key));
   n->child(i).count--;
@@ -295,13 +321,30 @@ Status Find(NodeSource* src, const TreeRoot& root, std::string_view key, NodeVie
   BRUCE_ASSIGN_OR_RETURN(NodeView v, Root(src, root));
   if (!v.node) return Status::NotFound("key not found");
   while (!v.node->leaf()) {
-    BRUCE_ASSIGN_OR_RETURN(v, Child(src, *v.node, v.node->ChildIndex(key)));
+    size_t i = v.node->ChildIndex(key);
+    if (FilterRulesOut(*v.node, i, key)) return Status::NotFound("key not found");
+    BRUCE_ASSIGN_OR_RETURN(v, Child(src, *v.node, i));
   }
   bool found;
   *index = v.node->LowerBound(key, &found);
   if (!found) return Status::NotFound("key not found");
   *leaf = std::move(v);
   return Status::OK();
+}
+
+Result<bool> MayContain(NodeSource* src, const TreeRoot& root, std::string_view key) {
+  BRUCE_ASSIGN_OR_RETURN(NodeView v, Root(src, root));
+  if (!v.node) return false;
+  while (!v.node->leaf()) {
+    size_t i = v.node->ChildIndex(key);
+    if (v.node->level() == 1 && !v.node->dirty_kid(i)) {
+      return !FilterRulesOut(*v.node, i, key);  // the leaf is not read
+    }
+    BRUCE_ASSIGN_OR_RETURN(v, Child(src, *v.node, i));
+  }
+  bool found;
+  v.node->LowerBound(key, &found);
+  return found;
 }
 
 Status Get(NodeSource* src, const TreeRoot& root, std::string_view key, std::string* value,
@@ -532,7 +575,15 @@ Status Relocate(WriteContext* ctx, TreeRoot* root, RelocateLimits lim, bool chun
 
 namespace {
 
-Result<BlockPtr> FlushNode(WriteContext* ctx, std::unique_ptr<Node> n, int level) {
+// The Bloom filter of a leaf's keys.
+std::string LeafFilter(const Node& leaf, uint32_t bits) {
+  format::FilterBuilder b(leaf.size(), bits);
+  for (size_t i = 0; i < leaf.size(); i++) b.Add(leaf.key(i));
+  return b.bytes();
+}
+
+Result<BlockPtr> FlushNode(WriteContext* ctx, std::unique_ptr<Node> n, int level,
+                           uint32_t bloom) {
   if (n->overflow_dirty()) {
     TreeRoot chain = BorrowOverflow(n.get(), level);
     uint64_t count = chain.Count();
@@ -545,8 +596,12 @@ Result<BlockPtr> FlushNode(WriteContext* ctx, std::unique_ptr<Node> n, int level
     for (size_t i = 0; i < n->size(); i++) {
       if (!n->dirty_kid(i)) continue;
       uint64_t count = n->child(i).count;
-      BRUCE_ASSIGN_OR_RETURN(n->child(i), FlushNode(ctx, std::move(n->dirty_kids()[i]), level));
+      std::string filter;
+      if (bloom > 0 && n->level() == 1) filter = LeafFilter(*n->dirty_kid(i), bloom);
+      BRUCE_ASSIGN_OR_RETURN(n->child(i),
+                             FlushNode(ctx, std::move(n->dirty_kids()[i]), level, bloom));
       if (n->child(i).count != count) return Status::Corruption("dirty subtree count drifted");
+      if (bloom > 0 && n->level() == 1) n->SetFilter(i, filter);
     }
     n->dirty_kids().clear();
   }
@@ -562,7 +617,8 @@ Status Flush(WriteContext* ctx, TreeRoot* root) {
     root->ptr = BlockPtr{};
     return Status::OK();
   }
-  BRUCE_ASSIGN_OR_RETURN(root->ptr, FlushNode(ctx, std::move(r), root->zstd_level));
+  BRUCE_ASSIGN_OR_RETURN(root->ptr,
+                         FlushNode(ctx, std::move(r), root->zstd_level, root->bloom_bits));
   return Status::OK();
 }
 

@@ -84,6 +84,10 @@ struct TreeRoot {
   // Nodes of a tree with compression on are written with zstd, and grow
   // past a page for as long as they fit one compressed.
   int zstd_level = 0;
+  // Bits per key of the Bloom filters its level-1 branches keep of their
+  // leaves' keys (0: none). Flush builds a filter for every leaf it writes;
+  // Find and Delete skip a leaf whose filter rules the key out.
+  uint32_t bloom_bits = 0;
   // A dirty root owned elsewhere, read through this root (a dup leaf's
   // changed overflow chain, seen by a cursor).
   const format::Node* view = nullptr;
@@ -104,9 +108,15 @@ Result<NodeView> Root(NodeSource* src, const TreeRoot& root);
 Result<NodeView> Child(NodeSource* src, const format::Node& parent, size_t i);
 
 // The leaf entry of key: *leaf (with its pin, null for a node the write
-// transaction owns) and its index there. kNotFound when absent.
+// transaction owns) and its index there. kNotFound when absent (without
+// reading the leaf when its Bloom filter rules the key out).
 Status Find(NodeSource* src, const TreeRoot& root, std::string_view key, NodeView* leaf,
             size_t* index);
+
+// False when key is surely absent: its leaf's Bloom filter rules it out,
+// or the leaf (one this transaction changed, or the root) does not hold it.
+// Reads no leaf but the root. True otherwise (always, without filters).
+Result<bool> MayContain(NodeSource* src, const TreeRoot& root, std::string_view key);
 
 // value and vtype may be null.
 Status Get(NodeSource* src, const TreeRoot& root, std::string_view key, std::string* value,

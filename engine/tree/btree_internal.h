@@ -17,12 +17,15 @@ struct Fit {
   WriteContext* ctx;
   size_t page;
   int level;  // zstd level, 0: no compression
+  uint32_t bloom_bits;  // of the tree's filters, 0: none
 };
 constexpr size_t kMaxLogicalPages = 4;
 
 Fit FitOf(WriteContext* ctx, const TreeRoot& root);
 bool TooBig(format::Node& n, const Fit& fit);
 bool Underfull(const format::Node& n, const Fit& fit);
+// Whether the filter of n's child i rules key out (n a branch).
+bool FilterRulesOut(const format::Node& n, size_t i, std::string_view key);
 // The shortest key s with a < s <= b (a < b).
 std::string ShortSeparator(std::string_view a, std::string_view b);
 

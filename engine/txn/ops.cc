@@ -74,6 +74,7 @@ void RunTxnOp(const Op& op, OpTargets* t, OpOut* out, Digest* d) {
       TreeOptions o;
       o.dupsort = op.flags != 0;
       o.compression_level = static_cast<int>(op.a) - 1;
+      o.bloom_bits_per_key = static_cast<uint32_t>(op.b);
       tree_result(w->CreateTree(op.k1, o));
       break;
     }
@@ -149,6 +150,15 @@ void RunTreeOp(const Op& op, OpTargets* t, OpOut* out, Digest* d) {
     case OpKind::kCountDups:
       U64Result(tr->CountDups(op.k1), out, d);
       break;
+    case OpKind::kMayContain: {
+      auto r = tr->MayContain(op.k1);
+      out->st = r.status();
+      if (r.ok()) {
+        out->b = r.value();
+        d->U64(out->b ? 1 : 0);
+      }
+      break;
+    }
     case OpKind::kCount:
       U64Result(tr->Count(), out, d);
       break;

@@ -18,7 +18,7 @@ enum class OpKind : uint8_t {
   // The transaction's trees (tree: the handle the result gets).
   kMain, kOpenTree, kCreateTree, kDropTree, kListTrees, kId, kCreateSnapshot, kDestroySnapshot,
   // A tree's calls (tree: its handle).
-  kGet, kGetPinned, kReadPinned, kPut, kReserve, kDelete, kDeleteValue, kCountDups, kCount,
+  kGet, kGetPinned, kReadPinned, kPut, kReserve, kDelete, kDeleteValue, kCountDups, kMayContain, kCount,
   kCountRange, kCountPrefix, kRank, kSelect, kKeyAt, kRootHash, kDepth, kValueSize, kReadAt,
   kWriteAt, kTruncate, kRename, kMoveTo, kAllocatedBytes, kZeroRange, kSeekData, kCloneRange,
   kNewCursor,
@@ -41,6 +41,7 @@ struct Op {
   uint32_t other = 0;  // MoveTo's destination, CloneRange's source; NewCursor's cursor
   uint32_t flags = 0;  // Put's flags; CreateTree's dupsort; SeekData's hole
   uint64_t a = 0, b = 0, c = 0;  // offsets, sizes, an index; CreateTree's level + 1
+                                 // and bloom bits
   // Keys, a value, data, a tree or snapshot name: the caller's bytes while
   // a call runs, the record's (OptimisticTxn's arena) once recorded.
   std::string_view k1, k2;

@@ -203,6 +203,7 @@ Result<Tree*> OptimisticTxn::CreateTree(std::string_view name, const TreeOptions
   op.k1 = name;
   op.flags = options.dupsort ? 1 : 0;
   op.a = static_cast<uint64_t>(options.compression_level + 1);
+  op.b = options.bloom_bits_per_key;
   OpOut o = Record(std::move(op));
   if (!o.st.ok()) return o.st;
   return o.tree;

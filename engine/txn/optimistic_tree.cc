@@ -78,6 +78,12 @@ Result<uint64_t> OptTree::CountDups(std::string_view key) {
   return U64(Make(OpKind::kCountDups, key));
 }
 
+Result<bool> OptTree::MayContain(std::string_view key) {
+  OpOut o = txn_->Record(Make(OpKind::kMayContain, key));
+  if (!o.st.ok()) return o.st;
+  return o.b;
+}
+
 Result<uint64_t> OptTree::Count() { return U64(Make(OpKind::kCount)); }
 
 Result<uint64_t> OptTree::Count(std::string_view lo, std::string_view hi) {

@@ -27,6 +27,7 @@ class OptTree final : public Tree {
   Status Delete(std::string_view key) override;
   Status Delete(std::string_view key, std::string_view value) override;
   Result<uint64_t> CountDups(std::string_view key) override;
+  Result<bool> MayContain(std::string_view key) override;
   Result<uint64_t> Count() override;
   Result<uint64_t> Count(std::string_view lo, std::string_view hi) override;
   Result<uint64_t> CountPrefix(std::string_view prefix) override;

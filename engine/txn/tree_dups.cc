@@ -177,6 +177,11 @@ Result<uint64_t> TreeImpl::CountDups(std::string_view key) {
   return uint64_t{1};
 }
 
+Result<bool> TreeImpl::MayContain(std::string_view key) {
+  BRUCE_RETURN_IF_ERROR(Usable());
+  return btree::MayContain(txn_->source(), root_, key);
+}
+
 std::unique_ptr<Cursor> TreeImpl::NewDupCursor() {
   return std::make_unique<DupValueCursor>(this, txn_->source(), &root_, txn_->generation());
 }

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstring>
 
+#include "format/bloom.h"
 #include "format/coding.h"
 #include "format/hash.h"
 #include "format/meta.h"
@@ -197,6 +198,12 @@ Result<Tree*> WriteTxnImpl::CreateTree(std::string_view name) {
 
 Result<Tree*> WriteTxnImpl::CreateTree(std::string_view name, const TreeOptions& options) {
   BRUCE_RETURN_IF_ERROR(CheckTreeName(name));
+  if (options.bloom_bits_per_key > format::kMaxBloomBitsPerKey) {
+    return Status::InvalidArgument("bloom_bits_per_key " +
+                                   std::to_string(options.bloom_bits_per_key) +
+                                   " is over the most, " +
+                                   std::to_string(format::kMaxBloomBitsPerKey));
+  }
   auto t = Open(name);
   if (t.ok() && (*t)->dupsort() != options.dupsort) {
     return Status::InvalidArgument("tree '" + std::string(name) + "' exists " +
@@ -209,6 +216,7 @@ Result<Tree*> WriteTxnImpl::CreateTree(std::string_view name, const TreeOptions&
                                             : options.compression_level;
   uint64_t flags = static_cast<uint64_t>(std::clamp(level, 0, 19));
   if (options.dupsort) flags |= kTreeDupSort;
+  flags |= uint64_t{options.bloom_bits_per_key} << kTreeBloomShift;
   auto fresh = std::make_unique<TreeImpl>(this, std::string(name), flags, BlockPtr{});
   fresh->root().dirty = std::make_unique<format::Node>(0);  // committed even if left empty
   Tree* raw = fresh.get();

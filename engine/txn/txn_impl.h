@@ -46,9 +46,17 @@ inline uint64_t ChunkIndex(std::string_view k) {
 bool AllZero(std::string_view s);
 
 // Tree flags (the catalog entry's aux): bits 0-7 are the zstd level its
-// nodes are written with (0: no compression); bit 8 marks a dup tree.
+// nodes are written with (0: no compression); bit 8 marks a dup tree; bits
+// 16-23 are the bits per key of its leaves' Bloom filters (0: none).
 constexpr uint64_t kTreeZstdLevelMask = 0xff;
 constexpr uint64_t kTreeDupSort = 0x100;
+constexpr int kTreeBloomShift = 16;
+constexpr uint64_t kTreeBloomMask = uint64_t{0xff} << kTreeBloomShift;
+// Every flag bit a tree may have.
+constexpr uint64_t kTreeFlagsKnown = kTreeZstdLevelMask | kTreeDupSort | kTreeBloomMask;
+inline uint32_t TreeBloomBits(uint64_t flags) {
+  return static_cast<uint32_t>((flags & kTreeBloomMask) >> kTreeBloomShift);
+}
 
 // Names a user may give: trees (1 to 255 bytes, no leading NUL) and
 // snapshots (1 to 255 of [A-Za-z0-9._:+@-], no leading '.').
@@ -61,6 +69,7 @@ class TreeImpl final : public Tree {
       : txn_(txn), name_(std::move(name)), flags_(flags) {
     root_.ptr = root;
     root_.zstd_level = static_cast<int>(flags & kTreeZstdLevelMask);
+    root_.bloom_bits = TreeBloomBits(flags);
   }
   // A tree whose every call fails with `broken`.
   TreeImpl(TxnBase* txn, std::string name, Status broken)
@@ -78,6 +87,7 @@ class TreeImpl final : public Tree {
   Status Delete(std::string_view key, std::string_view value) override;
   bool dupsort() const override { return (flags_ & kTreeDupSort) != 0; }
   Result<uint64_t> CountDups(std::string_view key) override;
+  Result<bool> MayContain(std::string_view key) override;
   Result<uint64_t> Count() override;
   Result<uint64_t> Count(std::string_view lo, std::string_view hi) override;
   Result<uint64_t> CountPrefix(std::string_view prefix) override;

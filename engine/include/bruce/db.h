@@ -170,6 +170,15 @@ class Tree {
   virtual bool dupsort() const = 0;
   // Values of key (0 or 1 in a tree without duplicates), in O(log n).
   virtual Result<uint64_t> CountDups(std::string_view key) = 0;
+  // False when key is surely absent; true when it may be present. In a tree
+  // with Bloom filters (TreeOptions::bloom_bits_per_key) it reads the
+  // branches down to the leaf's parent and asks the leaf's filter, never
+  // the leaf itself, so it answers an absent key without that I/O and
+  // says true for about 1% of absent keys at 10 bits a key. Without filters
+  // it says true unless the tree is empty or one leaf (a leaf it has read
+  // anyway) without the key. Get and the other calls that look a key up
+  // use the filters the same way on their own.
+  virtual Result<bool> MayContain(std::string_view key) = 0;
 
   // Number of keys.
   virtual Result<uint64_t> Count() = 0;

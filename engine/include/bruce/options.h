@@ -93,6 +93,16 @@ struct TreeOptions {
   // zstd level of the tree's nodes, 0 for none; -1 takes the store's
   // Options::compression_level.
   int compression_level = -1;
+  // Bloom filters, 0 for none: the branch above each leaf keeps a filter of
+  // the leaf's keys with this many bits per key (at most 32), so a lookup
+  // of an absent key (Get, Delete, Tree::MayContain and every call that
+  // finds a key first) usually reads no leaf: the point of them on a cold
+  // cache or a remote block store. 10 bits rule out about 99% of absent
+  // keys. The cost: those branches grow by the filters (about 1.25 bytes a
+  // key at 10 bits), each commit hashes the keys of the leaves it writes,
+  // and a lookup hashes its key. Kept with the tree: a tree made elsewhere
+  // with other options keeps its own.
+  uint32_t bloom_bits_per_key = 0;
 };
 
 }  // namespace bruce
