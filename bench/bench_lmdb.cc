@@ -36,7 +36,7 @@ struct Config {
   bool keep = false;
   bool two_sync = false;
   bool direct = false;
-  uint32_t bloom = 10;
+  uint32_t bloom = 0;
 };
 
 [[noreturn]] void Usage(int code) {
@@ -54,8 +54,8 @@ struct Config {
                "  --fills-only   run the two fills and stop (to profile the write path)\n"
                "  --two-sync     bruce's durable commits sync pages, then the meta page\n"
                "  --direct       bruce reads and writes its store with O_DIRECT\n"
-               "  --bloom B      bruce's tree keeps Bloom filters of B bits a key (default\n"
-               "                 10; 0: none, the data goes to the main tree)\n");
+               "  --bloom B      bruce's data goes to a tree \"bench\" with Bloom filters of\n"
+               "                 B bits a key (default 0: the main tree, no filters)\n");
   std::exit(code);
 }
 

@@ -30,7 +30,7 @@ class BruceEngine final : public Engine {
 
   const char* name() const override { return "bruce"; }
 
-  void Open(const std::string& dir, bool durable) override {
+  void Open(const std::string& dir, bool durable, bool /*random_cold*/) override {
     Close();
     bruce::Options opts;
     opts.create_if_missing = true;

@@ -49,8 +49,12 @@ class Engine {
   // Opens the store kept in directory dir (created if missing, may be empty).
   // durable: every commit is on stable storage when it returns (bruce
   // Durability::kFull, LMDB default); otherwise no fsync at all (bruce
-  // Durability::kNoSync, LMDB MDB_NOSYNC).
-  virtual void Open(const std::string& dir, bool durable) = 0;
+  // Durability::kNoSync, LMDB MDB_NOSYNC). random_cold: the store is about
+  // to be read at random points with its file out of memory, as a store
+  // larger than RAM is: LMDB turns its readahead off (MDB_NORDAHEAD, its
+  // setting for that case: each page fault would read 128 KiB around the
+  // page); bruce has nothing to change (a cache miss reads one node).
+  virtual void Open(const std::string& dir, bool durable, bool random_cold = false) = 0;
   // Closes the store; a no-op when none is open.
   virtual void Close() = 0;
   // The file holding the data, for the size report.

@@ -26,12 +26,14 @@ class LmdbEngine final : public Engine {
 
   const char* name() const override { return "LMDB"; }
 
-  void Open(const std::string& dir, bool durable) override {
+  void Open(const std::string& dir, bool durable, bool random_cold) override {
     Close();
     Check(mdb_env_create(&env_), "env_create");
     Check(mdb_env_set_mapsize(env_, map_bytes_), "set_mapsize");
-    // Default flags otherwise: no MDB_WRITEMAP, no MDB_NOMETASYNC, readahead on.
-    Check(mdb_env_open(env_, dir.c_str(), durable ? 0 : MDB_NOSYNC, 0644), "env_open");
+    // Default flags otherwise: no MDB_WRITEMAP, no MDB_NOMETASYNC, readahead
+    // on (but for random reads of a cold store).
+    unsigned flags = (durable ? 0 : MDB_NOSYNC) | (random_cold ? MDB_NORDAHEAD : 0);
+    Check(mdb_env_open(env_, dir.c_str(), flags, 0644), "env_open");
     MDB_txn* txn = nullptr;
     Check(mdb_txn_begin(env_, nullptr, 0, &txn), "txn_begin");
     int rc = mdb_dbi_open(txn, nullptr, 0, &dbi_);

@@ -102,7 +102,11 @@ enum Workload : int {
   kRmw1,  // the same, each put after a get of its key (read-modify-write)
   kRmw2,
   kRmw4,
-  kGetAbsentCold,  // gets of absent keys on a store just opened, its file out of the page cache
+  // Gets of absent keys on a store just opened, its file out of the page
+  // cache: LMDB without readahead (as for a store larger than RAM), then
+  // with its default readahead.
+  kGetAbsentCold,
+  kGetAbsentColdReadahead,
   kNumWorkloads,
 };
 
