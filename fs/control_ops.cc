@@ -75,14 +75,20 @@ Result<bruce::Tree*> BruceFs::CtlTree(const ctl::Message& req, bool create) {
     return Status::Busy("tree " + name + " belongs to the brucefs mount; change it with the "
                         "store unmounted");
   }
-  if (req.Has("dup")) {
-    bruce::TreeOptions o;
-    o.dupsort = true;
-    return wtxn_->CreateTree(name, o);
+  bruce::TreeOptions o;
+  o.dupsort = req.Has("dup");
+  if (req.Has("bloom")) {
+    const std::string& b = req.Get("bloom");
+    if (b.empty() || b.size() > 2 || b.find_first_not_of("0123456789") != std::string::npos) {
+      return Status::InvalidArgument("bloom must be 0 to 32 bits a key");
+    }
+    o.bloom_bits_per_key = static_cast<uint32_t>(std::stoul(b));
   }
-  // An existing tree as it is; a missing one made plain (as the CLI does).
+  if (o.dupsort) return wtxn_->CreateTree(name, o);
+  // An existing tree as it is; a missing one made with the options given
+  // (as the CLI does).
   auto t = wtxn_->OpenTree(name);
-  if (create && t.status().IsNotFound()) return wtxn_->CreateTree(name);
+  if (create && t.status().IsNotFound()) return wtxn_->CreateTree(name, o);
   return t;
 }
 

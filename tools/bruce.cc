@@ -24,6 +24,8 @@ namespace {
 int RunHelp(const Invocation& inv);
 
 const std::vector<std::string> kTree = {"--tree"};
+// A tree that a write may make: with Bloom filters of BITS bits a key.
+const std::vector<std::string> kTreeMake = {"--tree", "--bloom"};
 const std::vector<std::string> kRead = {"--tree", "--snapshot"};
 const std::vector<std::string> kReadPrefix = {"--tree", "--prefix", "--snapshot"};
 const std::vector<std::string> kEscaped = {"--escaped"};
@@ -32,9 +34,9 @@ const std::vector<CommandSpec>& Commands() {
   static const std::vector<CommandSpec> kCommands = {
       {"create", "STORE [--page-size N]", "create a new, empty store (fails if STORE exists)", 1,
        1, {"--page-size"}, {}, RunCreate},
-      {"put", "STORE KEY [VALUE] [--tree NAME [--dup]] [--escaped]",
-       "set KEY to VALUE (streamed from stdin when omitted; a dup tree adds it)", 2, 3, kTree,
-       {"--escaped", "--dup"}, RunPut},
+      {"put", "STORE KEY [VALUE] [--tree NAME [--dup] [--bloom BITS]] [--escaped]",
+       "set KEY to VALUE (streamed from stdin when omitted; a dup tree adds it)", 2, 3,
+       kTreeMake, {"--escaped", "--dup"}, RunPut},
       {"get", "STORE KEY [--tree NAME] [--snapshot NAME] [--escaped]",
        "print the value of KEY, raw bytes", 2, 2, kRead, kEscaped, RunGet},
       {"cat", "STORE KEY [--offset N] [--length M] [--tree NAME] [--snapshot NAME] [--escaped]",
@@ -48,8 +50,8 @@ const std::vector<CommandSpec>& Commands() {
        RunTruncate},
       {"del", "STORE KEY [VALUE] [--tree NAME] [--escaped]",
        "delete KEY (with VALUE, that one of its values)", 2, 3, kTree, kEscaped, RunDel},
-      {"load", "STORE [--append] [--tree NAME [--dup]] [--json]",
-       "add KEY<TAB>VALUE lines from stdin in one transaction", 1, 1, kTree,
+      {"load", "STORE [--append] [--tree NAME [--dup] [--bloom BITS]] [--json]",
+       "add KEY<TAB>VALUE lines from stdin in one transaction", 1, 1, kTreeMake,
        {"--append", "--dup", "--json"}, RunLoad},
       {"dump", "STORE [--prefix P] [--tree NAME] [--snapshot NAME] [--escaped]",
        "print every record as an escaped KEY<TAB>VALUE line", 1, 1, kReadPrefix, kEscaped,

@@ -64,6 +64,7 @@ int AskWrite(const Invocation& inv, const Endpoint& ep, ctl::Message req, Status
 void SetTree(const Invocation& inv, ctl::Message* req) {
   if (const std::string* t = inv.Value("--tree")) req->Set("tree", *t);
   if (inv.Has("--dup")) req->Set("dup", "1");
+  if (const std::string* b = inv.Value("--bloom")) req->Set("bloom", *b);
 }
 
 int ReadRestOfStdin(const Invocation& inv, std::string* out) {

@@ -116,6 +116,17 @@ int OpenWrite(const Invocation& inv, bool create_tree, WriteSession* s) {
   if (inv.Value("--tree") == nullptr && inv.Has("--dup")) {
     return UsageError(inv, "--dup needs --tree (main has one value a key)");
   }
+  TreeOptions options;
+  options.dupsort = inv.Has("--dup");
+  if (const std::string* b = inv.Value("--bloom")) {
+    if (inv.Value("--tree") == nullptr) {
+      return UsageError(inv, "--bloom needs --tree (main is made without filters)");
+    }
+    uint64_t bits = 0;
+    if (int rc = ParseCount(inv, "--bloom", *b, &bits)) return rc;
+    if (bits > 32) return UsageError(inv, "--bloom must be 0 to 32 bits a key");
+    options.bloom_bits_per_key = static_cast<uint32_t>(bits);
+  }
   if (int rc = OpenStore(inv, &s->db, &s->remote, &s->daemon)) return rc;
   if (s->remote) return kExitOk;
   // Exclusive: the CLI is the only writer in its process, and a streamed
@@ -128,13 +139,12 @@ int OpenWrite(const Invocation& inv, bool create_tree, WriteSession* s) {
     return kExitOk;
   }
   const std::string name = TreeName(inv);
-  TreeOptions options;
-  options.dupsort = inv.Has("--dup");
   // Without --dup an existing tree is taken as it is (with duplicate keys
-  // or not); a missing one is made plain.
+  // or not, with its own filters); a missing one is made with the options
+  // given (plain without any).
   auto tree = options.dupsort ? s->txn->CreateTree(name, options) : s->txn->OpenTree(name);
   if (create_tree && !options.dupsort && tree.status().IsNotFound()) {
-    tree = s->txn->CreateTree(name);
+    tree = s->txn->CreateTree(name, options);
   }
   if (!tree.ok()) return TreeError(inv, tree.status());
   s->tree = tree.value();

@@ -272,6 +272,25 @@ expect 2 b put dp k v2 --tree plain --dup
 grep -q 'exists without duplicate keys' err || fail "--dup on a plain tree: $(cat err)"
 expect 0 b check dp
 
+step "trees with Bloom filters: load --bloom, put --bloom"
+expect 0 b create bl
+expect 2 b put bl k v --bloom 10
+grep -q -- '--bloom needs --tree' err || fail "put --bloom without --tree: $(cat err)"
+expect 2 b put bl k v --tree f --bloom 33
+grep -q -- '--bloom must be 0 to 32' err || fail "put --bloom 33: $(cat err)"
+expect 2 b put bl k v --tree f --bloom ten
+seq 0 2 3998 | awk '{ printf "k%06d\tv%d\n", $1, $1 }' | { expect 0 b load bl --tree f --bloom 10; }
+expect 0 b get bl k001000 --tree f
+eq "$(cat out)" v1000 "a key of a tree with filters"
+expect 1 b get bl k001001 --tree f
+expect 0 b put bl k001001 odd --tree f --bloom 4  # an existing tree keeps its own
+expect 0 b get bl k001001 --tree f
+eq "$(cat out)" odd "a key put into a tree with filters"
+expect 1 b del bl k003001 --tree f
+expect 0 b count bl --tree f
+eq "$(cat out)" 2001 "count of a tree with filters"
+expect 0 b check bl
+
 step "ls --prefix / --offset / --limit"
 cut -f1 expected.tsv >keys
 ls_case() {  # ls_case PREFIX OFFSET LIMIT [extra bruce args]: PREFIX is escaped text
