@@ -235,11 +235,29 @@ Node::Node(FrozenKey, uint8_t level, char* const* tail, size_t bytes)
 
 Node::~Node() = default;
 
+bool Node::Adoptable() const {
+  // Little garbage and little spare room: a copy changed by a few entries
+  // (Clone reserves a quarter more), not a node grown from nothing.
+  size_t used = arena_.size();
+  return block_ == nullptr && !overflow_dirty_ && garbage_ <= used / 8 &&
+         arena_.capacity() <= used + used / 2 + 512 &&
+         slots_.capacity() <= slots_.size() + slots_.size() / 2 + 8;
+}
+
 std::shared_ptr<const Node> Node::Freeze(std::unique_ptr<Node> src) {
   const Node& s = *src;
   size_t n = s.slots_.size();
   size_t first = s.leaf() ? 0 : 1;
   size_t p = s.SharedPrefix();
+  if (src->Adoptable()) {
+    // Frozen where it is: the search aids are added, nothing is copied.
+    Node& a = *src;
+    std::vector<std::unique_ptr<Node>>().swap(a.dirty_);
+    a.heads_.assign(n, 0);
+    for (size_t i = first; i < n; i++) a.heads_[i] = HeadOf(a.key(i), p);
+    if (n > first) a.prefix_.assign(a.key(first).substr(0, p));
+    return std::shared_ptr<const Node>(src.release());
+  }
   size_t live = 0;
   for (const Slot& sl : s.slots_) live += sl.klen + sl.vlen;
   // Each container's bytes, with room to align it and a string's NUL.

@@ -181,6 +181,9 @@ class Node {
   // entries in one block of memory (heads, slots, keys, then values,
   // children), with the search aids (see heads_), and nothing a dirty node
   // needs.
+  // A node that a write transaction copied and changed a little (see
+  // Adoptable) is frozen in place instead: its containers stay on the heap
+  // and it gets the search aids; nothing is copied.
   static std::shared_ptr<const Node> Freeze(std::unique_ptr<Node> node);
 
   // First index whose key is >= key (leaf), and whether it is equal.
@@ -241,6 +244,7 @@ class Node {
 
  private:
   size_t EntryBound(size_t i) const;
+  bool Adoptable() const;
   uint32_t AppendArena(std::string_view bytes);
   void MaybeCompactArena();
   // With the aids of a frozen node: narrows the search for `key` among the
