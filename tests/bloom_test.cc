@@ -80,7 +80,8 @@ TEST(BloomFilter, EmptyOrMalformedSaysMaybe) {
   EXPECT_EQ(FilterBuilder(100, 10).bytes().size(), 1u + 125u);
 }
 
-// A level-1 branch of two leaves, clean, each with the filter of its keys.
+// A level-1 branch of three leaves, clean, each with the filter of its
+// keys; its separators share a prefix ("user/"), which Decode rebuilds.
 std::unique_ptr<format::Node> BranchWithFilters() {
   auto b = std::make_unique<format::Node>(1);
   format::BlockPtr l, r;
@@ -92,15 +93,22 @@ std::unique_ptr<format::Node> BranchWithFilters() {
   r.stored_len = 4096;
   r.count = 2;
   r.hash = {3, 4};
+  format::BlockPtr z = r;
+  z.page = 12;
+  z.hash = {7, 8};
   b->InsertBranch(0, "", l);
-  b->InsertBranch(1, "m", r);
-  FilterBuilder fl(2, 10), fr(2, 10);
-  fl.Add("apple");
-  fl.Add("kiwi");
-  fr.Add("melon");
-  fr.Add("pear");
+  b->InsertBranch(1, "user/m", r);
+  b->InsertBranch(2, "user/t", z);
+  FilterBuilder fl(2, 10), fr(2, 10), fz(2, 10);
+  fl.Add("user/apple");
+  fl.Add("user/kiwi");
+  fr.Add("user/melon");
+  fr.Add("user/pear");
+  fz.Add("user/tomato");
+  fz.Add("user/zucchini");
   b->SetFilter(0, fl.bytes());
   b->SetFilter(1, fr.bytes());
+  b->SetFilter(2, fz.bytes());
   return b;
 }
 
@@ -109,8 +117,7 @@ TEST(BloomFilter, KeptOutsideTheHashAndRoundTrips) {
   std::string with, without;
   format::Hash128 h1 = b->Encode(&with);
   auto plain = BranchWithFilters();
-  plain->SetFilter(0, "");
-  plain->SetFilter(1, "");
+  for (size_t i = 0; i < plain->size(); i++) plain->SetFilter(i, "");
   format::Hash128 h2 = plain->Encode(&without);
   EXPECT_EQ(h1, h2) << "filters must not change the Merkle hash";
   EXPECT_GT(with.size(), without.size());
@@ -121,9 +128,13 @@ TEST(BloomFilter, KeptOutsideTheHashAndRoundTrips) {
   auto d = format::Node::Decode(with, 5);
   ASSERT_TRUE(d.ok()) << d.status().ToString();
   const format::Node& n = **d;
-  EXPECT_EQ(n.filter(0), b->filter(0));
-  EXPECT_EQ(n.filter(1), b->filter(1));
-  EXPECT_TRUE(FilterMayContain(n.filter(1), "melon"));
+  for (size_t i = 0; i < 3; i++) {
+    EXPECT_EQ(n.filter(i), b->filter(i)) << i;
+    EXPECT_FALSE(n.filter(i).empty()) << i;
+  }
+  EXPECT_EQ(n.key(2), "user/t");
+  EXPECT_TRUE(FilterMayContain(n.filter(1), "user/melon"));
+  EXPECT_TRUE(FilterMayContain(n.filter(2), "user/zucchini"));
   EXPECT_EQ(n.child(1).page, 11u);
   EXPECT_EQ(n.child(1).comp, format::Compression::kNone);
   // Frozen (as the cache keeps it) and cloned, it still has them.
@@ -152,6 +163,7 @@ TEST(BloomFilter, AFilterDoesNotOutliveItsChild) {
   std::string f1(c->filter(1));
   c->MoveTail(1, right.get());
   EXPECT_EQ(right->filter(0), f1);
+  EXPECT_EQ(right->filter(1), BranchWithFilters()->filter(2));
   EXPECT_EQ(c->size(), 1u);
 }
 
@@ -187,6 +199,8 @@ TEST(BloomTree, OptionsAreChecked) {
   EXPECT_EQ(w->CreateTree("t", o).status().code(), Code::kInvalidArgument);
   o.bloom_bits_per_key = 32;
   EXPECT_TRUE(w->CreateTree("t", o).ok());
+  o.dupsort = true;  // filters are for trees of one value a key
+  EXPECT_EQ(w->CreateTree("d", o).status().code(), Code::kInvalidArgument);
 }
 
 // Random puts and deletes over many commits in a tree with filters and in
@@ -281,17 +295,24 @@ void Load(Db* db, const std::string& name, uint32_t bits, int n) {
 // Cache misses (nodes read from the file) of lookups of the absent keys
 // 1, 81, 161, ... below n (one in 40 of them: a few a leaf, spread over
 // every leaf) on a freshly opened store, and checks that each is absent.
-uint64_t ColdAbsentMisses(const std::string& path, const std::string& tree, int n) {
+// With `del`, the lookups are Deletes in a write transaction.
+uint64_t ColdAbsentMisses(const std::string& path, const std::string& tree, int n,
+                          bool del = false) {
   Options opts;
   auto db = Db::Open(path, opts).value();
   uint64_t before = db->Stat().value().cache_misses;
-  auto r = db->BeginRead().value();
-  Tree* t = r->OpenTree(tree).value();
+  std::unique_ptr<Txn> txn;
+  if (del) {
+    txn = db->BeginWrite(WriteMode::kExclusive).value();
+  } else {
+    txn = db->BeginRead().value();
+  }
+  Tree* t = txn->OpenTree(tree).value();
   for (int i = 1; i < n; i += 80) {
     char k[32];
     std::snprintf(k, sizeof k, "key%08d", i);
     std::string v;
-    EXPECT_TRUE(t->Get(k, &v).IsNotFound()) << k;
+    EXPECT_TRUE((del ? t->Delete(k) : t->Get(k, &v)).IsNotFound()) << k;
   }
   return db->Stat().value().cache_misses - before;
 }
@@ -319,56 +340,74 @@ TEST(BloomTree, AbsentKeysReadNoLeaf) {
   // branches and the leaves of about 1% false positives.
   EXPECT_GT(plain, 250u);
   EXPECT_LT(bloom * 4, plain);
-}
-
-TEST(BloomTree, DeleteOfAnAbsentKeyCopiesNothing) {
-  testing::TempDir dir;
-  Options opts;
-  opts.create_if_missing = true;
-  opts.durability = Durability::kNoSync;
-  auto db = Db::Open(dir.File("s.bruce"), opts).value();
-  Load(db.get(), "bloom", 10, 20000);
-  std::string before = db->BeginRead().value()->OpenTree("bloom").value()->RootHashHex().value();
-  auto w = db->BeginWrite(WriteMode::kExclusive).value();
-  Tree* t = w->OpenTree("bloom").value();
-  int not_found = 0;
-  for (int i = 1; i < 20000; i += 2) {
-    char k[32];
-    std::snprintf(k, sizeof k, "key%08d", i);
-    not_found += t->Delete(k).IsNotFound() ? 1 : 0;
+  // Deletes of absent keys look them up the same way.
+  const uint64_t plain_del = ColdAbsentMisses(dir.File("s.bruce"), "plain", kKeys, true);
+  const uint64_t bloom_del = ColdAbsentMisses(dir.File("s.bruce"), "bloom", kKeys, true);
+  std::printf("nodes read for %d deletes of absent keys, cold: %llu without filters, %llu with\n",
+              kKeys / 80, static_cast<unsigned long long>(plain_del),
+              static_cast<unsigned long long>(bloom_del));
+  EXPECT_GT(plain_del, 250u);
+  EXPECT_LT(bloom_del * 4, plain_del);
+  // Compaction rewrites the nodes; the filters come with them.
+  {
+    Options opts;
+    auto db = Db::Open(dir.File("s.bruce"), opts).value();
+    ASSERT_TRUE(db->Compact().ok());
+    testing::ExpectClean(db.get());
   }
-  EXPECT_EQ(not_found, 10000);
-  ASSERT_TRUE(w->Commit().ok());
-  EXPECT_EQ(db->BeginRead().value()->OpenTree("bloom").value()->RootHashHex().value(), before);
-  testing::ExpectClean(db.get());
+  EXPECT_LT(ColdAbsentMisses(dir.File("s.bruce"), "bloom", kKeys) * 4, plain);
 }
 
-TEST(BloomTree, AMayContainIsAnObservation) {
+// In an optimistic transaction an "absent" answer is an observation that
+// must hold at commit; a "maybe" holds in any state.
+TEST(BloomTree, AnAbsentAnswerIsAnObservation) {
   auto db = testing::OpenMemoryDb();
-  {
-    auto w = db->BeginWrite(WriteMode::kExclusive).value();
-    Tree* t = Create(w.get(), "t", 10);
-    for (int i = 0; i < 2000; i += 2) ASSERT_TRUE(t->Put("k" + std::to_string(i), "v").ok());
-    ASSERT_TRUE(w->Commit().ok());
-  }
-  auto t1 = db->BeginWrite().value();
-  auto may = t1->OpenTree("t").value()->MayContain("k1");
-  ASSERT_TRUE(may.ok());
-  ASSERT_TRUE(t1->OpenTree("t").value()->Put("seen", may.value() ? "maybe" : "no").ok());
-  {
+  Load(db.get(), "t", 10, 40000);
+  // A key absent now that the filters rule out (want false), or let
+  // through (want true).
+  auto find = [&](bool want) {
+    auto r = db->BeginRead().value();
+    Tree* t = r->OpenTree("t").value();
+    EXPECT_GE(t->Depth().value(), 2u);
+    for (int i = 1; i < 40000; i += 2) {
+      char k[32];
+      std::snprintf(k, sizeof k, "key%08d", i);
+      std::string v;
+      if (t->MayContain(k).value() == want && t->Get(k, &v).IsNotFound()) return std::string(k);
+    }
+    return std::string();
+  };
+  const std::string ruled_out = find(false);
+  ASSERT_FALSE(ruled_out.empty());
+  auto put_after = [&](const std::string& k) {
     auto w = db->BeginWrite().value();
-    ASSERT_TRUE(w->OpenTree("t").value()->Put("k1", "now").ok());
+    ASSERT_TRUE(w->OpenTree("t").value()->Put(k, "now").ok());
     ASSERT_TRUE(w->Commit().ok());
-  }
-  // k1 is present now: t1's answer (whatever it was, k1's leaf changed)
-  // would not be given again unless it was already "maybe".
-  Status st = t1->Commit();
-  if (may.value()) {
-    EXPECT_TRUE(st.ok()) << st.ToString();
-  } else {
-    EXPECT_TRUE(st.IsConflict()) << st.ToString();
-  }
-  EXPECT_TRUE(db->BeginRead().value()->OpenTree("t").value()->MayContain("k1").value());
+  };
+  // "Absent", then another commit adds the key: a conflict.
+  auto t1 = db->BeginWrite().value();
+  ASSERT_FALSE(t1->OpenTree("t").value()->MayContain(ruled_out).value());
+  ASSERT_TRUE(t1->OpenTree("t").value()->Put("seen", "absent").ok());
+  put_after(ruled_out);
+  EXPECT_TRUE(t1->Commit().IsConflict());
+  // "Maybe", then other commits change its leaf until its filter rules
+  // it out (the key still absent): a "maybe" holds in any state, so no
+  // conflict.
+  const std::string let_through = find(true);
+  ASSERT_FALSE(let_through.empty()) << "no false positive among 20,000 absent keys";
+  auto may = [&](const std::string& k) {
+    return db->BeginRead().value()->OpenTree("t").value()->MayContain(k).value();
+  };
+  auto t2 = db->BeginWrite().value();
+  ASSERT_TRUE(t2->OpenTree("t").value()->MayContain(let_through).value());
+  ASSERT_TRUE(t2->OpenTree("t").value()->Put("seen", "maybe").ok());
+  for (int j = 0; j < 50 && may(let_through); j++) put_after(let_through + "/" + std::to_string(j));
+  ASSERT_FALSE(may(let_through));
+  EXPECT_TRUE(t2->Commit().ok());
+  std::string v;
+  ASSERT_TRUE(db->BeginRead().value()->OpenTree("t").value()->Get("seen", &v).ok());
+  EXPECT_EQ(v, "maybe");
+  EXPECT_TRUE(may(ruled_out));  // present now
 }
 
 // A stream carries no filters: the receiver builds them, for the leaves

@@ -66,6 +66,9 @@ void RandomRead(Tree* t, const Model& m, Rng& r) {
       std::string v;
       Status s = t->Get(k, &v);
       auto it = m.find(k);
+      auto may = t->MayContain(k);  // never false for a key that is there
+      ASSERT_TRUE(may.ok()) << may.status().ToString();
+      ASSERT_TRUE(may.value() || it == m.end()) << "a present key ruled out";
       if (it == m.end()) {
         ASSERT_TRUE(s.IsNotFound()) << s.ToString();
       } else {

@@ -402,6 +402,8 @@ std::string_view Node::filter(size_t i) const {
 }
 
 void Node::SetFilter(size_t i, std::string_view filter) {
+  // `filter` may lie in the arena itself (Decode): only with room reserved
+  // for both appends, so that neither moves it.
   Slot& s = slots_[i];
   garbage_ += s.vlen;
   s.voff = 0;
@@ -607,7 +609,9 @@ Result<std::unique_ptr<Node>> Node::Decode(std::string buf, uint64_t page) {
   uint32_t shared_off = static_cast<uint32_t>(shared.data() - base);
   std::vector<size_t> tree_values;  // slots whose value is a pointer value
   std::vector<PtrValue> descs;
-  std::vector<std::string_view> filters;  // a branch's, by entry (empty: none)
+  // A branch's filters, by entry, as (offset, length) in the arena: views
+  // would dangle once the arena is enlarged below.
+  std::vector<std::pair<uint32_t, uint32_t>> filters;
   size_t filter_bytes = 0;
   for (uint32_t i = 0; i < n; i++) {
     std::string_view k;
@@ -624,7 +628,7 @@ Result<std::unique_ptr<Node>> Node::Decode(std::string buf, uint64_t page) {
       if (!GetLocator(&loc, &p, &f)) return bad("truncated locator or bad filter");
       if (!f.empty()) {
         filters.resize(n);
-        filters[i] = f;
+        filters[i] = {static_cast<uint32_t>(f.data() - base), static_cast<uint32_t>(f.size())};
         filter_bytes += 8 + f.size();
       }
       node->kids_.push_back(p);
@@ -682,12 +686,14 @@ Result<std::unique_ptr<Node>> Node::Decode(std::string buf, uint64_t page) {
     s.voff = node->AppendArena(EncodePtrValue(descs[j]));
     s.vlen = static_cast<uint32_t>(kPtrValueSize);
   }
-  // Filters too, each after its tag (they point into the arena: reserved
-  // above when there is a prefix, and nothing else grows it).
+  // Filters too, each after its tag. They are copied from the arena into
+  // itself: with the room reserved first, no append moves it.
   if (!filters.empty()) {
-    if (shared.empty()) node->arena_.reserve(node->arena_.size() + filter_bytes);
+    node->arena_.reserve(node->arena_.size() + filter_bytes);
     for (size_t i = 0; i < filters.size(); i++) {
-      if (!filters[i].empty()) node->SetFilter(i, filters[i]);
+      if (filters[i].second == 0) continue;
+      node->SetFilter(i, std::string_view(node->arena_.data() + filters[i].first,
+                                          filters[i].second));
     }
   }
   if (!is_leaf) {

@@ -156,6 +156,7 @@ class Node {
   // Sets child i's filter (empty: none), tagged with child(i)'s hash: set
   // the child pointer first. Kept out of every size: the tree reserves
   // room for filters itself (they are set at commit, after splits).
+  // `filter` must not point into this node's memory (Decode aside).
   void SetFilter(size_t i, std::string_view filter);
 
   // Keys in the subtree: entries of a leaf (with the values of its

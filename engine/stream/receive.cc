@@ -42,7 +42,8 @@ class Receiver {
     }
     if (in_tree_) return Bad("TREE_BEGIN inside a tree");
     if (!CheckTreeName(name).ok() || (flags_ & ~kTreeFlagsKnown) != 0 || (flags_ & 0xff) > 22 ||
-        TreeBloomBits(flags_) > format::kMaxBloomBitsPerKey) {
+        TreeBloomBits(flags_) > format::kMaxBloomBitsPerKey ||
+        (TreeBloomBits(flags_) > 0 && (flags_ & kTreeDupSort) != 0)) {
       return Bad("a tree with a bad name or flags");
     }
     tree_ = name;
@@ -101,6 +102,7 @@ class Receiver {
       format::PutVarint(&buf, p.birth);
     }
     format::PutU64(&buf, format::Checksum64(buf));
+    const size_t raw = buf.size();  // the node's page bytes without filters
     auto node = format::Node::Decode(std::move(buf), 0);
     if (!node.ok()) return Bad("a node that does not decode: " + node.status().message());
     // Each pointer must hold what the node says it holds, of the kind it
@@ -161,7 +163,14 @@ class Receiver {
       for (size_t i = 0; i < n.size(); ++i) b.Add(n.key(i));
       filter = b.bytes();
     } else if (bloom > 0 && n.level() == 1) {
-      for (size_t i = 0; i < n.size(); ++i) n.SetFilter(i, filters[i]);
+      // Only where they fit: a tree with filters made room for them in its
+      // own branches, and a large value's chunk tree (whose level-1
+      // branches come here too) made none, so its branches keep none.
+      size_t extra = 0;
+      for (const std::string& f : filters) extra += f.empty() ? 0 : f.size() + 2;
+      if (format::PagesFor(raw + extra, page_size_) <= format::PagesFor(raw, page_size_)) {
+        for (size_t i = 0; i < n.size(); ++i) n.SetFilter(i, filters[i]);
+      }
     }
     const format::Hash128 hash = format::HashLogical(logical);
     BRUCE_ASSIGN_OR_RETURN(format::BlockPtr p,

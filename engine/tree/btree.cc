@@ -230,8 +230,6 @@ Status DeleteRec(WriteContext* ctx, const Fit& fit, Node* n, std::string_view ke
     return Status::OK();
   }
   size_t i = n->ChildIndex(key);
-  // An absent key's leaf is not copied for nothing.
-  if (fit.bloom_bits > 0 && FilterRulesOut(*n, i, key)) return Status::NotFound("key not found");
   BRUCE_ASSIGN_OR_RETURN(Node * c, MutableChild(ctx, n, i));
   BRUCE_RETURN_IF_ERROR(DeleteRec(ctx, fit, c, key));
   n->child(i).count--;
@@ -605,6 +603,13 @@ Result<BlockPtr> FlushNode(WriteContext* ctx, std::unique_ptr<Node> n, int level
                              FlushNode(ctx, std::move(n->dirty_kids()[i]), level, bloom));
       if (n->child(i).count != count) return Status::Corruption("dirty subtree count drifted");
       if (bloom > 0 && n->level() == 1) n->SetFilter(i, filter);
+    }
+    // A tree without filters keeps none (a received chunk tree may have
+    // been given some): its sizes never made room for them.
+    if (bloom == 0 && n->level() == 1) {
+      for (size_t i = 0; i < n->size(); i++) {
+        if (!n->filter(i).empty()) n->SetFilter(i, {});
+      }
     }
     n->dirty_kids().clear();
   }

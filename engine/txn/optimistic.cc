@@ -114,6 +114,9 @@ OpOut OptimisticTxn::Record(Op op) {
     whole_store_ = true;
   }
   op.digest = out.digest;
+  // A "may contain" holds in any state (a filter may always say maybe):
+  // only an "absent" must hold again at a rebase.
+  if (op.kind == OpKind::kMayContain && out.st.ok() && out.b) op.c = 1;
   log_.push_back(op);
   if (IsChange(op.kind) &&
       arena_.bytes() + inner_->private_bytes() + log_.size() * sizeof(Op) >
@@ -307,6 +310,7 @@ Status OptimisticTxn::Replay(OpTargets* rt, bool compare, uint64_t newest) {
     RunOp(op, rt, &out);
     if (MakesTree(op.kind) && out.tree != nullptr) rt->SetTree(op.tree, out.tree);
     if (out.digest == op.digest) continue;
+    if (op.kind == OpKind::kMayContain && op.c == 1 && out.st.ok()) continue;
     if (StoreFailure(out.st)) return out.st;
     // Unchanged state gives unchanged results; a difference there is as
     // much a reason to write nothing as a conflict.

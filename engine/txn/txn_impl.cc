@@ -198,6 +198,9 @@ Result<Tree*> WriteTxnImpl::CreateTree(std::string_view name) {
 
 Result<Tree*> WriteTxnImpl::CreateTree(std::string_view name, const TreeOptions& options) {
   BRUCE_RETURN_IF_ERROR(CheckTreeName(name));
+  if (options.bloom_bits_per_key > 0 && options.dupsort) {
+    return Status::InvalidArgument("Bloom filters are for trees without duplicate keys");
+  }
   if (options.bloom_bits_per_key > format::kMaxBloomBitsPerKey) {
     return Status::InvalidArgument("bloom_bits_per_key " +
                                    std::to_string(options.bloom_bits_per_key) +

@@ -101,7 +101,7 @@ struct TreeOptions {
   // keys. The cost: those branches grow by the filters (about 1.25 bytes a
   // key at 10 bits), each commit hashes the keys of the leaves it writes,
   // and a lookup hashes its key. Kept with the tree: a tree made elsewhere
-  // with other options keeps its own.
+  // with other options keeps its own. Not with dupsort (kInvalidArgument).
   uint32_t bloom_bits_per_key = 0;
 };
 
