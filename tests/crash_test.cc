@@ -25,6 +25,29 @@ using Model = std::map<std::string, std::string>;
 // The pairs of the dup tree "dups" (empty when it does not exist).
 using DupModel = std::set<std::pair<std::string, std::string>>;
 
+// Whether the tree "bloom" holds exactly `want` (no tree: want is empty),
+// and for one key in eight, Get finds it, MayContain does not rule it out,
+// and the key just after it is not found.
+bool ReadBloom(Db* db, const std::map<std::string, std::string>& want) {
+  auto r = db->BeginRead();
+  if (!r.ok()) return false;
+  auto t = (*r)->OpenTree("bloom");
+  if (!t.ok()) return t.status().IsNotFound() && want.empty();
+  std::map<std::string, std::string> got;
+  auto c = (*t)->NewCursor();
+  for (c->First(); c->Valid(); c->Next()) got.emplace(c->key(), c->value());
+  if (!c->status().ok() || got != want) return false;
+  size_t i = 0;
+  for (const auto& [k, v] : want) {
+    if (i++ % 8 != 0) continue;  // a sample: the cursor saw them all
+    std::string g;
+    auto may = (*t)->MayContain(k);
+    if (!may.ok() || !may.value() || !(*t)->Get(k, &g).ok() || g != v) return false;
+    if (!(*t)->Get(k + "~", &g).IsNotFound()) return false;
+  }
+  return true;
+}
+
 DupModel ReadDups(Db* db) {
   DupModel m;
   auto r = db->BeginRead();
@@ -59,6 +82,7 @@ TEST(Crash, PowerCutsAtRandomPoints) {
     uint64_t txn = 0;
     Model live;
     DupModel dups;  // a tree with duplicate keys, overflow chains and all
+    Model bloom;    // a tree with Bloom filters
     std::map<std::string, Model> snaps;
   };
   State durable, in_flight;
@@ -113,6 +137,27 @@ TEST(Crash, PowerCutsAtRandomPoints) {
         const std::string k = key_of(rng() % 600);
         Tree* t = (*w)->Main();
         Status s;
+        if (rng() % 5 == 0) {  // the tree with Bloom filters: 100-byte values
+          TreeOptions bo;
+          bo.bloom_bits_per_key = 10;
+          auto bt = (*w)->CreateTree("bloom", bo);
+          s = bt.status();
+          std::string bk = "b" + std::to_string(rng() % 2000);
+          if (s.ok() && rng() % 4 == 0) {
+            s = (*bt)->Delete(bk);
+            if (s.IsNotFound()) s = Status::OK();
+            if (s.ok()) next.bloom.erase(bk);
+          } else if (s.ok()) {
+            std::string bv(100, static_cast<char>('a' + rng() % 26));
+            s = (*bt)->Put(bk, bv);
+            if (s.ok()) next.bloom[bk] = bv;
+          }
+          if (!s.ok()) {
+            ASSERT_EQ(s.code(), Code::kIOError) << s.ToString();
+            died = true;
+          }
+          continue;
+        }
         if (rng() % 4 == 0) {  // the dup tree: a few keys with many values each
           TreeOptions dup;
           dup.dupsort = true;
@@ -245,6 +290,8 @@ TEST(Crash, PowerCutsAtRandomPoints) {
     ASSERT_TRUE(got == durable.live) << "cut " << cut << ": contents differ from the last commit";
     ASSERT_TRUE(ReadDups(reopened->get()) == durable.dups)
         << "cut " << cut << ": the dup tree differs from the last commit";
+    ASSERT_TRUE(ReadBloom(reopened->get(), durable.bloom))
+        << "cut " << cut << ": the tree with Bloom filters differs from the last commit";
     auto list = (*reopened)->ListSnapshots();
     ASSERT_TRUE(list.ok());
     ASSERT_EQ(list->size(), durable.snaps.size()) << "cut " << cut;
