@@ -19,6 +19,7 @@ std::unique_ptr<Node> Node::Clone() const {
   n->garbage_ = garbage_;
   n->ratio_ = ratio_;
   n->measured_ = measured_;
+  n->cloned_ = true;
   if (!leaf()) n->dirty_.resize(kids_.size());
   n->MaybeCompactArena();
   return n;
@@ -209,10 +210,11 @@ Node::Node(FrozenKey, uint8_t level, char* const* tail, size_t bytes)
 Node::~Node() = default;
 
 bool Node::Adoptable() const {
-  // Little garbage and little spare room: a copy changed by a few entries
-  // (Clone reserves a quarter more), not a node grown from nothing.
+  // A copy changed by a few entries: little garbage and little spare room
+  // (Clone reserves a quarter more). Not a node grown from nothing, nor one
+  // decoded from a page (its keys lie among its values and locators).
   size_t used = arena_.size();
-  return block_ == nullptr && !overflow_dirty_ && garbage_ <= used / 8 &&
+  return cloned_ && block_ == nullptr && !overflow_dirty_ && garbage_ <= used / 8 &&
          arena_.capacity() <= used + used / 2 + 512 &&
          slots_.capacity() <= slots_.size() + slots_.size() / 2 + 8;
 }

@@ -11,7 +11,9 @@
 // A node in the cache is frozen (Freeze): shared and immutable, in one
 // allocation with its reference count, its entries packed behind it (key
 // heads, slots, keys, values, children), and searched by the heads: a warm
-// lookup touches few cache lines and pages. A write transaction changes a
+// lookup touches few cache lines and pages. (A written node that was a
+// clone changed a little is frozen in place instead: heads added, its
+// containers left on the heap.) A write transaction changes a
 // Clone, whose containers live on the heap.
 //
 // Page layout of a node (all integers little-endian, see docs/FORMAT.md):
@@ -279,6 +281,7 @@ class Node {
   Hash128 hash_;
   float ratio_ = 1.0f;
   size_t measured_ = 0;
+  bool cloned_ = false;  // made by Clone (see Adoptable)
 };
 
 // Pages a run of `stored_len` bytes occupies.
