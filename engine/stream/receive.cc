@@ -159,9 +159,7 @@ class Receiver {
     const uint32_t bloom = TreeBloomBits(flags_);
     std::string filter;
     if (bloom > 0 && n.leaf()) {
-      format::FilterBuilder b(n.size(), bloom);
-      for (size_t i = 0; i < n.size(); ++i) b.Add(n.key(i));
-      filter = b.bytes();
+      filter = btree::LeafFilter(n, bloom);
     } else if (bloom > 0 && n.level() == 1) {
       // Only where they fit: a tree with filters made room for them in its
       // own branches, and a large value's chunk tree (whose level-1

@@ -163,6 +163,9 @@ Status Relocate(WriteContext* ctx, TreeRoot* root, RelocateLimits lim, bool chun
 // Whether the committed subtree at ptr has anything Relocate would move.
 Result<bool> NeedsRelocation(WriteContext* ctx, const format::BlockPtr& ptr, RelocateLimits lim,
                              bool chunks);
+// The Bloom filter of a leaf's keys at `bits` a key (what Flush keeps in
+// the leaf's parent in a tree with filters).
+std::string LeafFilter(const format::Node& leaf, uint32_t bits);
 // Writes every dirty node; afterwards root->dirty is null and root->ptr is
 // the new root (null for an empty tree).
 Status Flush(WriteContext* ctx, TreeRoot* root);

@@ -9,14 +9,13 @@ using format::BlockPtr;
 using format::Node;
 using namespace internal;
 
-namespace {
-
-// The Bloom filter of a leaf's keys.
 std::string LeafFilter(const Node& leaf, uint32_t bits) {
   format::FilterBuilder b(leaf.size(), bits);
   for (size_t i = 0; i < leaf.size(); i++) b.Add(leaf.key(i));
   return b.bytes();
 }
+
+namespace {
 
 Result<BlockPtr> FlushNode(WriteContext* ctx, std::unique_ptr<Node> n, int level,
                            uint32_t bloom) {
