@@ -88,14 +88,20 @@ class CountingStore final : public PageStore {
     return inner_->Write(o, d);
   }
   Status Sync() override { return inner_->Sync(); }
-  Result<uint64_t> Size() override { return inner_->Size(); }
+  Result<uint64_t> Size() override {
+    sizes_++;
+    return inner_->Size();
+  }
   Status Truncate(uint64_t n) override { return inner_->Truncate(n); }
   std::string Name() const override { return "counting memory"; }
   uint64_t written() const { return written_; }
+  // How often the engine asked for the store's size.
+  uint64_t sizes() const { return sizes_; }
 
  private:
   std::unique_ptr<PageStore> inner_;
   std::atomic<uint64_t> written_{0};
+  std::atomic<uint64_t> sizes_{0};
 };
 
 }  // namespace bruce::testing

@@ -68,6 +68,7 @@ bool SpaceMap::RemoveExtent(Extents* set, uint64_t start, uint64_t len) {
 
 void SpaceMap::InitEmpty() {
   total_ = format::kMetaPages;
+  high_water_ = total_;
   free_.clear();
   pending_.clear();
   chain_.clear();
@@ -164,6 +165,7 @@ Status SpaceMap::Load(const format::Meta& meta) {
                               meta.log_head);
   }
   total_ = n;
+  high_water_ = n;
   free_ = std::move(f);
   for (auto it = pages.rbegin(); it != pages.rend(); ++it) chain_.push_back(it->first);
   head_checksum_ = meta.log_head_checksum;
@@ -190,6 +192,7 @@ uint64_t SpaceMap::Allocate(uint64_t n) {
   }
   uint64_t start = total_;
   total_ += n;
+  high_water_ = std::max(high_water_, total_);
   AddExtent(&allocated_, start, n);
   return start;
 }

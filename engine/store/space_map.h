@@ -67,6 +67,11 @@ class SpaceMap {
   void HoldFree(uint64_t txn);
 
   uint64_t total_pages() const { return total_; }
+  // The most pages the store has had since Load or the last ResetHighWater:
+  // every page ever written lies below it, rolled-back growth included, so
+  // the file is no longer than this (its meta pages aside).
+  uint64_t high_water() const { return high_water_; }
+  void ResetHighWater() { high_water_ = total_; }
   // Pages free as of the last commit: reusable now or after readers end.
   uint64_t free_pages() const;
   uint64_t log_pages() const { return chain_.size(); }
@@ -96,6 +101,7 @@ class SpaceMap {
   PageStore* store_;
   uint32_t page_size_;
   uint64_t total_ = format::kMetaPages;
+  uint64_t high_water_ = format::kMetaPages;
   Extents free_;
   std::map<uint64_t, Extents> pending_;
   std::vector<uint64_t> chain_;  // log pages, oldest (the base) first

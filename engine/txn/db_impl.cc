@@ -214,6 +214,7 @@ std::vector<Result<Meta>> DbImpl::ReadMetaSlots(uint64_t size) {
 }
 
 Status DbImpl::OpenExisting(uint64_t size) {
+  file_bound_ = size;
   if (lock_ && options_.read_only) return OpenBesideWriter();
   std::vector<Result<Meta>> slots = ReadMetaSlots(size);
   for (auto& m : slots) {
@@ -421,12 +422,16 @@ Result<Version> DbImpl::AcquireWriter() {
   // the table is read then finds a newer meta page and tries again.
   uint64_t durable = durable_txn_.load();
   space_.Release(std::min(OldestReader(), durable));
-  if (durable == base.txn) {
+  file_bound_ = std::max(file_bound_, space_.high_water() * page_size_);
+  const uint64_t end = space_.total_pages() * page_size_;
+  if (durable == base.txn && file_bound_ > end) {
     // Everything is on disk: a tail given back by a commit can leave the
     // file. (Failing to is harmless: pages past the end are unused.)
     auto size = store_->Size();
-    uint64_t end = space_.total_pages() * page_size_;
-    if (size.ok() && size.value() > end) (void)store_->Truncate(end);
+    if (size.ok() && (size.value() <= end || store_->Truncate(end).ok())) {
+      file_bound_ = end;
+      space_.ResetHighWater();
+    }
   }
   return base;
 }

@@ -178,6 +178,11 @@ class DbImpl final : public Db, public NodeSource {
   std::condition_variable writer_cv_;
   bool writer_active_ = false;
   SpaceMap space_;
+  // With the writer role: the file may be this long (at open, what it was).
+  // Only when the store ends below it does a writer ask the file its size:
+  // a stat between writes costs the next fdatasync a write of the inode on
+  // kernels that record fine-grained timestamps once they were read.
+  uint64_t file_bound_ = 0;
   Status poisoned_;
 
   std::mutex state_mu_;
