@@ -1,0 +1,160 @@
+// bruce_bench_io: what a durable commit's I/O pattern costs on this disk,
+// without either engine: the floor under the "durable commit" row of
+// bruce_bench.
+//
+// A file of --mib MiB is written and synced once; then each pattern below
+// runs --commits times, the patterns taking turns commit by commit (so a
+// noisy neighbour slows them alike), each "commit" writing --pages pages of
+// 4 KiB at random page offsets of the file and one meta page (page 0 or 1,
+// alternating), then making them durable:
+//   lmdb        the pages, fdatasync, then the meta page through a second
+//               descriptor opened O_DSYNC (mdb_txn_commit with default flags)
+//   one-sync    the pages and the meta page, one fdatasync (bruce's commit)
+//   one-sync+stat   the same after an fstat of the file
+//   one-sync, one run   the pages in one contiguous run, and the meta page,
+//               one fdatasync (the best a copy-on-write layout could do)
+// Prints commits/s for each, and each against lmdb.
+//   bruce_bench_io [--dir D] [--mib M] [--pages K] [--commits N] [--seed S]
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cinttypes>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace {
+
+constexpr size_t kPage = 4096;
+
+double Now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+[[noreturn]] void Die(const std::string& what) {
+  std::fprintf(stderr, "bruce_bench_io: %s: %s\n", what.c_str(), std::strerror(errno));
+  std::exit(1);
+}
+
+void WriteAt(int fd, const char* buf, size_t n, uint64_t page) {
+  if (::pwrite(fd, buf, n, static_cast<off_t>(page * kPage)) != static_cast<ssize_t>(n)) {
+    Die("pwrite");
+  }
+}
+
+void Sync(int fd) {
+  if (::fdatasync(fd) != 0) Die("fdatasync");
+}
+
+struct Pattern {
+  const char* name;
+  double seconds = 0;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string dir = "/tmp";
+  uint64_t mib = 64, pages = 6, commits = 1000, seed = 0x6272756365;
+  for (int i = 1; i < argc; i++) {
+    std::string a = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "%s needs a value\n", a.c_str());
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (a == "--dir") {
+      dir = next();
+    } else if (a == "--mib") {
+      mib = std::strtoull(next().c_str(), nullptr, 10);
+    } else if (a == "--pages") {
+      pages = std::strtoull(next().c_str(), nullptr, 10);
+    } else if (a == "--commits") {
+      commits = std::strtoull(next().c_str(), nullptr, 10);
+    } else if (a == "--seed") {
+      seed = std::strtoull(next().c_str(), nullptr, 0);
+    } else {
+      std::fprintf(stderr,
+                   "usage: bruce_bench_io [--dir D] [--mib M] [--pages K] [--commits N] "
+                   "[--seed S]\n");
+      return 2;
+    }
+  }
+  const uint64_t file_pages = mib * 1024 * 1024 / kPage;
+  if (pages == 0 || pages > 64 || file_pages < pages + 16 || commits == 0) {
+    std::fprintf(stderr, "bruce_bench_io: want 1 to 64 pages, a file of at least %" PRIu64
+                         " pages and some commits\n", pages + 16);
+    return 2;
+  }
+  std::string path = dir + "/bruce_bench_io.XXXXXX";
+  int fd = ::mkstemp(path.data());
+  if (fd < 0) Die("mkstemp in " + dir);
+  int dsync = ::open(path.c_str(), O_RDWR | O_DSYNC);
+  if (dsync < 0) Die("open O_DSYNC");
+  struct statfs fs {};
+  (void)::fstatfs(fd, &fs);
+
+  std::vector<char> buf(64 * kPage, 'b');
+  for (uint64_t p = 0; p < file_pages; p += 64) {
+    WriteAt(fd, buf.data(), std::min<uint64_t>(64, file_pages - p) * kPage, p);
+  }
+  Sync(fd);
+
+  std::mt19937_64 rng(seed);
+  auto random_page = [&] { return 2 + rng() % (file_pages - 2 - pages); };
+  Pattern pats[] = {{"lmdb: pages, fdatasync, meta O_DSYNC"},
+                    {"one-sync: pages + meta, fdatasync"},
+                    {"one-sync after an fstat"},
+                    {"one-sync, the pages in one run"}};
+  for (uint64_t c = 0; c < commits; c++) {
+    for (int k = 0; k < 4; k++) {
+      buf[0] = static_cast<char>(c);
+      const uint64_t meta = c % 2;
+      const double t = Now();
+      switch (k) {
+        case 0:
+          for (uint64_t i = 0; i < pages; i++) WriteAt(fd, buf.data(), kPage, random_page());
+          Sync(fd);
+          WriteAt(dsync, buf.data(), kPage, meta);
+          break;
+        case 2: {
+          struct stat st {};
+          if (::fstat(fd, &st) != 0) Die("fstat");
+        }
+          [[fallthrough]];
+        case 1:
+          for (uint64_t i = 0; i < pages; i++) WriteAt(fd, buf.data(), kPage, random_page());
+          WriteAt(fd, buf.data(), kPage, meta);
+          Sync(fd);
+          break;
+        case 3:
+          WriteAt(fd, buf.data(), pages * kPage, random_page());
+          WriteAt(fd, buf.data(), kPage, meta);
+          Sync(fd);
+          break;
+      }
+      pats[k].seconds += Now() - t;
+    }
+  }
+  ::close(dsync);
+  ::close(fd);
+  ::unlink(path.c_str());
+
+  std::printf("file %s (%" PRIu64 " MiB, file system magic 0x%lx), %" PRIu64
+              " pages a commit, %" PRIu64 " commits each, taking turns\n",
+              dir.c_str(), mib, static_cast<unsigned long>(fs.f_type), pages, commits);
+  const double lmdb = static_cast<double>(commits) / pats[0].seconds;
+  for (const Pattern& p : pats) {
+    const double rate = static_cast<double>(commits) / p.seconds;
+    std::printf("  %-40s %9.0f commits/s  %5.2fx lmdb\n", p.name, rate, rate / lmdb);
+  }
+  return 0;
+}
