@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <cstdio>
 #include <mutex>
 #include <filesystem>
 #include <map>
@@ -285,6 +286,51 @@ TEST(Txn, RangeScansReadAhead) {
     }
     EXPECT_EQ(store->hints.empty(), pass == 1);
   }
+}
+
+// A cold lookup that reads a branch two or more levels above the leaves
+// hints all of its children (branches) to the store at once; lookups across
+// the key range then read every page hinted, each hinted once; warm lookups
+// hint nothing.
+TEST(Txn, ColdLookupsReadBranchesAhead) {
+  auto store = std::make_shared<HintStore>();
+  Options o;
+  o.create_if_missing = true;
+  o.durability = Durability::kNoSync;
+  o.compression_level = 0;
+  const int kKeys = 40000;
+  auto key = [](int i) {
+    char k[16];
+    std::snprintf(k, sizeof k, "k%06d", i);
+    return std::string(k);
+  };
+  {
+    auto db = Db::Open(store, o);
+    ASSERT_TRUE(db.ok());
+    auto w = (*db)->BeginWrite();
+    for (int i = 0; i < kKeys; i++) ASSERT_TRUE((*w)->Main()->Put(key(i), std::string(30, 'v')).ok());
+    ASSERT_TRUE((*w)->Commit().ok());
+  }
+  auto db = Db::Open(store, o);  // a cold cache
+  ASSERT_TRUE(db.ok());
+  auto r = (*db)->BeginRead();
+  ASSERT_TRUE(r.ok());
+  Tree* t = (*r)->Main();
+  store->hints.clear();
+  store->reads.clear();
+  std::string v;
+  ASSERT_TRUE(t->Get(key(0), &v).ok());
+  EXPECT_GE(store->hints.size(), 2u);  // the root's children, hinted on the first lookup
+  ASSERT_GE(*t->Depth(), 3u);
+  for (int i = 0; i < kKeys; i += 97) ASSERT_TRUE(t->Get(key(i), &v).ok());
+  std::set<uint64_t> hinted(store->hints.begin(), store->hints.end());
+  EXPECT_EQ(hinted.size(), store->hints.size());
+  for (uint64_t h : store->hints) {
+    EXPECT_TRUE(std::find(store->reads.begin(), store->reads.end(), h) != store->reads.end());
+  }
+  store->hints.clear();
+  for (int i = 0; i < kKeys; i += 97) ASSERT_TRUE(t->Get(key(i), &v).ok());
+  EXPECT_TRUE(store->hints.empty());
 }
 
 TEST(Txn, ConcurrentReadersSeeConsistentSnapshots) {

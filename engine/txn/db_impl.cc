@@ -353,6 +353,13 @@ Result<NodeRef> DbImpl::Load(const BlockPtr& p) {
   if (NodeRef n = cache_.Lookup(p.page, p.hash)) return n;
   BRUCE_ASSIGN_OR_RETURN(NodeRef n, LoadUncached(p));
   cache_.Insert(p.page, p.hash, n);
+  // Branch read-ahead: the children of a branch two or more levels up are
+  // branches, a small part of the store that most lookups pass through.
+  // Asking the store for all of them at once lets a cold store read them in
+  // parallel instead of one random read per lookup.
+  if (n->level() >= 2) {
+    for (size_t i = 0; i < n->size(); i++) Prefetch(n->child(i));
+  }
   return n;
 }
 
