@@ -2,9 +2,10 @@
 // without either engine: the floor under the "durable commit" row of
 // bruce_bench.
 //
-// A file of --mib MiB is written and synced once; then each pattern below
-// runs --commits times, the patterns taking turns commit by commit (so a
-// noisy neighbour slows them alike), each "commit" writing --pages pages of
+// A file of --mib MiB (under --dir, default /var/tmp; tmpfs is refused) is
+// written and synced once; then each pattern below runs --commits times,
+// the patterns taking turns commit by commit in a rotating order (so a noisy
+// neighbour slows them alike), each "commit" writing --pages pages of
 // 4 KiB at random page offsets of the file and one meta page (page 0 or 1,
 // alternating), then making them durable:
 //   lmdb        the pages, fdatasync, then the meta page through a second
@@ -20,6 +21,8 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
@@ -43,8 +46,11 @@ double Now() {
 }
 
 void WriteAt(int fd, const char* buf, size_t n, uint64_t page) {
-  if (::pwrite(fd, buf, n, static_cast<off_t>(page * kPage)) != static_cast<ssize_t>(n)) {
-    Die("pwrite");
+  const ssize_t got = ::pwrite(fd, buf, n, static_cast<off_t>(page * kPage));
+  if (got < 0) Die("pwrite");
+  if (static_cast<size_t>(got) != n) {
+    std::fprintf(stderr, "bruce_bench_io: short write (%zd of %zu bytes)\n", got, n);
+    std::exit(1);
   }
 }
 
@@ -60,7 +66,7 @@ struct Pattern {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string dir = "/tmp";
+  std::string dir = "/var/tmp";
   uint64_t mib = 64, pages = 6, commits = 1000, seed = 0x6272756365;
   for (int i = 1; i < argc; i++) {
     std::string a = argv[i];
@@ -98,9 +104,15 @@ int main(int argc, char** argv) {
   int fd = ::mkstemp(path.data());
   if (fd < 0) Die("mkstemp in " + dir);
   int dsync = ::open(path.c_str(), O_RDWR | O_DSYNC);
+  ::unlink(path.c_str());  // gone when the program ends, however it ends
   if (dsync < 0) Die("open O_DSYNC");
   struct statfs fs {};
   (void)::fstatfs(fd, &fs);
+  if (fs.f_type == 0x01021994) {
+    std::fprintf(stderr, "bruce_bench_io: %s is tmpfs, where fdatasync is free: "
+                         "measure on a disk (--dir)\n", dir.c_str());
+    return 2;
+  }
 
   std::vector<char> buf(64 * kPage, 'b');
   for (uint64_t p = 0; p < file_pages; p += 64) {
@@ -115,7 +127,8 @@ int main(int argc, char** argv) {
                     {"one-sync after an fstat"},
                     {"one-sync, the pages in one run"}};
   for (uint64_t c = 0; c < commits; c++) {
-    for (int k = 0; k < 4; k++) {
+    for (int j = 0; j < 4; j++) {
+      const int k = static_cast<int>((static_cast<uint64_t>(j) + c) % 4);  // each follows each
       buf[0] = static_cast<char>(c);
       const uint64_t meta = c % 2;
       const double t = Now();
@@ -146,7 +159,6 @@ int main(int argc, char** argv) {
   }
   ::close(dsync);
   ::close(fd);
-  ::unlink(path.c_str());
 
   std::printf("file %s (%" PRIu64 " MiB, file system magic 0x%lx), %" PRIu64
               " pages a commit, %" PRIu64 " commits each, taking turns\n",

@@ -18,6 +18,8 @@ using format::Meta;
 namespace {
 // The largest node a pointer may claim: one maximal entry plus a full page.
 constexpr uint64_t kMaxNodeBytes = kMaxValueSize + kMaxKeySize + 2 * format::kMaxPageSize;
+// The most a branch read cold asks the store to read ahead of its children.
+constexpr uint64_t kBranchReadAhead = uint64_t{4} << 20;
 }  // namespace
 
 Result<std::unique_ptr<Db>> Db::Open(const std::string& path, const Options& options) {
@@ -356,8 +358,11 @@ Result<NodeRef> DbImpl::Load(const BlockPtr& p) {
   // Branch read-ahead: the children of a branch two or more levels up are
   // branches, a small part of the store that most lookups pass through.
   // Asking the store for all of them at once lets a cold store read them in
-  // parallel instead of one random read per lookup.
-  if (n->level() >= 2) {
+  // parallel instead of one random read per lookup. Not with direct I/O (no
+  // page cache to fill), nor for a node whose children would be more than
+  // kBranchReadAhead bytes (large pages).
+  if (n->level() >= 2 && !options_.direct_io &&
+      n->size() * uint64_t{page_size_} <= kBranchReadAhead) {
     for (size_t i = 0; i < n->size(); i++) Prefetch(n->child(i));
   }
   return n;

@@ -11,12 +11,15 @@ namespace bruce {
 using format::Meta;
 
 bool DbImpl::NewestMeta(Meta* out) {
-  auto size = store_->Size();
-  if (!size.ok()) return false;
-  std::vector<Result<Meta>> slots = ReadMetaSlots(*size);
+  // The page size is known once open: read the two slots where they are,
+  // without asking the file its size (on Linux 6.13 and later a stat from
+  // any process costs the writer's next fdatasync a write of the inode).
+  std::string buf(format::kMetaSize, '\0');
   bool found = false;
-  for (auto& m : slots) {
-    if (m.ok() && (!found || m->txn > out->txn)) {
+  for (uint64_t slot = 0; slot < format::kMetaPages; slot++) {
+    if (!store_->Read(slot * page_size_, format::kMetaSize, buf.data()).ok()) continue;
+    Result<Meta> m = format::DecodeMeta(buf, slot);
+    if (m.ok() && m->page_size == page_size_ && (!found || m->txn > out->txn)) {
       *out = *m;
       found = true;
     }

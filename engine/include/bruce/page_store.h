@@ -39,8 +39,9 @@ class PageStore {
   // A name for messages ("/var/lib/x.bruce", "memory").
   virtual std::string Name() const = 0;
   // A hint that n bytes at offset will be read soon (range scans read
-  // ahead with it): a file store has the kernel start reading them; a store
-  // that cannot use it ignores it.
+  // leaves ahead with it, and a branch read cold hints its child branches):
+  // a file store has the kernel start reading them; a store that cannot use
+  // it ignores it.
   virtual void WillNeed(uint64_t offset, uint64_t n) {
     (void)offset;
     (void)n;
