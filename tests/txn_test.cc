@@ -485,9 +485,7 @@ TEST(Txn, WritersStatTheFileOnlyWhenItMayShrink) {
     least = std::min(least, *store->Size());
   }
   EXPECT_LT(least, full / 10);
-  CheckReport rep;
-  ASSERT_TRUE((*db)->Check(&rep).ok());
-  EXPECT_TRUE(rep.ok()) << rep.problems[0];
+  ExpectClean(db->get());
 }
 
 // What an aborted transaction wrote past the end (a large value's data
@@ -526,9 +524,7 @@ TEST(Txn, FileShrinksAfterAbortedGrowthAndWhenOpenedLonger) {
   ASSERT_TRUE(db.ok()) << db.status().ToString();
   put(db->get(), "c");
   EXPECT_LE(file_size(), small + 4 * 4096);
-  CheckReport rep;
-  ASSERT_TRUE((*db)->Check(&rep).ok());
-  EXPECT_TRUE(rep.ok()) << rep.problems[0];
+  ExpectClean(db->get());
 }
 
 // Compaction moves live pages down so the file shrinks; nothing is lost,
