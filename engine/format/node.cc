@@ -437,6 +437,15 @@ void Node::MoveTail(size_t from, Node* dst) {
 
 void Node::AppendAll(Node* src) { src->MoveTail(0, this); }
 
+void Node::ReserveLike(const Node& like) {
+  arena_.reserve(like.arena_.size() - like.garbage_);
+  slots_.reserve(like.slots_.size());
+  if (!leaf()) {
+    kids_.reserve(like.kids_.size());
+    dirty_.reserve(like.kids_.size());
+  }
+}
+
 bool Node::HasDirtyKids() const {
   return std::any_of(dirty_.begin(), dirty_.end(), [](const auto& d) { return d != nullptr; });
 }

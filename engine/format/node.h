@@ -204,6 +204,10 @@ class Node {
   void MoveTail(size_t from, Node* dst);
   // Moves all entries of `src` (same level) to the end of this node.
   void AppendAll(Node* src);
+  // Makes room for as many entries and bytes as `like` holds: a node a split
+  // makes grows to about its sibling's size, and growing its containers a
+  // doubling at a time costs a load more than its inserts.
+  void ReserveLike(const Node& like);
 
   // Dirty children of a branch in a write transaction, parallel to the
   // BlockPtrs; null for a clean child. Empty for clean nodes.

@@ -114,6 +114,7 @@ Split SplitNode(Node* n, bool append, double fill) {
   Split s;
   s.right = std::make_unique<Node>(n->level());
   s.right->set_ratio(n->ratio(), n->measured() / 2);
+  s.right->ReserveLike(*n);
   if (n->leaf()) {
     s.sep = ShortSeparator(n->key(m - 1), n->key(m));
     n->MoveTail(m, s.right.get());

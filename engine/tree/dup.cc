@@ -108,6 +108,7 @@ Status Resolve(WriteContext* ctx, const Fit& fit, Node* n, std::vector<Split>* o
   Split s;
   s.right = std::make_unique<Node>(0);
   s.right->set_ratio(n->ratio(), n->measured() / 2);
+  s.right->ReserveLike(*n);
   s.sep = ShortSeparator(n->key(m - 1), n->key(m));
   n->MoveTail(m, s.right.get());
   Node* right = s.right.get();
@@ -209,6 +210,7 @@ Status InsertRec(WriteContext* ctx, const Fit& fit, Node* n, std::string_view ke
     Split s;
     s.right = std::make_unique<Node>(0);
     s.right->set_ratio(n->ratio(), 0);
+    s.right->ReserveLike(*n);
     s.right->InsertLeaf(0, key, value, ValueType::kInline);
     s.sep = ShortSeparator(n->key(end), key);
     out->push_back(std::move(s));
