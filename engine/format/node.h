@@ -59,6 +59,7 @@
 
 #include "bruce/status.h"
 #include "format/hash.h"
+#include "format/node_memory.h"
 
 namespace bruce::format {
 
@@ -124,7 +125,13 @@ class Node {
     ValueType vtype;
   };
 
-  explicit Node(uint8_t level) : level_(level) {}
+  explicit Node(uint8_t level)
+      : level_(level),
+        slots_(NodeMemory()),
+        heads_(NodeMemory()),
+        arena_(NodeMemory()),
+        prefix_(NodeMemory()),
+        kids_(NodeMemory()) {}
   // What only Node can make: the key to the frozen node's constructor.
   class FrozenKey {
     FrozenKey() = default;
