@@ -6,6 +6,7 @@
 
 #include <map>
 #include <random>
+#include <set>
 
 #include "testutil.h"
 
@@ -117,6 +118,77 @@ TEST(SpaceMap, LogReplaysToTheSameFreeSet) {
     ASSERT_EQ(replay.total_pages(), s.total_pages());
   }
   EXPECT_LE(longest_chain, 40u) << "the log is condensed";
+}
+
+// Random allocations, frees (of older pages and of the transaction's own),
+// commits and rollbacks against a model of which pages are in use: a run
+// handed out never holds a page in use, and after each commit the free set
+// is exactly every other page, as maximal extents.
+TEST(SpaceMap, MatchesAPageModel) {
+  std::mt19937_64 rng(testing::Seed("SpaceMap.Model"));
+  auto store = NewMemoryStore();
+  SpaceMap s(store.get(), kPs);
+  s.InitEmpty();
+  std::set<uint64_t> used;                            // the model
+  std::vector<std::pair<uint64_t, uint64_t>> live;    // runs in use, committed
+  for (uint64_t txn = 1; txn <= 600; txn++) {
+    s.Begin();
+    std::set<uint64_t> used_before = used;
+    auto live_before = live;
+    std::vector<std::pair<uint64_t, uint64_t>> mine;  // allocated by this txn
+    int ops = static_cast<int>(rng() % 40);
+    for (int i = 0; i < ops; i++) {
+      uint64_t r = rng() % 10;
+      if (r < 5) {
+        uint64_t n = 1 + rng() % 4;
+        uint64_t a = s.Allocate(n);
+        for (uint64_t p = a; p < a + n; p++) {
+          ASSERT_GE(p, format::kMetaPages);
+          ASSERT_TRUE(used.insert(p).second) << "page " << p << " handed out twice, txn " << txn;
+        }
+        mine.emplace_back(a, n);
+      } else if (r < 7 && !mine.empty()) {  // one of its own: free at once
+        size_t j = rng() % mine.size();
+        s.Free(mine[j].first, mine[j].second);
+        for (uint64_t p = mine[j].first; p < mine[j].first + mine[j].second; p++) used.erase(p);
+        mine.erase(mine.begin() + static_cast<long>(j));
+      } else if (!live.empty()) {  // a committed run: in use until the commit
+        size_t j = rng() % live.size();
+        s.Free(live[j].first, live[j].second);
+        live.erase(live.begin() + static_cast<long>(j));  // its pages stay used until then
+      }
+    }
+    if (rng() % 8 == 0) {
+      format::Meta m;
+      ASSERT_TRUE(s.WriteLog(txn, &m).ok());
+      s.Rollback();
+      used = used_before;
+      live = live_before;
+    } else {
+      CommitAs(&s, txn);
+      s.Release(txn);
+      live.insert(live.end(), mine.begin(), mine.end());
+      used.clear();
+      for (const auto& [a, n] : live) {
+        for (uint64_t p = a; p < a + n; p++) used.insert(p);
+      }
+    }
+    std::set<uint64_t> free_pages;
+    uint64_t prev_end = 0;
+    for (const auto& [a, n] : FreeSet(s)) {
+      ASSERT_GT(n, 0u);
+      ASSERT_GT(a, prev_end) << "extents touching or overlapping at " << a << ", txn " << txn;
+      prev_end = a + n;
+      for (uint64_t p = a; p < a + n; p++) free_pages.insert(p);
+    }
+    std::set<uint64_t> expect;  // every page but those in use and the log's own
+    for (uint64_t p = format::kMetaPages; p < s.total_pages(); p++) {
+      if (!used.count(p)) expect.insert(p);
+    }
+    for (uint64_t p : s.log_chain()) expect.erase(p);
+    ASSERT_EQ(free_pages, expect) << "txn " << txn;
+    ASSERT_TRUE(used.empty() || *used.rbegin() < s.total_pages());
+  }
 }
 
 }  // namespace
