@@ -16,13 +16,13 @@ set(CPACK_DEBIAN_PACKAGE_SECTION admin)
 set(CPACK_DEBIAN_BIN_PACKAGE_NAME bruce)
 set(CPACK_DEBIAN_BIN_PACKAGE_SECTION admin)
 # The libraries the binaries link (libc6, libstdc++6, libfuse3-3, libzstd1,
-# libxxhash0, libmimalloc2.0, ...) come from dpkg-shlibdeps; fuse3 is fusermount3 and
+# libxxhash0, ...) come from dpkg-shlibdeps; fuse3 is fusermount3 and
 # /dev/fuse's setup, needed to mount.
 set(CPACK_DEBIAN_BIN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_BIN_PACKAGE_DEPENDS "fuse3")
 set(CPACK_DEBIAN_DEV_PACKAGE_NAME libbruce-dev)
 set(CPACK_DEBIAN_DEV_PACKAGE_SECTION libdevel)
-set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS "libzstd-dev, libxxhash-dev, libmimalloc-dev")
+set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS "libzstd-dev, libxxhash-dev")
 set(CPACK_COMPONENT_BIN_DESCRIPTION
     "bruce store CLI and the brucefs filesystem\n bruce is an embedded key-value engine on a counted, copy-on-write B+tree\n in one file: checksummed pages, cheap snapshots, readers never blocked.\n This package has the bruce CLI, the brucefs FUSE daemon with its mount(8)\n helper, systemd units for scheduled snapshots, and the man pages.")
 set(CPACK_COMPONENT_DEV_DESCRIPTION

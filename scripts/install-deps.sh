@@ -5,7 +5,7 @@ set -euo pipefail
 
 PACKAGES=(
   build-essential cmake pkg-config clang
-  libzstd-dev libxxhash-dev libmimalloc-dev libboost-dev libfuse3-dev fuse3
+  libzstd-dev libxxhash-dev libboost-dev libfuse3-dev fuse3
   libgtest-dev liblmdb-dev
   python3 rsync attr acl procps dpkg-dev file
 )

@@ -6,7 +6,6 @@
 #include <cstring>
 
 #include "format/coding.h"
-#include "format/node_memory.h"
 
 namespace bruce::format {
 
@@ -159,12 +158,12 @@ struct Node::Block final : std::pmr::memory_resource {
   void* do_allocate(size_t bytes, size_t align) override {
     auto at = reinterpret_cast<uintptr_t>(next);
     char* p = next + ((align - at % align) % align);
-    if (p + bytes > end) return NodeMemory()->allocate(bytes, align);
+    if (p + bytes > end) return std::pmr::new_delete_resource()->allocate(bytes, align);
     next = p + bytes;
     return p;
   }
   void do_deallocate(void* p, size_t bytes, size_t align) override {
-    if (!Owns(p)) NodeMemory()->deallocate(p, bytes, align);
+    if (!Owns(p)) std::pmr::new_delete_resource()->deallocate(p, bytes, align);
   }
   bool do_is_equal(const std::pmr::memory_resource& o) const noexcept override {
     return this == &o;
@@ -183,14 +182,14 @@ struct TailAllocator {
   TailAllocator(size_t t, char** at) : tail(t), tail_at(at) {}
   template <typename U>
   TailAllocator(const TailAllocator<U>& o) : tail(o.tail), tail_at(o.tail_at) {}
-  static constexpr size_t kAlign = alignof(std::max_align_t);
-  static size_t Head(size_t n) { return (n * sizeof(T) + kAlign - 1) / kAlign * kAlign; }
   T* allocate(size_t n) {
-    auto* p = static_cast<char*>(NodeMemory()->allocate(Head(n) + tail, kAlign));
-    *tail_at = p + Head(n);
+    constexpr size_t kAlign = alignof(std::max_align_t);
+    size_t head = (n * sizeof(T) + kAlign - 1) / kAlign * kAlign;
+    auto* p = static_cast<char*>(::operator new(head + tail));
+    *tail_at = p + head;
     return reinterpret_cast<T*>(p);
   }
-  void deallocate(T* p, size_t n) { NodeMemory()->deallocate(p, Head(n) + tail, kAlign); }
+  void deallocate(T* p, size_t) { ::operator delete(p); }
   template <typename U>
   bool operator==(const TailAllocator<U>& o) const {
     return tail == o.tail && tail_at == o.tail_at;

@@ -59,7 +59,6 @@
 
 #include "bruce/status.h"
 #include "format/hash.h"
-#include "format/node_memory.h"
 
 namespace bruce::format {
 
@@ -125,13 +124,7 @@ class Node {
     ValueType vtype;
   };
 
-  explicit Node(uint8_t level)
-      : level_(level),
-        slots_(NodeMemory()),
-        heads_(NodeMemory()),
-        arena_(NodeMemory()),
-        prefix_(NodeMemory()),
-        kids_(NodeMemory()) {}
+  explicit Node(uint8_t level) : level_(level) {}
   // What only Node can make: the key to the frozen node's constructor.
   class FrozenKey {
     FrozenKey() = default;
