@@ -7,10 +7,12 @@
 #include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "engine.h"
@@ -249,13 +251,31 @@ int Main(int argc, char** argv) {
   std::vector<EngineRun> runs;
   try {
     Dataset d(p);
-    if (c.run_bruce) {
-      auto e = NewBruceEngine(c.cache_mb << 20, c.two_sync, c.direct, c.bloom);
-      runs.push_back(RunWorkloads(*e, d, root));
-    }
-    if (c.run_lmdb) {
-      auto e = NewLmdbEngine(c.lmdb_map_gb << 30);
-      runs.push_back(RunWorkloads(*e, d, root));
+    std::vector<std::unique_ptr<Engine>> engines;
+    if (c.run_bruce) engines.push_back(NewBruceEngine(c.cache_mb << 20, c.two_sync, c.direct, c.bloom));
+    if (c.run_lmdb) engines.push_back(NewLmdbEngine(c.lmdb_map_gb << 30));
+    runs.resize(engines.size());
+    if (engines.size() == 1) {
+      runs[0] = RunWorkloads(*engines[0], d, root);
+    } else {
+      // Each engine in its own thread, taking turns workload by workload.
+      Turns turns;
+      std::vector<std::exception_ptr> failed(engines.size());
+      std::vector<std::thread> threads;
+      for (int who = 0; who < 2; ++who) {
+        threads.emplace_back([&, who] {
+          try {
+            runs[who] = RunWorkloads(*engines[who], d, root, &turns, who);
+          } catch (...) {
+            failed[who] = std::current_exception();
+          }
+          turns.End(who);
+        });
+      }
+      for (auto& t : threads) t.join();
+      for (auto& f : failed) {
+        if (f) std::rethrow_exception(f);
+      }
     }
     PrintTable(runs);
     if (!CompareChecksums(runs)) rc = 1;

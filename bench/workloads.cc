@@ -122,7 +122,29 @@ const WorkloadInfo& Info(Workload w) {
   return kInfo[w];
 }
 
-EngineRun RunWorkloads(Engine& e, const Dataset& d, const std::string& root) {
+void Turns::Begin(int who) {
+  std::unique_lock lock(mu_);
+  if (started_[who]) done_[who]++;
+  started_[who] = true;
+  cv_.notify_all();
+  const uint64_t k = done_[who];  // the workload about to run, from 0
+  const int first = static_cast<int>(k % 2);
+  const int other = 1 - who;
+  const uint64_t need = who == first ? k : k + 1;  // the other's finished workloads
+  cv_.wait(lock, [&] { return done_[other] >= need; });
+}
+
+void Turns::End(int who) {
+  std::lock_guard lock(mu_);
+  done_[who] = UINT64_MAX;
+  cv_.notify_all();
+}
+
+EngineRun RunWorkloads(Engine& e, const Dataset& d, const std::string& root, Turns* turns,
+                       int who) {
+  auto turn = [&] {
+    if (turns != nullptr) turns->Begin(who);
+  };
   const Params& p = d.params();
   EngineRun run;
   run.engine = e.name();
@@ -143,6 +165,7 @@ EngineRun RunWorkloads(Engine& e, const Dataset& d, const std::string& root) {
   };
 
   // 1. Sequential fill: every key in ascending order, one transaction.
+  turn();
   e.Open(seq_dir, /*durable=*/false);
   {
     Timer t;
@@ -157,6 +180,7 @@ EngineRun RunWorkloads(Engine& e, const Dataset& d, const std::string& root) {
   Stat(&run.seq_store);
 
   // 2. Random fill: the same keys in random order, 1000 puts per transaction.
+  turn();
   e.Open(rand_dir, /*durable=*/false);
   {
     Timer t;
@@ -180,6 +204,7 @@ EngineRun RunWorkloads(Engine& e, const Dataset& d, const std::string& root) {
 
   // 3. Random reads of existing keys, 1000 per read transaction; every value
   // is compared with the expected one and checksummed.
+  turn();
   {
     Timer t;
     uint64_t acc = 0;
@@ -202,6 +227,7 @@ EngineRun RunWorkloads(Engine& e, const Dataset& d, const std::string& root) {
 
   // 4, 5. Full scans with a cursor, in one read transaction each.
   for (Workload w : {kScanForward, kScanBackward}) {
+    turn();
     Timer t;
     uint64_t acc = 0;
     e.BeginRead();
@@ -212,6 +238,7 @@ EngineRun RunWorkloads(Engine& e, const Dataset& d, const std::string& root) {
   }
 
   // 6. select(i) at random i, in one read transaction; Key(i) is the answer.
+  turn();
   {
     const uint64_t ops = run.engine == "LMDB" ? p.select_ops_lmdb : p.select_ops_bruce;
     Timer t;
@@ -232,6 +259,7 @@ EngineRun RunWorkloads(Engine& e, const Dataset& d, const std::string& root) {
 
   // 7. Durable single-put commits into the filled store: each overwrites a
   // random existing key with a new value (so the key count stays put).
+  turn();
   e.Close();
   e.Open(rand_dir, /*durable=*/true);
   {
@@ -254,6 +282,7 @@ EngineRun RunWorkloads(Engine& e, const Dataset& d, const std::string& root) {
     const Workload w = wt.first;
     const int threads = wt.second;
     const bool read = w >= kRmw1;
+    turn();
     Timer t;
     std::vector<std::thread> pool;
     std::vector<std::exception_ptr> failed(threads);
@@ -293,6 +322,7 @@ EngineRun RunWorkloads(Engine& e, const Dataset& d, const std::string& root) {
   // larger than RAM), then on (each page fault reads 128 KiB around it: in
   // a store this size, soon the whole file).
   for (Workload w : {kGetAbsentCold, kGetAbsentColdReadahead}) {
+    turn();
     EvictFromPageCache(e.DataFile(rand_dir));
     e.Open(rand_dir, /*durable=*/false, /*random_cold=*/w == kGetAbsentCold);
     Timer t;

@@ -4,7 +4,9 @@
 
 #include <array>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -142,9 +144,31 @@ struct EngineRun {
   std::string after_reads;  // Engine::Describe() after the read workloads (cache stats)
 };
 
+// Two engines' runs taking turns workload by workload, each in its own
+// thread but never at the same time: engine 0 runs workload 1, engine 1
+// runs workload 1, then engine 1 runs workload 2 and engine 0 follows, and
+// so on (the order flips at every workload). A noisy neighbour then slows
+// both engines' runs of a workload alike, instead of one engine's whole run.
+class Turns {
+ public:
+  // Called by engine `who` (0 or 1) before each workload: ends its previous
+  // one and waits until the workload is its to run.
+  void Begin(int who);
+  // Engine `who` is done (or failed): the other no longer waits for it.
+  void End(int who);
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::array<uint64_t, 2> done_{0, 0};  // workloads each has finished
+  std::array<bool, 2> started_{false, false};
+};
+
 // Runs every workload on e, in stores under root/<engine>-seq and
-// root/<engine>-rand. Progress goes to stderr. Throws BenchError when the
-// engine fails or returns a wrong answer.
-EngineRun RunWorkloads(Engine& e, const Dataset& d, const std::string& root);
+// root/<engine>-rand; with `turns`, as engine `who` of two taking turns.
+// Progress goes to stderr. Throws BenchError when the engine fails or
+// returns a wrong answer.
+EngineRun RunWorkloads(Engine& e, const Dataset& d, const std::string& root,
+                       Turns* turns = nullptr, int who = 0);
 
 }  // namespace bench
