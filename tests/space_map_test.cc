@@ -122,8 +122,9 @@ TEST(SpaceMap, LogReplaysToTheSameFreeSet) {
 
 // Random allocations, frees (of older pages and of the transaction's own),
 // commits and rollbacks against a model of which pages are in use: a run
-// handed out never holds a page in use, and after each commit the free set
-// is exactly every other page, as maximal extents.
+// handed out never holds a page in use, and after each commit or rollback
+// the free set is exactly every page neither in use nor the log's, as
+// maximal extents.
 TEST(SpaceMap, MatchesAPageModel) {
   std::mt19937_64 rng(testing::Seed("SpaceMap.Model"));
   auto store = NewMemoryStore();
