@@ -38,6 +38,7 @@ struct Config {
   bool keep = false;
   bool two_sync = false;
   bool direct = false;
+  bool write_thread = true;
   uint32_t bloom = 0;
 };
 
@@ -56,6 +57,7 @@ struct Config {
                "  --fills-only   run the two fills and stop (to profile the write path)\n"
                "  --two-sync     bruce's durable commits sync pages, then the meta page\n"
                "  --direct       bruce reads and writes its store with O_DIRECT\n"
+               "  --no-write-thread  bruce's commits make every write themselves\n"
                "  --bloom B      bruce's data goes to a tree \"bench\" with Bloom filters of\n"
                "                 B bits a key (default 0: the main tree, no filters)\n");
   std::exit(code);
@@ -85,6 +87,7 @@ Config ParseArgs(int argc, char** argv) {
     else if (a == "--fills-only") c.params.fills_only = true;
     else if (a == "--two-sync") c.two_sync = true;
     else if (a == "--direct") c.direct = true;
+    else if (a == "--no-write-thread") c.write_thread = false;
     else if (a == "--bloom") {
       c.bloom = static_cast<uint32_t>(ParseU64("bruce_bench", "--bloom", value()));
       if (c.bloom > 32) Usage(2);
@@ -252,7 +255,8 @@ int Main(int argc, char** argv) {
   try {
     Dataset d(p);
     std::vector<std::unique_ptr<Engine>> engines;
-    if (c.run_bruce) engines.push_back(NewBruceEngine(c.cache_mb << 20, c.two_sync, c.direct, c.bloom));
+    if (c.run_bruce) engines.push_back(NewBruceEngine(c.cache_mb << 20, c.two_sync, c.direct, c.bloom,
+                                                        c.write_thread));
     if (c.run_lmdb) engines.push_back(NewLmdbEngine(c.lmdb_map_gb << 30));
     runs.resize(engines.size());
     if (engines.size() == 1) {

@@ -24,8 +24,13 @@ class BruceEngine final : public Engine {
   static constexpr std::string_view kFileKey = "file";
   static constexpr std::string_view kTree = "bench";
 
-  BruceEngine(size_t cache_bytes, bool two_sync, bool direct, uint32_t bloom_bits)
-      : cache_bytes_(cache_bytes), two_sync_(two_sync), direct_(direct), bloom_(bloom_bits) {}
+  BruceEngine(size_t cache_bytes, bool two_sync, bool direct, uint32_t bloom_bits,
+              bool write_thread)
+      : cache_bytes_(cache_bytes),
+        two_sync_(two_sync),
+        direct_(direct),
+        bloom_(bloom_bits),
+        write_thread_(write_thread) {}
   ~BruceEngine() override { Close(); }
 
   const char* name() const override { return "bruce"; }
@@ -39,6 +44,7 @@ class BruceEngine final : public Engine {
                                   : bruce::Durability::kFull;
     opts.cache_bytes = cache_bytes_;
     opts.direct_io = direct_;
+    opts.write_thread = write_thread_;
     db_ = Take(bruce::Db::Open(DataFile(dir), opts), "open");
     if (bloom_ > 0) {  // made once, with its filters
       auto w = Take(db_->BeginWrite(bruce::WriteMode::kExclusive), "begin write");
@@ -181,6 +187,7 @@ class BruceEngine final : public Engine {
   bool two_sync_;
   bool direct_;
   uint32_t bloom_;
+  bool write_thread_;
   std::unique_ptr<bruce::Db> db_;
   std::unique_ptr<bruce::WriteTxn> write_;
   std::unique_ptr<bruce::ReadTxn> read_;
@@ -192,8 +199,8 @@ class BruceEngine final : public Engine {
 }  // namespace
 
 std::unique_ptr<Engine> NewBruceEngine(size_t cache_bytes, bool two_sync, bool direct,
-                                       uint32_t bloom_bits) {
-  return std::make_unique<BruceEngine>(cache_bytes, two_sync, direct, bloom_bits);
+                                       uint32_t bloom_bits, bool write_thread) {
+  return std::make_unique<BruceEngine>(cache_bytes, two_sync, direct, bloom_bits, write_thread);
 }
 
 }  // namespace bench

@@ -114,8 +114,10 @@ class Engine {
 // direct: the store is read and written with O_DIRECT (Options::direct_io).
 // bloom_bits: the data goes to a tree "bench" with Bloom filters of that
 // many bits a key (TreeOptions::bloom_bits_per_key); 0: the main tree.
+// write_thread: Options::write_thread.
 std::unique_ptr<Engine> NewBruceEngine(size_t cache_bytes, bool two_sync = false,
-                                       bool direct = false, uint32_t bloom_bits = 0);
+                                       bool direct = false, uint32_t bloom_bits = 0,
+                                       bool write_thread = true);
 std::unique_ptr<Engine> NewLmdbEngine(size_t map_bytes);
 // "LMDB 0.9.24: (July 24, 2019)" — the library actually linked.
 std::string LmdbVersion();

@@ -28,11 +28,12 @@ if [ "${1:-}" != "--quick" ]; then
 
   echo "== build (ThreadSanitizer: the engine, brucefs and their concurrency tests)"
   cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBRUCE_WERROR=ON -DBRUCE_TSAN=ON -DBRUCE_BENCH=OFF >/dev/null
-  cmake --build build-tsan -j "$(nproc)" --target txn_test node_cache_test optimistic_test optimistic_model_test fs_unit_test
+  cmake --build build-tsan -j "$(nproc)" --target txn_test node_cache_test optimistic_test optimistic_model_test write_thread_test fs_unit_test
   echo "== concurrency tests under ThreadSanitizer"
   BRUCE_STEPS=30000 TSAN_OPTIONS=halt_on_error=1 build-tsan/tests/txn_test \
     --gtest_filter='Txn.ConcurrentReadersSeeConsistentSnapshots:Txn.NothingWaitsForAnotherCommitsSync:Txn.ReaderKeepsItsSnapshotAcrossManyCommits'
   TSAN_OPTIONS=halt_on_error=1 build-tsan/tests/node_cache_test
+  BRUCE_STEPS=5 TSAN_OPTIONS=halt_on_error=1 build-tsan/tests/write_thread_test
   TSAN_OPTIONS=halt_on_error=1 build-tsan/tests/optimistic_test
   BRUCE_STEPS=300 TSAN_OPTIONS=halt_on_error=1 build-tsan/tests/optimistic_model_test
   TSAN_OPTIONS=halt_on_error=1 build-tsan/fs/fs_unit_test --gtest_filter='Concurrency.*:Txg.*:ReadDir.*'

@@ -81,7 +81,11 @@ DbImpl::DbImpl(std::shared_ptr<PageStore> store, const Options& options)
       options_(options),
       page_size_(options.page_size),
       cache_(options.cache_bytes != 0 ? options.cache_bytes : DefaultCacheBytes()),
-      space_(store_.get(), options.page_size) {}
+      space_(store_.get(), options.page_size) {
+  if (!options.read_only && options.write_thread) {
+    write_behind_ = std::make_unique<WriteBehind>(store_.get());
+  }
+}
 
 DbImpl::~DbImpl() {
   if (options_.read_only) return;

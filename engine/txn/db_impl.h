@@ -26,6 +26,7 @@
 #include "store/lock_file.h"
 #include "store/node_cache.h"
 #include "store/space_map.h"
+#include "store/write_behind.h"
 #include "tree/btree.h"
 
 namespace bruce {
@@ -115,6 +116,9 @@ class DbImpl final : public Db, public NodeSource {
 
   // Used by the write transaction (under writer_mu_).
   SpaceMap& space() { return space_; }
+  // The thread large commits hand their node writes to (write_behind.h);
+  // null when Options::write_thread is off.
+  WriteBehind* write_behind() { return write_behind_.get(); }
   // A commit is sealed: new transactions see it; its meta page is written
   // by WaitDurable.
   Status Publish(const format::Meta& meta, SnapMap snaps);
@@ -178,6 +182,7 @@ class DbImpl final : public Db, public NodeSource {
   std::condition_variable writer_cv_;
   bool writer_active_ = false;
   SpaceMap space_;
+  std::unique_ptr<WriteBehind> write_behind_;  // with the writer role
   // With the writer role: the file may be this long (at open, what it was).
   // Only when the store ends below it does a writer ask the file its size:
   // a stat between writes costs the next fdatasync a write of the inode on

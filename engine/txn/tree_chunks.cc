@@ -116,6 +116,7 @@ Status TreeImpl::WriteBlocks(const std::vector<std::string_view>& blocks,
     std::vector<std::string> copies(blocks.begin(), blocks.end());
     return w->WriteData(copies, out);
   }
+  BRUCE_RETURN_IF_ERROR(w->WriteOut());
   const uint64_t first = db->space().Allocate(blocks.size());
   for (size_t i = 0; i < blocks.size(); i++) {
     BlockPtr p;

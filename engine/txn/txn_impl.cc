@@ -286,13 +286,10 @@ Result<BlockPtr> WriteTxnImpl::WriteNode(std::unique_ptr<format::Node> node, int
   p.birth = id_;
   p.hash = hash;
   p.count = node->Count();
-  // Runs of adjacent pages go to the store in one write.
-  if (!batch_.empty() && p.page != batch_page_ + batch_.size() / ps) {
-    BRUCE_RETURN_IF_ERROR(FlushBatch());
-  }
-  if (batch_.empty()) batch_page_ = p.page;
-  batch_.append(body);
-  batch_.resize(batch_.size() + pages * ps - body.size(), '\0');
+  // Runs of adjacent pages go to the store in one write. The buffer is
+  // reserved whole (a fresh one, the first time: later ones are reused).
+  if (batch_.bytes.capacity() < kBatchBytes) batch_.bytes.reserve(kBatchBytes + (64 << 10));
+  batch_.Add(p.page * ps, body, pages * ps);
   if (batch_.size() >= kBatchBytes) BRUCE_RETURN_IF_ERROR(FlushBatch());
   // To the cache at commit, frozen.
   written_[p.page] = Written{p.page, hash, format::Node::Freeze(std::move(node))};
@@ -396,6 +393,7 @@ Status WriteTxnImpl::WriteData(const std::vector<std::string>& blocks, std::vect
     wrote_private_ = true;
     return Status::OK();
   }
+  BRUCE_RETURN_IF_ERROR(WriteOut());
   uint64_t first = db_->space().Allocate(blocks.size());
   std::string run(blocks.size() * ps, '\0');
   for (size_t i = 0; i < blocks.size(); i++) {
@@ -418,13 +416,45 @@ Status WriteTxnImpl::WriteData(const std::vector<std::string>& blocks, std::vect
 
 Status WriteTxnImpl::FlushBatch() {
   if (batch_.empty()) return Status::OK();
-  Status st = db_->store()->Write(batch_page_ * db_->page_size(), batch_);
+  // The write thread only while written_ keeps every node it holds: a node
+  // dropped from written_ is read back from the store.
+  WriteBehind* wb = keep_written_ ? db_->write_behind() : nullptr;
+  if (wb) {
+    submitted_ = true;
+    Status st = wb->Submit(&batch_);
+    batch_ = wb->TakeBuffer();
+    return st;
+  }
+  Status st = batch_.WriteTo(db_->store());
   if (st.ok() && !keep_written_) {
-    const uint64_t pages = batch_.size() / db_->page_size();
-    for (uint64_t p = batch_page_; p < batch_page_ + pages; ++p) written_.erase(p);
+    const uint32_t ps = db_->page_size();
+    for (const WriteBatch::Run& r : batch_.runs) {
+      for (uint64_t p = r.offset / ps; p < (r.offset + r.len) / ps; ++p) written_.erase(p);
+    }
   }
   batch_.clear();
   return st;
+}
+
+Status WriteTxnImpl::WriteOut() {
+  Status st;
+  if (submitted_) {
+    st = db_->write_behind()->Drain();
+    submitted_ = false;
+  }
+  if (!st.ok()) {
+    batch_.clear();
+    return st;
+  }
+  st = batch_.WriteTo(db_->store());
+  batch_.clear();
+  return st;
+}
+
+void WriteTxnImpl::DropWrites() {
+  if (submitted_) (void)db_->write_behind()->Drain();
+  submitted_ = false;
+  batch_.clear();
 }
 
 Status WriteTxnImpl::DoCommit() {
@@ -439,7 +469,7 @@ Status WriteTxnImpl::DoCommit() {
   }
   BRUCE_RETURN_IF_ERROR(CommitSystem());
   BRUCE_RETURN_IF_ERROR(btree::Flush(this, &catalog_));
-  BRUCE_RETURN_IF_ERROR(FlushBatch());
+  BRUCE_RETURN_IF_ERROR(WriteOut());
 
   format::Meta m;
   m.page_size = db_->page_size();
@@ -475,8 +505,8 @@ Result<uint64_t> WriteTxnImpl::CommitNoWait() {
   }
   Status st = DoCommit();
   if (!st.ok()) {
+    DropWrites();  // nothing of this transaction may land after the rollback
     written_.clear();
-    batch_.clear();
     db_->space().Rollback();
   }
   finished_ = true;
@@ -492,6 +522,7 @@ void WriteTxnImpl::Abort() {
     private_.clear();
     return;
   }
+  DropWrites();
   db_->space().Rollback();
   finished_ = true;
   db_->EndWrite();

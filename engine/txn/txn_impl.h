@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "bruce/db.h"
+#include "store/write_behind.h"
 #include "tree/btree.h"
 #include "tree/cursor.h"
 #include "txn/db_impl.h"
@@ -337,6 +338,10 @@ class WriteTxnImpl final : public WriteTxn, public TxnBase, public WriteContext 
   // (reads take it from there), so a transaction may write more nodes than
   // memory holds (a receive); they are then not put in the cache at commit.
   void KeepWrittenNodes(bool keep) { keep_written_ = keep; }
+  // Every node this transaction encoded is in the store: the write thread
+  // drained, the last batch written here. Before any write that must
+  // follow them (a data block may take a page a queued node was freed from).
+  Status WriteOut();
 
   // WriteContext.
   // Nodes this commit wrote may still sit in the write batch: those come
@@ -366,7 +371,10 @@ class WriteTxnImpl final : public WriteTxn, public TxnBase, public WriteContext 
 
  private:
   Status DoCommit();
+  // Hands batch_ on: to the write thread, or written here.
   Status FlushBatch();
+  // Waits for the write thread and forgets batch_ (a failed commit, an abort).
+  void DropWrites();
   // Snapshot and dead-list work at commit: records created and destroyed
   // snapshots, sorts this transaction's frees into free space or dead
   // lists, and writes the system trees (snapshots.cc).
@@ -426,9 +434,11 @@ class WriteTxnImpl final : public WriteTxn, public TxnBase, public WriteContext 
   ZSTD_CCtx* cctx_ = nullptr;
   // zstd-compresses `in` into packed_; a zstd error code on failure.
   size_t Compress(const std::string& in, int level);
-  static constexpr size_t kBatchBytes = size_t{1} << 20;
-  std::string batch_;        // encoded nodes for adjacent pages, not yet written
-  uint64_t batch_page_ = 0;  // the first page of batch_
+  // Encoded nodes not yet written. Once it holds kBatchBytes it goes to the
+  // store's write thread (or, without one, is written at once).
+  static constexpr size_t kBatchBytes = size_t{256} << 10;
+  WriteBatch batch_;
+  bool submitted_ = false;  // batches went to the write thread since the last WriteOut
 };
 
 // What a data block's pointer must say before it is read (DbImpl::ReadData,

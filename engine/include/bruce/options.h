@@ -65,6 +65,12 @@ struct Options {
   // go through the page cache. NotSupported on filesystems without O_DIRECT
   // (tmpfs). See README, "Direct I/O", for measurements.
   bool direct_io = false;
+  // A commit of many nodes hands its page writes to a thread of the store's
+  // (started at the first such commit), so that copying one batch of pages
+  // into the file overlaps encoding the next: a large commit then uses two
+  // cores. Commits of a few nodes are written by the committing thread
+  // either way. Off: every write is made by the committing thread.
+  bool write_thread = true;
 };
 
 // The cache budget a store opened with cache_bytes 0 gets: a quarter of

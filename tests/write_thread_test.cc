@@ -1,0 +1,229 @@
+// The write thread (store/write_behind.h, Options::write_thread): the order
+// and errors of its writes, and large commits, whose node writes it makes,
+// under power cuts and a full disk, on the fault-injecting store.
+#include <gtest/gtest.h>
+
+#include <cerrno>
+#include <map>
+#include <random>
+
+#include "bruce/db.h"
+#include "store/fault_store.h"
+#include "store/write_behind.h"
+#include "testutil.h"
+
+namespace bruce {
+namespace {
+
+using Model = std::map<std::string, std::string>;
+
+std::string Read(PageStore* s, uint64_t off, size_t n) {
+  std::string out(n, '\0');
+  EXPECT_TRUE(s->Read(off, n, out.data()).ok());
+  return out;
+}
+
+TEST(WriteBatch, AddJoinsAdjacentRunsAndPads) {
+  WriteBatch b;
+  b.Add(4096, "abc", 4096);
+  b.Add(8192, "def", 4096);  // right after: the same run
+  b.Add(20480, "g", 8192);   // apart: a new run
+  ASSERT_EQ(b.runs.size(), 2u);
+  EXPECT_EQ(b.runs[0].offset, 4096u);
+  EXPECT_EQ(b.runs[0].len, 8192u);
+  EXPECT_EQ(b.runs[1].offset, 20480u);
+  EXPECT_EQ(b.runs[1].len, 8192u);
+  EXPECT_EQ(b.size(), 16384u);
+  auto store = NewMemoryStore();
+  ASSERT_TRUE(b.WriteTo(store.get()).ok());
+  EXPECT_EQ(Read(store.get(), 4096, 4), std::string("abc\0", 4));
+  EXPECT_EQ(Read(store.get(), 8192, 3), "def");
+  EXPECT_EQ(Read(store.get(), 20480, 2), std::string("g\0", 2));
+  EXPECT_EQ(Read(store.get(), 20480 + 8191, 1), std::string(1, '\0'));
+}
+
+// Batches are written in the order given: of two writes to one page, the
+// later one is what the page holds.
+TEST(WriteBehind, WritesInSubmissionOrder) {
+  auto store = NewMemoryStore();
+  WriteBehind wb(store.get());
+  for (int round = 0; round < 50; round++) {
+    for (int page = 0; page < 8; page++) {
+      WriteBatch b = wb.TakeBuffer();
+      std::string v = std::to_string(round) + "/" + std::to_string(page);
+      b.Add(uint64_t(page) * 4096, v, 4096);
+      ASSERT_TRUE(wb.Submit(&b).ok());
+      EXPECT_TRUE(b.empty());
+    }
+  }
+  ASSERT_TRUE(wb.Drain().ok());
+  for (int page = 0; page < 8; page++) {
+    std::string want = "49/" + std::to_string(page);
+    EXPECT_EQ(Read(store.get(), uint64_t(page) * 4096, want.size()), want);
+  }
+}
+
+// A failed write stops the ones queued behind it, and its error comes back
+// once (from Submit or Drain); then writing goes on.
+TEST(WriteBehind, AnErrorStopsTheRestAndIsReportedOnce) {
+  FaultStore store;
+  WriteBehind wb(&store);
+  store.FailWritesWith(ENOSPC);
+  WriteBatch b;
+  b.Add(0, "first", 4096);
+  ASSERT_TRUE(wb.Submit(&b).ok());  // queued: its error is not known yet
+  Status st = wb.Drain();
+  EXPECT_EQ(st.code(), Code::kNoSpace) << st.ToString();
+  EXPECT_TRUE(wb.Drain().ok());  // reported once
+  store.FailWritesWith(0);
+  const uint64_t before = store.mutating_ops();
+  b.Add(4096, "second", 4096);
+  ASSERT_TRUE(wb.Submit(&b).ok());
+  ASSERT_TRUE(wb.Drain().ok());
+  EXPECT_EQ(store.mutating_ops(), before + 1);
+  EXPECT_EQ(Read(&store, 4096, 6), "second");
+
+  // Dropped after a failure: the writes queued behind it never reach the
+  // store.
+  store.FailWritesWith(EIO);
+  Status first;
+  int submitted = 0;
+  for (int i = 0; i < 20 && first.ok(); i++) {
+    b.Add(uint64_t(10 + i) * 4096, "x", 4096);
+    first = wb.Submit(&b);
+    submitted++;
+  }
+  Status drained = wb.Drain();
+  EXPECT_TRUE(!first.ok() || !drained.ok());
+  EXPECT_EQ(first.ok() ? drained.code() : first.code(), Code::kIOError);
+  store.FailWritesWith(0);
+  // Nothing of them landed (every write failed or was dropped).
+  auto size = store.Size();
+  ASSERT_TRUE(size.ok());
+  EXPECT_LE(*size, uint64_t{10} * 4096) << submitted << " submitted";
+}
+
+// Commits of thousands of puts (each writes well over a batch, so their
+// nodes go through the write thread), with power cuts at random points:
+// the store opens, passes check, and holds the last durable commit or the
+// one in flight.
+TEST(WriteThread, PowerCutsInLargeCommits) {
+  std::mt19937_64 rng(testing::Seed("WriteThread.PowerCuts"));
+  auto store = std::make_shared<FaultStore>();
+  Options opts;
+  opts.create_if_missing = true;
+  opts.cache_bytes = 1 << 20;
+  opts.compression_level = 0;
+  {
+    auto db = Db::Open(store, opts);
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+  }
+  ASSERT_TRUE(store->Sync().ok());
+  opts.create_if_missing = false;
+  Model durable;
+  uint64_t durable_txn = 0, landed = 0, commits = 0;
+  const uint64_t cuts = testing::Steps(30);
+  for (uint64_t cut = 0; cut < cuts; cut++) {
+    auto db = Db::Open(store, opts);
+    ASSERT_TRUE(db.ok()) << "cut " << cut << ": " << db.status().ToString();
+    durable_txn = (*(*db)->BeginRead())->id();
+    // A commit of 3,000 puts writes a few hundred pages in one or two
+    // hundred runs: die somewhere in the first few commits.
+    store->DieAfter(static_cast<int64_t>(rng() % 700));
+    Model in_flight;
+    uint64_t in_flight_txn = 0;
+    while (true) {
+      auto w = (*db)->BeginWrite();
+      if (!w.ok()) break;
+      Model next = durable;
+      bool died = false;
+      for (int i = 0; i < 3000 && !died; i++) {
+        std::string k = "k" + std::to_string(rng() % 40000);
+        std::string v(100, static_cast<char>('a' + rng() % 26));
+        v += std::to_string(rng());
+        Status s = (*w)->Main()->Put(k, v);
+        if (!s.ok()) {
+          ASSERT_EQ(s.code(), Code::kIOError) << s.ToString();
+          died = true;
+        }
+        next[k] = v;
+      }
+      if (died) break;
+      auto sealed = (*w)->CommitNoWait();
+      Status s = sealed.status();
+      if (s.ok()) s = (*db)->WaitDurable(sealed.value());
+      if (!s.ok()) {
+        ASSERT_EQ(s.code(), Code::kIOError) << s.ToString();
+        if (sealed.ok()) {
+          in_flight = std::move(next);
+          in_flight_txn = sealed.value();
+        }
+        break;
+      }
+      commits++;
+      durable = std::move(next);
+      durable_txn = sealed.value();
+    }
+    db = Result<std::unique_ptr<Db>>(Status::OK());  // close
+    store->PowerCut(rng);
+    auto reopened = Db::Open(store, opts);
+    ASSERT_TRUE(reopened.ok()) << "cut " << cut << ": " << reopened.status().ToString();
+    CheckReport rep;
+    ASSERT_TRUE((*reopened)->Check(&rep).ok());
+    ASSERT_TRUE(rep.ok()) << "cut " << cut << ": " << rep.problems[0];
+    uint64_t txn = (*(*reopened)->BeginRead())->id();
+    if (txn != durable_txn) {
+      ASSERT_EQ(txn, in_flight_txn) << "cut " << cut << ": txn " << txn << " after durable "
+                                    << durable_txn;
+      durable = std::move(in_flight);
+      landed++;
+    }
+    ASSERT_TRUE(testing::ReadAll(reopened->get()) == durable)
+        << "cut " << cut << ": contents differ from the last commit";
+  }
+  EXPECT_GT(commits, 0u);
+  std::fprintf(stderr, "WriteThread: %llu cuts, %llu large commits, %llu in flight landed\n",
+               (unsigned long long)cuts, (unsigned long long)commits,
+               (unsigned long long)landed);
+}
+
+// A full disk in the middle of a large commit fails it with NoSpace; the
+// store keeps its last commit and takes new large ones once space returns.
+TEST(WriteThread, FullDiskInALargeCommitLosesNothing) {
+  for (bool thread : {true, false}) {
+    SCOPED_TRACE(thread ? "write thread" : "no write thread");
+    auto store = std::make_shared<FaultStore>();
+    Options opts;
+    opts.create_if_missing = true;
+    opts.write_thread = thread;
+    auto db = Db::Open(store, opts);
+    ASSERT_TRUE(db.ok());
+    Model want;
+    auto fill = [&](int from, Model* m) {
+      auto w = (*db)->BeginWrite();
+      EXPECT_TRUE(w.ok());
+      for (int i = from; i < from + 5000; i++) {
+        std::string k = "k" + std::to_string(i * 7919 % 100000), v(120, char('a' + i % 26));
+        EXPECT_TRUE((*w)->Main()->Put(k, v).ok());
+        if (m) (*m)[k] = v;
+      }
+      return (*w)->Commit();
+    };
+    ASSERT_TRUE(fill(0, &want).ok());
+    store->FailWritesWith(ENOSPC);
+    Status s = fill(5000, nullptr);
+    EXPECT_EQ(s.code(), Code::kNoSpace) << s.ToString();
+    store->FailWritesWith(0);
+    EXPECT_TRUE(testing::ReadAll(db->get()) == want);
+    ASSERT_TRUE(fill(10000, &want).ok());
+    testing::ExpectClean(db->get());
+    db = Result<std::unique_ptr<Db>>(Status::OK());
+    opts.create_if_missing = false;
+    auto again = Db::Open(store, opts);
+    ASSERT_TRUE(again.ok()) << again.status().ToString();
+    EXPECT_TRUE(testing::ReadAll(again->get()) == want);
+  }
+}
+
+}  // namespace
+}  // namespace bruce
