@@ -10,10 +10,12 @@
 // or not at all.
 //
 // Thread safety: every call may come from several threads at once: reads
-// from any reader, writes from the writer, and a Sync (with a meta-page
-// Write) from a commit waiting for durability while the next writer writes
-// other pages. Calls never touch the same bytes at once. Implementations
-// must allow that.
+// from any reader, writes from the writer (a large commit's node writes
+// from the store's write thread, Options::write_thread, one at a time and
+// in the commit's order), and a Sync (with a meta-page Write) from a
+// commit waiting for durability while the next writer writes other pages.
+// Calls never touch the same bytes at once. Implementations must allow
+// that.
 #pragma once
 
 #include <cstdint>
