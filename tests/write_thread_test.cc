@@ -3,19 +3,54 @@
 // under power cuts and a full disk, on the fault-injecting store.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cerrno>
 #include <map>
 #include <random>
+#include <thread>
 
 #include "bruce/db.h"
 #include "store/fault_store.h"
 #include "store/write_behind.h"
 #include "testutil.h"
+#include "txn/db_impl.h"
 
 namespace bruce {
 namespace {
 
 using Model = std::map<std::string, std::string>;
+
+uint64_t BatchesByThread(Db* db) {
+  WriteBehind* wb = static_cast<DbImpl*>(db)->write_behind();
+  return wb ? wb->batches_written() : 0;
+}
+
+// A store whose writes fail with `err` when made by a thread other than
+// the one that made it (the write thread's), while armed.
+class FailOtherThreads final : public PageStore {
+ public:
+  explicit FailOtherThreads(std::shared_ptr<PageStore> inner) : inner_(std::move(inner)) {}
+  Status Read(uint64_t offset, size_t n, char* out) override { return inner_->Read(offset, n, out); }
+  Status Write(uint64_t offset, std::string_view data) override {
+    if (armed_.load() && std::this_thread::get_id() != owner_) {
+      failed_++;
+      return Status::IOError("write refused", ENOSPC);
+    }
+    return inner_->Write(offset, data);
+  }
+  Status Sync() override { return inner_->Sync(); }
+  Result<uint64_t> Size() override { return inner_->Size(); }
+  Status Truncate(uint64_t size) override { return inner_->Truncate(size); }
+  std::string Name() const override { return "fails other threads' writes"; }
+  void Arm(bool on) { armed_.store(on); }
+  int failed() const { return failed_.load(); }
+
+ private:
+  std::shared_ptr<PageStore> inner_;
+  const std::thread::id owner_ = std::this_thread::get_id();
+  std::atomic<bool> armed_{false};
+  std::atomic<int> failed_{0};
+};
 
 std::string Read(PageStore* s, uint64_t off, size_t n) {
   std::string out(n, '\0');
@@ -85,22 +120,19 @@ TEST(WriteBehind, AnErrorStopsTheRestAndIsReportedOnce) {
 
   // Dropped after a failure: the writes queued behind it never reach the
   // store.
+  // The store sees one write (the failed one) of all those queued.
   store.FailWritesWith(EIO);
+  const uint64_t ops = store.mutating_ops();
   Status first;
-  int submitted = 0;
   for (int i = 0; i < 20 && first.ok(); i++) {
     b.Add(uint64_t(10 + i) * 4096, "x", 4096);
     first = wb.Submit(&b);
-    submitted++;
   }
   Status drained = wb.Drain();
   EXPECT_TRUE(!first.ok() || !drained.ok());
   EXPECT_EQ(first.ok() ? drained.code() : first.code(), Code::kIOError);
+  EXPECT_EQ(store.mutating_ops(), ops + 1);
   store.FailWritesWith(0);
-  // Nothing of them landed (every write failed or was dropped).
-  auto size = store.Size();
-  ASSERT_TRUE(size.ok());
-  EXPECT_LE(*size, uint64_t{10} * 4096) << submitted << " submitted";
 }
 
 // Commits of thousands of puts (each writes well over a batch, so their
@@ -121,7 +153,7 @@ TEST(WriteThread, PowerCutsInLargeCommits) {
   ASSERT_TRUE(store->Sync().ok());
   opts.create_if_missing = false;
   Model durable;
-  uint64_t durable_txn = 0, landed = 0, commits = 0;
+  uint64_t durable_txn = 0, landed = 0, commits = 0, by_thread = 0;
   const uint64_t cuts = testing::Steps(30);
   for (uint64_t cut = 0; cut < cuts; cut++) {
     auto db = Db::Open(store, opts);
@@ -164,6 +196,7 @@ TEST(WriteThread, PowerCutsInLargeCommits) {
       durable = std::move(next);
       durable_txn = sealed.value();
     }
+    by_thread += BatchesByThread(db->get());
     db = Result<std::unique_ptr<Db>>(Status::OK());  // close
     store->PowerCut(rng);
     auto reopened = Db::Open(store, opts);
@@ -182,40 +215,61 @@ TEST(WriteThread, PowerCutsInLargeCommits) {
         << "cut " << cut << ": contents differ from the last commit";
   }
   EXPECT_GT(commits, 0u);
-  std::fprintf(stderr, "WriteThread: %llu cuts, %llu large commits, %llu in flight landed\n",
+  EXPECT_GT(by_thread, 0u);
+  std::fprintf(stderr,
+               "WriteThread: %llu cuts, %llu large commits, %llu in flight landed, %llu batches "
+               "written by the thread\n",
                (unsigned long long)cuts, (unsigned long long)commits,
-               (unsigned long long)landed);
+               (unsigned long long)landed, (unsigned long long)by_thread);
 }
 
 // A full disk in the middle of a large commit fails it with NoSpace; the
 // store keeps its last commit and takes new large ones once space returns.
+// With the thread, only its writes fail (so the error must come from it);
+// without, every write does.
 TEST(WriteThread, FullDiskInALargeCommitLosesNothing) {
+  std::mt19937_64 rng(testing::Seed("WriteThread.FullDisk"));
   for (bool thread : {true, false}) {
     SCOPED_TRACE(thread ? "write thread" : "no write thread");
-    auto store = std::make_shared<FaultStore>();
+    auto faults = std::make_shared<FaultStore>();
+    auto others = std::make_shared<FailOtherThreads>(faults);
+    std::shared_ptr<PageStore> store = thread ? std::shared_ptr<PageStore>(others) : faults;
     Options opts;
     opts.create_if_missing = true;
     opts.write_thread = thread;
+    opts.compression_level = 0;  // random values: a commit of 5,000 is about 700 KiB of leaves
     auto db = Db::Open(store, opts);
     ASSERT_TRUE(db.ok());
     Model want;
-    auto fill = [&](int from, Model* m) {
+    auto fill = [&](Model* m) {
       auto w = (*db)->BeginWrite();
       EXPECT_TRUE(w.ok());
-      for (int i = from; i < from + 5000; i++) {
-        std::string k = "k" + std::to_string(i * 7919 % 100000), v(120, char('a' + i % 26));
+      for (int i = 0; i < 5000; i++) {
+        std::string k = "k" + std::to_string(rng() % 100000), v(120, '\0');
+        for (char& c : v) c = static_cast<char>(rng());
         EXPECT_TRUE((*w)->Main()->Put(k, v).ok());
         if (m) (*m)[k] = v;
       }
       return (*w)->Commit();
     };
-    ASSERT_TRUE(fill(0, &want).ok());
-    store->FailWritesWith(ENOSPC);
-    Status s = fill(5000, nullptr);
+    ASSERT_TRUE(fill(&want).ok());
+    const uint64_t batches = BatchesByThread(db->get());
+    EXPECT_EQ(batches > 0, thread);
+    if (thread) {
+      others->Arm(true);
+    } else {
+      faults->FailWritesWith(ENOSPC);
+    }
+    Status s = fill(nullptr);
     EXPECT_EQ(s.code(), Code::kNoSpace) << s.ToString();
-    store->FailWritesWith(0);
+    if (thread) {
+      EXPECT_GT(others->failed(), 0);
+    }
+    others->Arm(false);
+    faults->FailWritesWith(0);
     EXPECT_TRUE(testing::ReadAll(db->get()) == want);
-    ASSERT_TRUE(fill(10000, &want).ok());
+    ASSERT_TRUE(fill(&want).ok());
+    EXPECT_EQ(BatchesByThread(db->get()) > batches, thread);
     testing::ExpectClean(db->get());
     db = Result<std::unique_ptr<Db>>(Status::OK());
     opts.create_if_missing = false;

@@ -76,6 +76,7 @@ void WriteBehind::Run() {
     Status st = write ? b.WriteTo(store_) : Status::OK();
     lock.lock();
     busy_ = false;
+    if (write && st.ok()) written_++;
     if (!st.ok() && error_.ok()) error_ = std::move(st);
     if (spare_.size() < kMaxQueued + 1) spare_.push_back(std::move(b));
     done_.notify_all();

@@ -78,6 +78,12 @@ class WriteBehind {
   // once warm).
   WriteBatch TakeBuffer();
 
+  // Batches the thread has written (for tests and statistics).
+  uint64_t batches_written() {
+    std::lock_guard lock(mu_);
+    return written_;
+  }
+
   static constexpr size_t kMaxQueued = 4;
 
  private:
@@ -90,6 +96,7 @@ class WriteBehind {
   std::deque<WriteBatch> queue_;
   std::vector<WriteBatch> spare_;  // written batches, for TakeBuffer
   bool busy_ = false;              // the thread is writing a batch
+  uint64_t written_ = 0;
   bool stop_ = false;
   Status error_;
   std::thread thread_;

@@ -286,9 +286,12 @@ Result<BlockPtr> WriteTxnImpl::WriteNode(std::unique_ptr<format::Node> node, int
   p.birth = id_;
   p.hash = hash;
   p.count = node->Count();
-  // Runs of adjacent pages go to the store in one write. The buffer is
-  // reserved whole (a fresh one, the first time: later ones are reused).
-  if (batch_.bytes.capacity() < kBatchBytes) batch_.bytes.reserve(kBatchBytes + (64 << 10));
+  // Runs of adjacent pages go to the store in one write. A batch that grows
+  // past 64 KiB has its whole room reserved at once (later batches reuse
+  // the write thread's buffers); a commit of a few nodes never takes it.
+  if (batch_.bytes.size() >= (64 << 10) && batch_.bytes.capacity() < kBatchBytes) {
+    batch_.bytes.reserve(kBatchBytes + (64 << 10));
+  }
   batch_.Add(p.page * ps, body, pages * ps);
   if (batch_.size() >= kBatchBytes) BRUCE_RETURN_IF_ERROR(FlushBatch());
   // To the cache at commit, frozen.
@@ -425,15 +428,7 @@ Status WriteTxnImpl::FlushBatch() {
     batch_ = wb->TakeBuffer();
     return st;
   }
-  Status st = batch_.WriteTo(db_->store());
-  if (st.ok() && !keep_written_) {
-    const uint32_t ps = db_->page_size();
-    for (const WriteBatch::Run& r : batch_.runs) {
-      for (uint64_t p = r.offset / ps; p < (r.offset + r.len) / ps; ++p) written_.erase(p);
-    }
-  }
-  batch_.clear();
-  return st;
+  return WriteOut();
 }
 
 Status WriteTxnImpl::WriteOut() {
@@ -442,12 +437,11 @@ Status WriteTxnImpl::WriteOut() {
     st = db_->write_behind()->Drain();
     submitted_ = false;
   }
-  if (!st.ok()) {
-    batch_.clear();
-    return st;
-  }
-  st = batch_.WriteTo(db_->store());
+  if (st.ok()) st = batch_.WriteTo(db_->store());
   batch_.clear();
+  // Every node this transaction encoded is in the store now: the ones it
+  // does not keep are read back from there.
+  if (st.ok() && !keep_written_) written_.clear();
   return st;
 }
 

@@ -337,6 +337,7 @@ class WriteTxnImpl final : public WriteTxn, public TxnBase, public WriteContext 
   // false: a written node's memory goes as soon as its page is in the file
   // (reads take it from there), so a transaction may write more nodes than
   // memory holds (a receive); they are then not put in the cache at commit.
+  // (Set before the transaction writes any node.)
   void KeepWrittenNodes(bool keep) { keep_written_ = keep; }
   // Every node this transaction encoded is in the store: the write thread
   // drained, the last batch written here. Before any write that must
