@@ -488,6 +488,67 @@ TEST(Txn, WritersStatTheFileOnlyWhenItMayShrink) {
   ExpectClean(db->get());
 }
 
+// A file store opened for writing keeps the file's size itself (a stat
+// would cost the next fdatasync an inode write): what it says must be what
+// the file is, through growth, overwrites, truncation and writes from
+// several threads; a read-only store beside it asks the file and sees the
+// writer's growth. Db::Stat's file_bytes is the same figure.
+TEST(Txn, FileStoreSizeFollowsTheFile) {
+  testing::TempDir dir;
+  const std::string path = dir.File("s.bruce");
+  auto w = OpenFileStore(path, /*create=*/true, /*read_only=*/false);
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  auto r = OpenFileStore(path, false, /*read_only=*/true, /*lock=*/false);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  auto same = [&](const char* when) {
+    const uint64_t real = std::filesystem::file_size(path);
+    EXPECT_EQ(*(*w)->Size(), real) << when;
+    EXPECT_EQ(*(*r)->Size(), real) << when;
+  };
+  same("empty");
+  const std::string page(4096, 'x');
+  ASSERT_TRUE((*w)->Write(8192, page).ok());
+  same("after a write past the end");
+  ASSERT_TRUE((*w)->Write(0, page).ok());
+  same("after an overwrite");
+  ASSERT_TRUE((*w)->Truncate(4096).ok());
+  same("after a truncate");
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; t++) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 50; i++) EXPECT_TRUE((*w)->Write((uint64_t(i) * 4 + t) * 4096, page).ok());
+    });
+  }
+  for (auto& t : threads) t.join();
+  same("after writes from four threads");
+  EXPECT_EQ(*(*w)->Size(), uint64_t{200} * 4096);
+
+  // Through the engine: a commit grows the file, a freed tail shrinks it.
+  w->reset();
+  r->reset();
+  Options o;
+  o.compression_level = 0;
+  auto db = Db::Open(path + ".db", [&] {
+    Options c = o;
+    c.create_if_missing = true;
+    return c;
+  }());
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  for (int round = 0; round < 2; round++) {
+    auto txn = (*db)->BeginWrite();
+    for (int i = 0; i < 3000; i++) {
+      std::string k = "k" + std::to_string(i);
+      ASSERT_TRUE(round == 0 ? (*txn)->Main()->Put(k, std::string(100, 'v')).ok()
+                             : (*txn)->Main()->Delete(k).ok());
+    }
+    ASSERT_TRUE((*txn)->Commit().ok());
+    ASSERT_TRUE((*(*db)->BeginWrite())->Commit().ok());  // the freed tail goes
+    auto st = (*db)->Stat();
+    ASSERT_TRUE(st.ok());
+    EXPECT_EQ(st->file_bytes, std::filesystem::file_size(path + ".db")) << "round " << round;
+  }
+}
+
 // What an aborted transaction wrote past the end (a large value's data
 // goes to the file at Put), and a file longer than its store at open, are
 // given back by the next commit.

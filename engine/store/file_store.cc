@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -35,15 +36,28 @@ char* BounceBuffer(size_t n) {
   return b.p.get();
 }
 
+Result<uint64_t> FileSize(int fd, const std::string& path) {
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return Status::IOError("fstat " + path, errno);
+  return static_cast<uint64_t>(st.st_size);
+}
+
 bool Aligned(uint64_t offset, size_t n, const void* buf) {
   return offset % kDirectAlign == 0 && n % kDirectAlign == 0 &&
          reinterpret_cast<uintptr_t>(buf) % kDirectAlign == 0;
 }
 
+// A store opened for writing holds the file's exclusive lock: no other
+// process changes its size, so the store keeps the size itself (`known`)
+// and Size() asks the file nothing. That matters beyond the system call:
+// on Linux 6.13 and later, once a file's timestamps were read (any stat),
+// its next write records a fine-grained change time and the fdatasync
+// after it writes the inode too (bench/README.md, "What a durable commit's
+// I/O costs"). A read-only store asks the file: a writer elsewhere grows it.
 class FileStore final : public PageStore {
  public:
-  FileStore(int fd, std::string path, bool direct)
-      : fd_(fd), path_(std::move(path)), direct_(direct) {}
+  FileStore(int fd, std::string path, bool direct, bool known, uint64_t size)
+      : fd_(fd), path_(std::move(path)), direct_(direct), known_(known), size_(size) {}
   ~FileStore() override { ::close(fd_); }
 
   void WillNeed(uint64_t offset, uint64_t n) override {
@@ -60,8 +74,20 @@ class FileStore final : public PageStore {
   }
 
   Status Write(uint64_t offset, std::string_view data) override {
-    if (direct_ && !Aligned(offset, data.size(), data.data())) return WriteBounced(offset, data);
-    return PwriteFull(offset, data.data(), data.size());
+    Status st = direct_ && !Aligned(offset, data.size(), data.data())
+                    ? WriteBounced(offset, data)
+                    : PwriteFull(offset, data.data(), data.size());
+    if (known_) {
+      if (st.ok()) {
+        // The largest end written (writes run in several threads at once).
+        uint64_t end = offset + data.size(), was = size_.load();
+        while (was < end && !size_.compare_exchange_weak(was, end)) {
+        }
+      } else {
+        Refresh();  // a failed write may have grown the file in part
+      }
+    }
+    return st;
   }
 
   Status Sync() override {
@@ -72,15 +98,17 @@ class FileStore final : public PageStore {
   }
 
   Result<uint64_t> Size() override {
-    struct stat st;
-    if (::fstat(fd_, &st) != 0) return Status::IOError("fstat " + path_, errno);
-    return static_cast<uint64_t>(st.st_size);
+    if (known_) return size_.load();
+    return FileSize(fd_, path_);
   }
 
   Status Truncate(uint64_t size) override {
     if (::ftruncate(fd_, static_cast<off_t>(size)) != 0) {
-      return Status::IOError("truncate " + path_, errno);
+      Status st = Status::IOError("truncate " + path_, errno);
+      if (known_) Refresh();
+      return st;
     }
+    if (known_) size_.store(size);
     return Status::OK();
   }
 
@@ -151,6 +179,10 @@ class FileStore final : public PageStore {
     return Status::OK();
   }
 
+  void Refresh() {
+    if (auto s = FileSize(fd_, path_); s.ok()) size_.store(s.value());
+  }
+
   Status PastEnd(uint64_t at) const {
     return Status::Corruption("read past end of " + path_ + " at byte " + std::to_string(at));
   }
@@ -158,6 +190,8 @@ class FileStore final : public PageStore {
   int fd_;
   std::string path_;
   bool direct_;
+  const bool known_;  // the size is kept here, not asked of the file
+  std::atomic<uint64_t> size_;
 };
 
 class MemoryStore final : public PageStore {
@@ -224,7 +258,18 @@ Result<std::unique_ptr<PageStore>> OpenFileStore(const std::string& path, bool c
     }
     return Status::IOError("lock " + path, err);
   }
-  return std::unique_ptr<PageStore>(new FileStore(fd, path, direct));
+  // The size a writer keeps from now on (see FileStore).
+  const bool known = !read_only && lock;
+  uint64_t size = 0;
+  if (known) {
+    auto s = FileSize(fd, path);
+    if (!s.ok()) {
+      ::close(fd);
+      return s.status();
+    }
+    size = s.value();
+  }
+  return std::unique_ptr<PageStore>(new FileStore(fd, path, direct, known, size));
 }
 
 std::unique_ptr<PageStore> NewMemoryStore() { return std::make_unique<MemoryStore>(); }
