@@ -184,9 +184,9 @@ class DbImpl final : public Db, public NodeSource {
   SpaceMap space_;
   std::unique_ptr<WriteBehind> write_behind_;  // with the writer role
   // With the writer role: the file may be this long (at open, what it was).
-  // Only when the store ends below it does a writer ask the file its size:
-  // a stat between writes costs the next fdatasync a write of the inode on
-  // kernels that record fine-grained timestamps once they were read.
+  // Only when the store ends below it does a writer ask the store its size
+  // (a file store opened for writing knows it without a stat; another
+  // store's Size may cost a call to wherever it keeps its bytes).
   uint64_t file_bound_ = 0;
   Status poisoned_;
 
