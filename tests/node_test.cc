@@ -160,7 +160,8 @@ TEST(Node, SharedKeyPrefixIsStoredOnce) {
 // reads keys only among equal heads; it must answer exactly as a plain
 // search does, for keys in the node and around it: keys that are prefixes of
 // others, that hold zero bytes (a head pads with zeros), that differ only
-// past the head, and probes outside the shared prefix on either side.
+// past the head, and probes outside the shared prefix on either side; both
+// when frozen by copying (a decoded node) and by adopting (a changed copy).
 TEST(Node, FrozenSearchAgreesWithAModel) {
   uint64_t seed = std::random_device{}();
   SCOPED_TRACE("seed " + std::to_string(seed));
@@ -200,16 +201,22 @@ TEST(Node, FrozenSearchAgreesWithAModel) {
     plain.Encode(&buf);
     auto decoded = Node::Decode(buf, 1);
     ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
-    std::shared_ptr<const Node> frozen = Node::Freeze(std::move(decoded).value());
-    // The frozen copy holds the same entries.
-    ASSERT_EQ(frozen->size(), sorted.size());
-    for (size_t i = 0; i < sorted.size(); i++) {
-      ASSERT_EQ(frozen->key(i), sorted[i]);
-      if (leaf) {
-        ASSERT_EQ(frozen->value(i), "v");
-      } else {
-        ASSERT_EQ(frozen->child(i).page, 10 + i);
+    // Frozen both ways: copied into one block (a decoded node) and adopted
+    // (a copy a transaction made: its entries stay where they are).
+    std::shared_ptr<const Node> copied = Node::Freeze(std::move(decoded).value());
+    std::shared_ptr<const Node> adopted = Node::Freeze(plain.Clone());
+    for (const auto& f : {copied, adopted}) {
+      ASSERT_EQ(f->size(), sorted.size());
+      for (size_t i = 0; i < sorted.size(); i++) {
+        ASSERT_EQ(f->key(i), sorted[i]);
+        if (leaf) {
+          ASSERT_EQ(f->value(i), "v");
+        } else {
+          ASSERT_EQ(f->child(i).page, 10 + i);
+        }
       }
+      // What the cache charges for it covers its entries.
+      ASSERT_GE(f->MemoryBytes(), sizeof(Node) + sorted.size() * (sizeof(Node::Slot) + 8));
     }
     // Probes: every key, and each one shortened, lengthened and bumped.
     std::vector<std::string> probes = {"", prefix, std::string(20, '\xff')};
@@ -224,16 +231,19 @@ TEST(Node, FrozenSearchAgreesWithAModel) {
     for (const std::string& q : probes) {
       size_t want = static_cast<size_t>(std::lower_bound(sorted.begin(), sorted.end(), q) - sorted.begin());
       if (leaf) {
-        bool found_plain, found_frozen;
+        bool found_plain, found_copied, found_adopted;
         ASSERT_EQ(plain.LowerBound(q, &found_plain), want);
-        ASSERT_EQ(frozen->LowerBound(q, &found_frozen), want) << "probe of " << q.size() << " bytes";
+        ASSERT_EQ(copied->LowerBound(q, &found_copied), want) << "probe of " << q.size() << " bytes";
+        ASSERT_EQ(adopted->LowerBound(q, &found_adopted), want) << "probe of " << q.size() << " bytes";
         bool want_found = want < sorted.size() && sorted[want] == q;
         ASSERT_EQ(found_plain, want_found);
-        ASSERT_EQ(found_frozen, want_found);
+        ASSERT_EQ(found_copied, want_found);
+        ASSERT_EQ(found_adopted, want_found);
       } else {
         size_t child = static_cast<size_t>(std::upper_bound(sorted.begin() + 1, sorted.end(), q) - sorted.begin()) - 1;
         ASSERT_EQ(plain.ChildIndex(q), child);
-        ASSERT_EQ(frozen->ChildIndex(q), child) << "probe of " << q.size() << " bytes";
+        ASSERT_EQ(copied->ChildIndex(q), child) << "probe of " << q.size() << " bytes";
+        ASSERT_EQ(adopted->ChildIndex(q), child) << "probe of " << q.size() << " bytes";
       }
     }
   }

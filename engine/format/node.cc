@@ -207,6 +207,21 @@ Node::Node(FrozenKey, uint8_t level, char* const* tail, size_t bytes)
       prefix_(block_),
       kids_(block_) {}
 
+Node::Node(FrozenKey, Node&& src, char* const* tail, size_t bytes)
+    : block_(Block::At(*tail, bytes)),
+      level_(src.level_),
+      slots_(std::move(src.slots_)),
+      heads_(block_),
+      arena_(std::move(src.arena_)),
+      prefix_(block_),
+      kids_(std::move(src.kids_)),
+      bytes_(src.bytes_),
+      garbage_(src.garbage_),
+      hash_(src.hash_),
+      ratio_(src.ratio_),
+      measured_(src.measured_),
+      adopted_(true) {}
+
 Node::~Node() = default;
 
 bool Node::Adoptable() const {
@@ -225,13 +240,19 @@ std::shared_ptr<const Node> Node::Freeze(std::unique_ptr<Node> src) {
   size_t first = s.leaf() ? 0 : 1;
   size_t p = s.SharedPrefix();
   if (src->Adoptable()) {
-    // Frozen where it is: the search aids are added, nothing is copied.
-    Node& a = *src;
-    std::vector<std::unique_ptr<Node>>().swap(a.dirty_);
-    a.heads_.assign(n, 0);
-    for (size_t i = first; i < n; i++) a.heads_[i] = HeadOf(a.key(i), p);
-    if (n > first) a.prefix_.assign(a.key(first).substr(0, p));
-    return std::shared_ptr<const Node>(src.release());
+    // Its entries are kept where they are (nothing is copied); the node
+    // moves next to its count, with its search aids after it, so that a
+    // search reads one allocation before the entries.
+    size_t bytes = n * sizeof(uint64_t) + (p + 1) + 2 * alignof(std::max_align_t);
+    char* tail = nullptr;
+    auto f = std::allocate_shared<Node>(TailAllocator<Node>(sizeof(Block) + bytes, &tail),
+                                        FrozenKey(), std::move(*src), &tail, bytes);
+    if (n > 0) {
+      f->heads_.assign(n, 0);
+      for (size_t i = first; i < n; i++) f->heads_[i] = HeadOf(f->key(i), p);
+    }
+    if (n > first) f->prefix_.assign(f->key(first).substr(0, p));
+    return f;
   }
   size_t live = 0;
   for (const Slot& sl : s.slots_) live += sl.klen + sl.vlen;
@@ -458,14 +479,18 @@ void Node::PrefetchMemory() const {
   if (block_) {
     // The node, then its block, to the block's end.
     fetch(this, static_cast<size_t>(block_->end - reinterpret_cast<const char*>(this)));
-    return;
+    if (!adopted_) return;
   }
   fetch(slots_.data(), slots_.size() * sizeof(Slot));
   fetch(arena_.data(), arena_.size());
 }
 
 size_t Node::MemoryBytes() const {
-  if (block_) return sizeof(Node) + block_->size();
+  if (block_ && !adopted_) return sizeof(Node) + block_->size();
+  if (block_) {
+    return sizeof(Node) + block_->size() + arena_.capacity() + slots_.capacity() * sizeof(Slot) +
+           kids_.capacity() * sizeof(BlockPtr);
+  }
   return sizeof(Node) + arena_.capacity() + slots_.capacity() * sizeof(Slot) +
          prefix_.capacity() + heads_.capacity() * sizeof(uint64_t) +
          kids_.capacity() * sizeof(BlockPtr) + dirty_.capacity() * sizeof(void*);

@@ -133,6 +133,9 @@ class Node {
   struct Block;
   // A frozen node whose block is made at *tail with `bytes` to hand out.
   Node(FrozenKey, uint8_t level, char* const* tail, size_t bytes);
+  // A frozen node that takes src's entries (slots, keys and values,
+  // children) as they are and makes only its search aids in the block.
+  Node(FrozenKey, Node&& src, char* const* tail, size_t bytes);
   ~Node();
   Node(Node&&) = delete;
   // A clean copy to change in a write transaction (no dirty children).
@@ -185,8 +188,9 @@ class Node {
   // children), with the search aids (see heads_), and nothing a dirty node
   // needs.
   // A node that a write transaction copied and changed a little (see
-  // Adoptable) is frozen in place instead: its containers stay on the heap
-  // and it gets the search aids; nothing is copied.
+  // Adoptable) keeps its entries instead: their containers move, as they
+  // are, into a node made next to its count, with its search aids after it;
+  // no entry is copied.
   static std::shared_ptr<const Node> Freeze(std::unique_ptr<Node> node);
 
   // First index whose key is >= key (leaf), and whether it is equal.
@@ -286,6 +290,7 @@ class Node {
   float ratio_ = 1.0f;
   size_t measured_ = 0;
   bool cloned_ = false;  // made by Clone (see Adoptable)
+  bool adopted_ = false;  // frozen with its entries' containers on the heap
 };
 
 // Pages a run of `stored_len` bytes occupies.
