@@ -12,6 +12,7 @@
 //               descriptor opened O_DSYNC (mdb_txn_commit with default flags)
 //   one-sync    the pages and the meta page, one fdatasync (bruce's commit)
 //   one-sync+stat   the same after an fstat of the file
+//   one-sync+lseek  the same after lseek(SEEK_END) (the size, not the times)
 //   one-sync, one run   the pages in one contiguous run, and the meta page,
 //               one fdatasync (the best a copy-on-write layout could do)
 // Prints commits/s for each, and each against lmdb.
@@ -125,10 +126,11 @@ int main(int argc, char** argv) {
   Pattern pats[] = {{"lmdb: pages, fdatasync, meta O_DSYNC"},
                     {"one-sync: pages + meta, fdatasync"},
                     {"one-sync after an fstat"},
-                    {"one-sync, the pages in one run"}};
+                    {"one-sync, the pages in one run"},
+                    {"one-sync after an lseek(SEEK_END)"}};
   for (uint64_t c = 0; c < commits; c++) {
-    for (int j = 0; j < 4; j++) {
-      const int k = static_cast<int>((static_cast<uint64_t>(j) + c) % 4);  // each follows each
+    for (int j = 0; j < 5; j++) {
+      const int k = static_cast<int>((static_cast<uint64_t>(j) + c) % 5);  // each follows each
       buf[0] = static_cast<char>(c);
       const uint64_t meta = c % 2;
       const double t = Now();
@@ -142,6 +144,9 @@ int main(int argc, char** argv) {
           struct stat st {};
           if (::fstat(fd, &st) != 0) Die("fstat");
         }
+          [[fallthrough]];
+        case 4:
+          if (k == 4 && ::lseek(fd, 0, SEEK_END) < 0) Die("lseek");
           [[fallthrough]];
         case 1:
           for (uint64_t i = 0; i < pages; i++) WriteAt(fd, buf.data(), kPage, random_page());

@@ -36,10 +36,14 @@ char* BounceBuffer(size_t n) {
   return b.p.get();
 }
 
+// The file's size by lseek(SEEK_END), not fstat: it reads the size and not
+// the timestamps, so it does not make the writer's next fdatasync write the
+// inode (see FileStore). The store reads and writes at explicit offsets,
+// so moving the file position changes nothing.
 Result<uint64_t> FileSize(int fd, const std::string& path) {
-  struct stat st;
-  if (::fstat(fd, &st) != 0) return Status::IOError("fstat " + path, errno);
-  return static_cast<uint64_t>(st.st_size);
+  off_t end = ::lseek(fd, 0, SEEK_END);
+  if (end < 0) return Status::IOError("lseek " + path, errno);
+  return static_cast<uint64_t>(end);
 }
 
 bool Aligned(uint64_t offset, size_t n, const void* buf) {
@@ -53,7 +57,9 @@ bool Aligned(uint64_t offset, size_t n, const void* buf) {
 // on Linux 6.13 and later, once a file's timestamps were read (any stat),
 // its next write records a fine-grained change time and the fdatasync
 // after it writes the inode too (bench/README.md, "What a durable commit's
-// I/O costs"). A read-only store asks the file: a writer elsewhere grows it.
+// I/O costs"). A read-only store asks the file (a writer elsewhere grows
+// it), by FileSize, which reads no timestamps: another process following
+// the writer's commits (`bruce stat` beside a mount) slows none of them.
 class FileStore final : public PageStore {
  public:
   FileStore(int fd, std::string path, bool direct, bool known, uint64_t size)
