@@ -133,8 +133,8 @@ void PackEntries(std::string_view from, std::pmr::vector<Node::Slot>* slots,
 
 }  // namespace
 
-// One run of memory handed out in order: a frozen node's containers
-// allocate from it and never free (the run goes with the node: it is the
+// One run of memory handed out in order: a frozen node's containers (an
+// adopted node's heads and prefix only) allocate from it and never free (the run goes with the node: it is the
 // tail of the node's own allocation, see Freeze). It is sized for them
 // exactly; anything past its end (not expected) comes from the heap.
 struct Node::Block final : std::pmr::memory_resource {

@@ -12,9 +12,9 @@
 // allocation with its reference count, its entries packed behind it (key
 // heads, slots, keys, values, children), and searched by the heads: a warm
 // lookup touches few cache lines and pages. (A written node that was a
-// clone changed a little is frozen in place instead: heads added, its
-// containers left on the heap.) A write transaction changes a
-// Clone, whose containers live on the heap.
+// clone changed a little is adopted instead: it moves next to its count
+// with its heads, and its other containers stay on the heap as they are.)
+// A write transaction changes a Clone, whose containers live on the heap.
 //
 // Page layout of a node (all integers little-endian, see docs/FORMAT.md):
 //
@@ -269,8 +269,8 @@ class Node {
   Block* block_ = nullptr;
   // What a search reads comes first, near the node's start (a cached node
   // shares its allocation with its reference count, read just before).
-  // The containers allocate from the block in a frozen node, from the heap
-  // otherwise.
+  // The containers allocate from the block in a frozen node (an adopted
+  // one: only heads_ and prefix_), from the heap otherwise.
   uint8_t level_;
   std::pmr::vector<Slot> slots_;
   // A frozen node's search aids (empty otherwise): the bytes every key (a
