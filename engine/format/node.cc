@@ -134,9 +134,10 @@ void PackEntries(std::string_view from, std::pmr::vector<Node::Slot>* slots,
 }  // namespace
 
 // One run of memory handed out in order: a frozen node's containers (an
-// adopted node's heads and prefix only) allocate from it and never free (the run goes with the node: it is the
-// tail of the node's own allocation, see Freeze). It is sized for them
-// exactly; anything past its end (not expected) comes from the heap.
+// adopted node's heads and prefix only) allocate from it and never free
+// (the run goes with the node: it is the tail of the node's own
+// allocation, see Freeze). It is sized for them exactly; anything past its
+// end (not expected) comes from the heap.
 struct Node::Block final : std::pmr::memory_resource {
   char* next;
   char* end;
@@ -234,6 +235,12 @@ bool Node::Adoptable() const {
          slots_.capacity() <= slots_.size() + slots_.size() / 2 + 8;
 }
 
+void Node::SetHeads(const Node& from, size_t n, size_t p) {
+  if (n == 0) return;
+  heads_.assign(n, 0);  // a branch's first head is unused: 0, below all
+  for (size_t i = leaf() ? 0 : 1; i < n; i++) heads_[i] = HeadOf(from.key(i), p);
+}
+
 std::shared_ptr<const Node> Node::Freeze(std::unique_ptr<Node> src) {
   const Node& s = *src;
   size_t n = s.slots_.size();
@@ -247,10 +254,7 @@ std::shared_ptr<const Node> Node::Freeze(std::unique_ptr<Node> src) {
     char* tail = nullptr;
     auto f = std::allocate_shared<Node>(TailAllocator<Node>(sizeof(Block) + bytes, &tail),
                                         FrozenKey(), std::move(*src), &tail, bytes);
-    if (n > 0) {
-      f->heads_.assign(n, 0);
-      for (size_t i = first; i < n; i++) f->heads_[i] = HeadOf(f->key(i), p);
-    }
+    f->SetHeads(*f, n, p);
     if (n > first) f->prefix_.assign(f->key(first).substr(0, p));
     return f;
   }
@@ -263,11 +267,7 @@ std::shared_ptr<const Node> Node::Freeze(std::unique_ptr<Node> src) {
   char* tail = nullptr;
   auto f = std::allocate_shared<Node>(TailAllocator<Node>(sizeof(Block) + bytes, &tail),
                                       FrozenKey(), s.level_, &tail, bytes);
-  // The heads first: a search reads them first.
-  if (n > 0) {
-    f->heads_.assign(n, 0);  // a branch's first head is unused: 0, below all
-    for (size_t i = first; i < n; i++) f->heads_[i] = HeadOf(s.key(i), p);
-  }
+  f->SetHeads(s, n, p);  // first in the block: a search reads them first
   f->slots_.assign(s.slots_.begin(), s.slots_.end());
   f->arena_.reserve(live);
   PackEntries(s.arena_, &f->slots_, &f->arena_);
@@ -486,14 +486,13 @@ void Node::PrefetchMemory() const {
 }
 
 size_t Node::MemoryBytes() const {
-  if (block_ && !adopted_) return sizeof(Node) + block_->size();
-  if (block_) {
-    return sizeof(Node) + block_->size() + arena_.capacity() + slots_.capacity() * sizeof(Slot) +
-           kids_.capacity() * sizeof(BlockPtr);
-  }
-  return sizeof(Node) + arena_.capacity() + slots_.capacity() * sizeof(Slot) +
-         prefix_.capacity() + heads_.capacity() * sizeof(uint64_t) +
-         kids_.capacity() * sizeof(BlockPtr) + dirty_.capacity() * sizeof(void*);
+  // The node with its block (the search aids in it), or with its heap aids.
+  size_t own = sizeof(Node) + (block_ ? block_->size()
+                                      : prefix_.capacity() + heads_.capacity() * sizeof(uint64_t) +
+                                            dirty_.capacity() * sizeof(void*));
+  if (block_ && !adopted_) return own;  // the entries are in the block too
+  return own + arena_.capacity() + slots_.capacity() * sizeof(Slot) +
+         kids_.capacity() * sizeof(BlockPtr);
 }
 
 }  // namespace bruce::format

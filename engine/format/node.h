@@ -256,6 +256,9 @@ class Node {
  private:
   size_t EntryBound(size_t i) const;
   bool Adoptable() const;
+  // A frozen node's heads, made from the n keys of `from` (this node's, or
+  // the ones it is copied from) past the shared prefix of p bytes.
+  void SetHeads(const Node& from, size_t n, size_t p);
   uint32_t AppendArena(std::string_view bytes);
   void MaybeCompactArena();
   // With the aids of a frozen node: narrows the search for `key` among the

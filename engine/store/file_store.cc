@@ -1,7 +1,6 @@
 // The file and memory PageStores.
 #include <fcntl.h>
 #include <sys/file.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
