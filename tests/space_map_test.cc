@@ -61,6 +61,21 @@ TEST(SpaceMap, FreedPagesWaitForReaders) {
   s.Begin();
   EXPECT_EQ(s.Allocate(1), a);
   s.Rollback();
+  // Everything free waits for an older reader in another process; the
+  // count of free pages (free and waiting) stays what it was.
+  const uint64_t free = s.free_pages();
+  ASSERT_GT(free, 0u);
+  s.HoldFree(4);
+  EXPECT_EQ(s.free_pages(), free);
+  s.Begin();
+  EXPECT_NE(s.Allocate(1), a);
+  s.Rollback();
+  EXPECT_EQ(s.free_pages(), free);
+  s.Release(4);
+  EXPECT_EQ(s.free_pages(), free);
+  s.Begin();
+  EXPECT_EQ(s.Allocate(1), a);
+  s.Rollback();
 }
 
 TEST(SpaceMap, RollbackUndoesExactly) {
@@ -167,6 +182,9 @@ TEST(SpaceMap, MatchesAPageModel) {
       live = live_before;
     } else {
       CommitAs(&s, txn);
+      uint64_t counted = 0;  // free and waiting for readers
+      for (const auto& [a, n] : FreeSet(s)) counted += n;
+      ASSERT_EQ(s.free_pages(), counted) << "txn " << txn;
       s.Release(txn);
       live.insert(live.end(), mine.begin(), mine.end());
       used.clear();
@@ -188,6 +206,8 @@ TEST(SpaceMap, MatchesAPageModel) {
     }
     for (uint64_t p : s.log_chain()) expect.erase(p);
     ASSERT_EQ(free_pages, expect) << "txn " << txn;
+    // The count it keeps as it goes (the meta page's free_pages) agrees.
+    ASSERT_EQ(s.free_pages(), free_pages.size()) << "txn " << txn;
     ASSERT_TRUE(used.empty() || *used.rbegin() < s.total_pages());
   }
 }

@@ -166,20 +166,34 @@ Result<bool> LockFile::Live(uint32_t i) {
 }
 
 Result<std::vector<ReaderInfo>> LockFile::Readers() {
-  // Read until two reads agree: a slot being written as it is read could
-  // otherwise show half of its old transaction and half of its new one.
-  std::string page(kFileSize, '\0'), again(kFileSize, '\0');
-  ssize_t n = -1;
-  for (int i = 0; i < 100; ++i) {
-    n = ::pread(fd_, page.data(), kFileSize, 0);
-    if (n < 0) return Status::IOError("read " + path_, errno);
-    if (::pread(fd_, again.data(), kFileSize, 0) == n && page == again) break;
+  char page[kFileSize], again[kFileSize];
+  const ssize_t n = ::pread(fd_, page, kFileSize, 0);
+  if (n < 0) return Status::IOError("read " + path_, errno);
+  // The slots up to the last one that names a process. A slot being
+  // written as it is read could show half of its old transaction and half
+  // of its new one, so those bytes are read until two reads agree. A table
+  // with no process in it (no reader in another process: the common case)
+  // needs no second look: a slot being claimed just then that still reads
+  // empty is a reader that publishes after this read, which checks the
+  // newest meta page again afterwards (DbImpl::OpenBesideWriter).
+  size_t used = 0;
+  for (uint32_t i = 0; i < kSlots; ++i) {
+    if (SlotOffset(i) + static_cast<off_t>(kSlotSize) > n) break;
+    if (format::LoadU32(page + SlotOffset(i)) != 0) {
+      used = static_cast<size_t>(SlotOffset(i)) + kSlotSize;
+    }
+  }
+  for (int i = 0; used > 0 && i < 100; ++i) {
+    const ssize_t m = ::pread(fd_, again, used, 0);
+    if (m < 0) return Status::IOError("read " + path_, errno);
+    if (static_cast<size_t>(m) == used && std::memcmp(page, again, used) == 0) break;
+    if (static_cast<size_t>(m) == used) std::memcpy(page, again, used);
   }
   std::vector<ReaderInfo> out;
   for (uint32_t i = 0; i < kSlots; ++i) {
-    if (SlotOffset(i) + static_cast<off_t>(kSlotSize) > n) break;
+    if (SlotOffset(i) + static_cast<off_t>(kSlotSize) > static_cast<off_t>(used)) break;
     if (static_cast<int>(i) == slot_) continue;  // this process's own
-    const char* s = page.data() + SlotOffset(i);
+    const char* s = page + SlotOffset(i);
     const uint32_t pid = format::LoadU32(s);
     if (pid == 0) continue;
     BRUCE_ASSIGN_OR_RETURN(bool live, Live(i));

@@ -71,6 +71,8 @@ void SpaceMap::InitEmpty() {
   high_water_ = total_;
   free_.clear();
   pending_.clear();
+  free_count_ = 0;
+  pending_count_ = 0;
   chain_.clear();
   head_checksum_ = 0;
 }
@@ -167,6 +169,7 @@ Status SpaceMap::Load(const format::Meta& meta) {
   total_ = n;
   high_water_ = n;
   free_ = std::move(f);
+  free_count_ = nfree;
   for (auto it = pages.rbegin(); it != pages.rend(); ++it) chain_.push_back(it->first);
   head_checksum_ = meta.log_head_checksum;
   return Status::OK();
@@ -187,6 +190,7 @@ uint64_t SpaceMap::Allocate(uint64_t n) {
     uint64_t start = it->first, len = it->second;
     free_.erase(it);
     if (len > n) free_[start + n] = len - n;
+    free_count_ -= n;
     AddExtent(&allocated_, start, n);
     return start;
   }
@@ -200,6 +204,7 @@ uint64_t SpaceMap::Allocate(uint64_t n) {
 void SpaceMap::Free(uint64_t page, uint64_t n) {
   if (RemoveExtent(&allocated_, page, n)) {
     AddExtent(&free_, page, n);
+    free_count_ += n;
     return;
   }
   freed_.emplace_back(page, n);
@@ -215,11 +220,7 @@ SpaceMap::Extents SpaceMap::FreeUnion() const {
 }
 
 uint64_t SpaceMap::free_pages() const {
-  uint64_t n = 0;
-  for (const auto& [start, len] : free_) n += len;
-  for (const auto& [txn, set] : pending_) {
-    for (const auto& [start, len] : set) n += len;
-  }
+  uint64_t n = free_count_ + pending_count_;
   for (const auto& [start, len] : freed_) n += len;
   return n;
 }
@@ -302,6 +303,7 @@ Status SpaceMap::WriteLog(uint64_t txn, format::Meta* meta) {
     if (last->first + last->second == total_) {
       shrink_start_ = last->first;
       total_ = last->first;
+      free_count_ -= last->second;
       free_.erase(last);
     }
   }
@@ -349,7 +351,10 @@ uint64_t SpaceMap::allocated_pages() const {
 
 void SpaceMap::Committed(uint64_t txn) {
   Extents& set = pending_[txn];
-  for (const auto& [s, l] : freed_) AddExtent(&set, s, l);
+  for (const auto& [s, l] : freed_) {
+    AddExtent(&set, s, l);
+    pending_count_ += l;
+  }
   if (set.empty()) pending_.erase(txn);
   allocated_.clear();
   freed_.clear();
@@ -361,16 +366,25 @@ void SpaceMap::Rollback() {
   // to the old end (a tail it gave back), everything was free.
   uint64_t keep_end = std::min(begin_total_, shrink_start_);
   for (const auto& [s, l] : allocated_) {
-    if (s < keep_end) AddExtent(&free_, s, std::min(s + l, keep_end) - s);
+    if (s >= keep_end) continue;
+    AddExtent(&free_, s, std::min(s + l, keep_end) - s);
+    free_count_ += std::min(s + l, keep_end) - s;
   }
   while (!free_.empty()) {
     auto last = std::prev(free_.end());
     if (last->first + last->second <= keep_end) break;
     uint64_t start = last->first;
+    free_count_ -= last->second;
     free_.erase(last);
-    if (start < keep_end) free_[start] = keep_end - start;
+    if (start < keep_end) {
+      free_[start] = keep_end - start;
+      free_count_ += keep_end - start;
+    }
   }
-  if (keep_end < begin_total_) AddExtent(&free_, keep_end, begin_total_ - keep_end);
+  if (keep_end < begin_total_) {
+    AddExtent(&free_, keep_end, begin_total_ - keep_end);
+    free_count_ += begin_total_ - keep_end;
+  }
   total_ = begin_total_;
   shrink_start_ = UINT64_MAX;
   allocated_.clear();
@@ -381,12 +395,18 @@ void SpaceMap::Rollback() {
 
 void SpaceMap::HoldFree(uint64_t txn) {
   for (const auto& [start, len] : free_) AddExtent(&pending_[txn], start, len);
+  pending_count_ += free_count_;
   free_.clear();
+  free_count_ = 0;
 }
 
 void SpaceMap::Release(uint64_t oldest_reader) {
   while (!pending_.empty() && pending_.begin()->first <= oldest_reader) {
-    for (const auto& [s, l] : pending_.begin()->second) AddExtent(&free_, s, l);
+    for (const auto& [s, l] : pending_.begin()->second) {
+      AddExtent(&free_, s, l);
+      free_count_ += l;
+      pending_count_ -= l;
+    }
     pending_.erase(pending_.begin());
   }
 }

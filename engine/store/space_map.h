@@ -61,6 +61,8 @@ class SpaceMap {
   void Rollback();
   // Pages freed by transactions <= oldest_reader become reusable.
   void Release(uint64_t oldest_reader);
+  // The oldest transaction whose frees wait for Release, or UINT64_MAX.
+  uint64_t oldest_pending() const { return pending_.empty() ? UINT64_MAX : pending_.begin()->first; }
   // Everything free now waits for Release(txn): a writer opening a store
   // that older readers in other processes still read (the log does not say
   // which commit freed what, so all of it waits).
@@ -104,6 +106,8 @@ class SpaceMap {
   uint64_t high_water_ = format::kMetaPages;
   Extents free_;
   std::map<uint64_t, Extents> pending_;
+  uint64_t free_count_ = 0;     // pages in free_
+  uint64_t pending_count_ = 0;  // pages in pending_
   std::vector<uint64_t> chain_;  // log pages, oldest (the base) first
   uint64_t head_checksum_ = 0;
 

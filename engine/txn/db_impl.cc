@@ -432,12 +432,7 @@ Result<Version> DbImpl::AcquireWriter() {
     std::lock_guard state(state_mu_);
     base = current_;
   }
-  // Pages freed by a commit are reused once no reader (in any process) and
-  // no meta page that a crash could fall back to still sees them. Durable
-  // first, readers after: a reader in another process that publishes after
-  // the table is read then finds a newer meta page and tries again.
-  uint64_t durable = durable_txn_.load();
-  space_.Release(std::min(OldestReader(), durable));
+  const uint64_t durable = ReleaseFreed();
   file_bound_ = std::max(file_bound_, space_.high_water() * page_size_);
   const uint64_t end = space_.total_pages() * page_size_;
   if (durable == base.txn && file_bound_ > end) {
@@ -474,9 +469,20 @@ Status DbImpl::Publish(const Meta& m, SnapMap snaps) {
   }
   group_pages_ += space_.allocated_pages();
   space_.Committed(m.txn);
-  const uint64_t durable = durable_txn_.load();
-  space_.Release(std::min(OldestReader(), durable));
+  (void)ReleaseFreed();
   return Status::OK();
+}
+
+uint64_t DbImpl::ReleaseFreed() {
+  // Pages freed by a commit are reused once no reader (in any process) and
+  // no meta page that a crash could fall back to still sees them. Durable
+  // first, readers after: a reader in another process that publishes after
+  // the table is read then finds a newer meta page and tries again. The
+  // table is read only when some frees could go (a commit's own frees wait
+  // for it to be durable).
+  const uint64_t durable = durable_txn_.load();
+  if (space_.oldest_pending() <= durable) space_.Release(std::min(OldestReader(), durable));
+  return durable;
 }
 
 std::string DbImpl::RootHash() {

@@ -154,6 +154,10 @@ class DbImpl final : public Db, public NodeSource {
   // The oldest commit any reader may read: this process's and, from the
   // reader table, other processes'. Read durable first, then call this.
   uint64_t OldestReader();
+  // With the writer role: makes reusable what no reader and no meta page a
+  // crash could fall back to still sees. Returns the durable commit it
+  // went by.
+  uint64_t ReleaseFreed();
   Status LoadSnapshots(const format::BlockPtr& catalog, SnapMap* out);
 
   // Space's figures of a subtree, and what it remembers of them.
