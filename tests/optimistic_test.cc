@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstring>
 #include <future>
 #include <thread>
@@ -146,6 +147,45 @@ TEST(Optimistic, AReadOnlyTransactionConflictsWhenWhatItReadChanged) {
   PutCommitted(db.get(), "x", "2");
   EXPECT_TRUE(t1->Commit().IsConflict());
   EXPECT_TRUE(t2->Commit().ok());
+}
+
+TEST(Optimistic, AReadOnlyTransactionCommitsBesideAnExclusiveWriter) {
+  // A transaction that changed nothing takes no writer role at commit: it
+  // is checked against the newest commit while an exclusive transaction
+  // (which holds the role until it ends) is open.
+  auto db = testing::OpenMemoryDb();
+  PutCommitted(db.get(), "x", "1");
+  PutCommitted(db.get(), "y", "1");
+  auto r1 = Begin(db.get());
+  auto r2 = Begin(db.get());
+  auto r3 = Begin(db.get());
+  const uint64_t began = r1->id() - 1;
+  std::string v;
+  ASSERT_TRUE(r1->Main()->Get("x", &v).ok());
+  ASSERT_TRUE(r2->Main()->Get("x", &v).ok());
+  ASSERT_TRUE(r3->Main()->Get("y", &v).ok());
+  // Nothing came since r1 began: its id is that commit's.
+  auto id1 = r1->CommitNoWait();
+  ASSERT_TRUE(id1.ok()) << id1.status().ToString();
+  EXPECT_EQ(*id1, began);
+  PutCommitted(db.get(), "x", "2");  // r2 read x: a conflict; r3 read y: not one
+  auto w = Begin(db.get(), WriteMode::kExclusive);
+  ASSERT_TRUE(w->Main()->Put("y", "2").ok());  // not committed: r3 still holds
+  // On threads of their own: a commit that waited for the writer role would
+  // wait for w, which ends below whatever happens.
+  auto c2 = std::async(std::launch::async, [&] { return r2->Commit(); });
+  auto c3 = std::async(std::launch::async, [&] { return r3->CommitNoWait(); });
+  const bool waited = c2.wait_for(std::chrono::seconds(60)) != std::future_status::ready ||
+                      c3.wait_for(std::chrono::seconds(60)) != std::future_status::ready;
+  ASSERT_TRUE(w->Commit().ok());
+  const Status s2 = c2.get();
+  const Result<uint64_t> id3 = c3.get();
+  EXPECT_FALSE(waited) << "a read-only commit waited for the exclusive writer";
+  EXPECT_TRUE(s2.IsConflict()) << s2.ToString();
+  ASSERT_TRUE(id3.ok()) << id3.status().ToString();
+  EXPECT_EQ(*id3, began + 1);  // checked against the newest commit before w's
+  EXPECT_TRUE(db->WaitDurable(*id3).ok());
+  EXPECT_EQ(GetOr(db.get(), "y"), "2");
 }
 
 TEST(Optimistic, ResultsOfChangesAreObservationsToo) {

@@ -248,6 +248,9 @@ Result<uint64_t> OptimisticTxn::CommitNoWait() {
     Abort();
     return st;
   }
+  if (real_ == nullptr && !inner_->HasChanges() && !inner_->wrote_private()) {
+    return CommitReadOnly();
+  }
   if (real_ == nullptr) {
     Status st = TakeRole();
     if (!st.ok()) {
@@ -302,6 +305,32 @@ Status OptimisticTxn::TakeRole() {
   arena_.Clear();
   pending_.reset();
   return Status::OK();
+}
+
+Result<uint64_t> OptimisticTxn::CommitReadOnly() {
+  // What it observed must still hold at some commit during this call: the
+  // newest one. No commit can take that one's pages while it is pinned, and
+  // commits after it do not matter (the transaction is ordered at it), so
+  // no writer role is needed and none is waited for.
+  const Version cur = db_->PinCurrent();
+  Status st;
+  if (cur.txn != base_.txn && whole_store_) {
+    st = Status::Conflict("a snapshot was made or destroyed in a transaction that began at commit " +
+                          std::to_string(base_.txn) + ", and commit " + std::to_string(cur.txn) +
+                          " came since");
+  } else if (cur.txn != base_.txn) {
+    auto w = std::make_unique<WriteTxnImpl>(db_, cur, /*detached=*/true);
+    OpTargets rt;
+    rt.txn = w.get();
+    st = Replay(&rt, /*compare=*/true, cur.txn);
+    rt.cursors.clear();
+    w->Abort();
+  }
+  db_->Unpin(cur.txn);
+  if (!st.ok()) failed_ = st;
+  Abort();
+  if (!st.ok()) return st;
+  return cur.txn;
 }
 
 Status OptimisticTxn::Replay(OpTargets* rt, bool compare, uint64_t newest) {

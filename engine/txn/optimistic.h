@@ -98,6 +98,10 @@ class OptimisticTxn final : public WriteTxn {
   // detached state itself when nothing was committed since it began, else
   // a fresh one with the record replayed), or failed_ says why not.
   Status TakeRole();
+  // Commit of a transaction that changed nothing: its calls are run again
+  // on the newest commit, pinned as a reader pins one, without the writer
+  // role; the id of that commit, or kConflict.
+  Result<uint64_t> CommitReadOnly();
   // Runs the record on t (a writer on the newest state); compare: the
   // digests must match (else kConflict). newest: the commit t began from.
   Status Replay(OpTargets* t, bool compare, uint64_t newest);

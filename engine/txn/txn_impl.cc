@@ -485,15 +485,21 @@ Status WriteTxnImpl::Commit() {
   return db_->WaitDurable(txn);
 }
 
+bool WriteTxnImpl::HasChanges() const {
+  if (catalog_.dirty != nullptr || !dropped_.empty() || !created_.empty() || !destroyed_.empty() ||
+      !frees_.empty() || force_) {
+    return true;
+  }
+  for (const auto& [name, t] : trees_) {
+    if (t->changed() || t->root().dirty) return true;
+  }
+  return false;
+}
+
 Result<uint64_t> WriteTxnImpl::CommitNoWait() {
   BRUCE_RETURN_IF_ERROR(finished_status());
   if (detached_) return Status::NotSupported("a detached transaction cannot commit itself");
-  bool any = catalog_.dirty != nullptr;
-  for (auto& [name, t] : trees_) any = any || t->changed() || t->root().dirty;
-  if (!dropped_.empty() || !created_.empty() || !destroyed_.empty() || !frees_.empty() || force_) {
-    any = true;
-  }
-  if (!any) {
+  if (!HasChanges()) {
     Abort();
     return id_ - 1;
   }

@@ -299,6 +299,9 @@ class WriteTxnImpl final : public WriteTxn, public TxnBase, public WriteContext 
   static constexpr uint64_t kPrivatePage = uint64_t{1} << 62;
   bool detached() const { return detached_; }
   bool wrote_private() const { return wrote_private_; }
+  // Whether committing would write anything: a tree or the catalog changed,
+  // trees made or dropped, snapshots made or destroyed, pages freed.
+  bool HasChanges() const;
   size_t private_bytes() const { return private_bytes_; }
   const Version& base() const { return base_; }
   void Attach();
