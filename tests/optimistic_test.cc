@@ -188,6 +188,19 @@ TEST(Optimistic, AReadOnlyTransactionCommitsBesideAnExclusiveWriter) {
   EXPECT_EQ(GetOr(db.get(), "y"), "2");
 }
 
+TEST(Optimistic, ACallThatChangesNothingWhereItBeganStillWritesLater) {
+  // Truncate to the size a value has changes nothing and says only OK; once
+  // another commit has resized the value, the same call at commit does
+  // change it, and the transaction must commit that (not pass as read-only).
+  auto db = testing::OpenMemoryDb();
+  PutCommitted(db.get(), "k", "12345");
+  auto t = Begin(db.get());
+  ASSERT_TRUE(t->Main()->Truncate("k", 5).ok());
+  PutCommitted(db.get(), "k", "123456789");
+  ASSERT_TRUE(t->Commit().ok());
+  EXPECT_EQ(GetOr(db.get(), "k"), "12345");
+}
+
 TEST(Optimistic, ResultsOfChangesAreObservationsToo) {
   // A Delete's NotFound, a kNoOverwrite Put's kExists and a Rename's source
   // all depend on the store: another commit changing them is a conflict.

@@ -55,13 +55,24 @@ int RunDiff(const Invocation& inv) {
   auto line = [&](char op, std::string_view key, std::string_view value) {
     if (json) {
       out += first ? "\n" : ",\n";
-      out += std::string("  {\"op\": \"") + op + "\", \"key\": " + JsonString(key);
-      if (dup) out += ", \"value\": " + JsonString(value);
+      out += "  {\"op\": \"";
+      out += op;
+      out += "\", \"key\": ";
+      out += JsonString(key);
+      if (dup) {
+        out += ", \"value\": ";
+        out += JsonString(value);
+      }
       out += "}";
     } else {
-      out += std::string(1, op) + "\t" + Escape(key);
-      if (dup) out += "\t" + Escape(value);
-      out += "\n";
+      out += op;
+      out += '\t';
+      out += Escape(key);
+      if (dup) {
+        out += '\t';
+        out += Escape(value);
+      }
+      out += '\n';
     }
     first = false;
     if (out.size() > (1u << 16)) {

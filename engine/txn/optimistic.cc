@@ -249,7 +249,7 @@ Result<uint64_t> OptimisticTxn::CommitNoWait() {
     return st;
   }
   if (real_ == nullptr && !inner_->HasChanges() && !inner_->wrote_private()) {
-    return CommitReadOnly();
+    if (std::optional<Result<uint64_t>> r = CommitReadOnly()) return *std::move(r);
   }
   if (real_ == nullptr) {
     Status st = TakeRole();
@@ -307,13 +307,14 @@ Status OptimisticTxn::TakeRole() {
   return Status::OK();
 }
 
-Result<uint64_t> OptimisticTxn::CommitReadOnly() {
+std::optional<Result<uint64_t>> OptimisticTxn::CommitReadOnly() {
   // What it observed must still hold at some commit during this call: the
   // newest one. No commit can take that one's pages while it is pinned, and
   // commits after it do not matter (the transaction is ordered at it), so
   // no writer role is needed and none is waited for.
   const Version cur = db_->PinCurrent();
   Status st;
+  bool changes = false;
   if (cur.txn != base_.txn && whole_store_) {
     st = Status::Conflict("a snapshot was made or destroyed in a transaction that began at commit " +
                           std::to_string(base_.txn) + ", and commit " + std::to_string(cur.txn) +
@@ -323,10 +324,14 @@ Result<uint64_t> OptimisticTxn::CommitReadOnly() {
     OpTargets rt;
     rt.txn = w.get();
     st = Replay(&rt, /*compare=*/true, cur.txn);
+    // A call that changed nothing where the transaction began may change
+    // something here and return the same: that is a write to commit.
+    changes = st.ok() && (w->HasChanges() || w->wrote_private());
     rt.cursors.clear();
     w->Abort();
   }
   db_->Unpin(cur.txn);
+  if (changes) return std::nullopt;
   if (!st.ok()) failed_ = st;
   Abort();
   if (!st.ok()) return st;

@@ -100,8 +100,10 @@ class OptimisticTxn final : public WriteTxn {
   Status TakeRole();
   // Commit of a transaction that changed nothing: its calls are run again
   // on the newest commit, pinned as a reader pins one, without the writer
-  // role; the id of that commit, or kConflict.
-  Result<uint64_t> CommitReadOnly();
+  // role; the id of that commit, or kConflict. Nothing (the transaction
+  // untouched) when there they do change something (a Truncate to the size
+  // a value had, say): it then commits as a writer.
+  std::optional<Result<uint64_t>> CommitReadOnly();
   // Runs the record on t (a writer on the newest state); compare: the
   // digests must match (else kConflict). newest: the commit t began from.
   Status Replay(OpTargets* t, bool compare, uint64_t newest);

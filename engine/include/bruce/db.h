@@ -290,10 +290,13 @@ enum class WriteMode : uint8_t {
   // and records what it observed: every result a call returned (a value, a
   // size, a count, a rank, a cursor's key or value, whether a tree exists,
   // even the status of a Delete or a kNoOverwrite Put). Commit of one that
-  // changed nothing takes no writer role and waits for no writer: its calls
-  // are run again on the newest commit, which it is then ordered at (its
-  // id), or kConflict when one returns something else. Commit of any other
-  // takes the writer role (waiting while an exclusive transaction is open).
+  // changed nothing takes no writer role, so it waits for no write
+  // transaction (an exclusive one included): its calls are run again on the
+  // newest commit, which it is then ordered at (its id), or kConflict when
+  // one returns something else. Commit of any other (or of one whose calls
+  // change something on the newest commit, as a Truncate to the size a
+  // value had may) takes the writer role (waiting while an exclusive
+  // transaction is open).
   // If no commit came since it began, its state is committed as it is. Otherwise
   // it is rebased: its calls are run again, in order, on the newest state;
   // when every one returns what it returned the first time, the result is
