@@ -367,8 +367,9 @@ void SpaceMap::Rollback() {
   uint64_t keep_end = std::min(begin_total_, shrink_start_);
   for (const auto& [s, l] : allocated_) {
     if (s >= keep_end) continue;
-    AddExtent(&free_, s, std::min(s + l, keep_end) - s);
-    free_count_ += std::min(s + l, keep_end) - s;
+    const uint64_t below = std::min(s + l, keep_end) - s;
+    AddExtent(&free_, s, below);
+    free_count_ += below;
   }
   while (!free_.empty()) {
     auto last = std::prev(free_.end());

@@ -264,16 +264,19 @@ Result<uint64_t> OptimisticTxn::CommitNoWait() {
   return r;
 }
 
+Status OptimisticTxn::SnapshotConflict(uint64_t newest) const {
+  return Status::Conflict("a snapshot was made or destroyed in a transaction that began at commit " +
+                          std::to_string(base_.txn) + ", and commit " + std::to_string(newest) +
+                          " came since");
+}
+
 Status OptimisticTxn::TakeRole() {
   Result<Version> cur = db_->AcquireWriter();
   if (!cur.ok()) return failed_ = cur.status();
   const bool moved = cur->txn != base_.txn;
   if (moved && whole_store_) {
     db_->EndWrite();
-    return failed_ = Status::Conflict(
-               "a snapshot was made or destroyed in a transaction that began at commit " +
-               std::to_string(base_.txn) + ", and commit " + std::to_string(cur->txn) +
-               " came since");
+    return failed_ = SnapshotConflict(cur->txn);
   }
   if (!moved && !inner_->wrote_private()) {
     // Nothing came between: the detached state is what a writer would hold.
@@ -316,9 +319,7 @@ std::optional<Result<uint64_t>> OptimisticTxn::CommitReadOnly() {
   Status st;
   bool changes = false;
   if (cur.txn != base_.txn && whole_store_) {
-    st = Status::Conflict("a snapshot was made or destroyed in a transaction that began at commit " +
-                          std::to_string(base_.txn) + ", and commit " + std::to_string(cur.txn) +
-                          " came since");
+    st = SnapshotConflict(cur.txn);
   } else if (cur.txn != base_.txn) {
     auto w = std::make_unique<WriteTxnImpl>(db_, cur, /*detached=*/true);
     OpTargets rt;

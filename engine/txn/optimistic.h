@@ -98,6 +98,9 @@ class OptimisticTxn final : public WriteTxn {
   // detached state itself when nothing was committed since it began, else
   // a fresh one with the record replayed), or failed_ says why not.
   Status TakeRole();
+  // The conflict of a transaction that made or destroyed a snapshot (which
+  // observes the whole store) when commit `newest` came since it began.
+  Status SnapshotConflict(uint64_t newest) const;
   // Commit of a transaction that changed nothing: its calls are run again
   // on the newest commit, pinned as a reader pins one, without the writer
   // role; the id of that commit, or kConflict. Nothing (the transaction

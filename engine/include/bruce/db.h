@@ -296,11 +296,11 @@ enum class WriteMode : uint8_t {
   // one returns something else. Commit of any other (or of one whose calls
   // change something on the newest commit, as a Truncate to the size a
   // value had may) takes the writer role (waiting while an exclusive
-  // transaction is open).
-  // If no commit came since it began, its state is committed as it is. Otherwise
-  // it is rebased: its calls are run again, in order, on the newest state;
-  // when every one returns what it returned the first time, the result is
-  // that of running the transaction alone at its commit, and it commits;
+  // transaction is open). If no commit came since it began, its state is
+  // committed as it is. Otherwise it is rebased: its calls are run again,
+  // in order, on the newest state; when every one returns what it returned
+  // the first time, the result is that of running the transaction alone at
+  // its commit, and it commits;
   // the first that differs makes Commit return kConflict with nothing
   // written (retry the transaction). So a Put on its own conflicts with
   // nothing, while reading a key, or scanning or counting a range, another
