@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "bruce/db.h"
+#include "store/fault_store.h"
 #include "testutil.h"
 
 namespace bruce {
@@ -199,6 +200,35 @@ TEST(Optimistic, ACallThatChangesNothingWhereItBeganStillWritesLater) {
   PutCommitted(db.get(), "k", "123456789");
   ASSERT_TRUE(t->Commit().ok());
   EXPECT_EQ(GetOr(db.get(), "k"), "12345");
+}
+
+TEST(Optimistic, AReadOnlyCommitFailsOnceACommitCouldNotBeMadeDurable) {
+  // A commit whose sync fails poisons the store: no commit is made until it
+  // is reopened. A transaction that changed nothing would be ordered at the
+  // newest commit, which may never reach the disk: it fails too, whether it
+  // waits for durability (Commit) or not (CommitNoWait).
+  auto store = std::make_shared<FaultStore>();
+  Options o;
+  o.create_if_missing = true;
+  auto opened = Db::Open(store, o);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  std::unique_ptr<Db> db = std::move(opened).value();
+  PutCommitted(db.get(), "x", "1");
+  auto r1 = Begin(db.get());
+  auto r2 = Begin(db.get());
+  std::string v;
+  ASSERT_TRUE(r1->Main()->Get("x", &v).ok());
+  ASSERT_TRUE(r2->Main()->Get("x", &v).ok());
+  store->FailSyncs(true);
+  auto w = Begin(db.get(), WriteMode::kExclusive);
+  ASSERT_TRUE(w->Main()->Put("y", "1").ok());
+  const Status failed = w->Commit();
+  ASSERT_EQ(failed.code(), Code::kIOError) << failed.ToString();
+  const Result<uint64_t> id = r1->CommitNoWait();
+  EXPECT_EQ(id.status().code(), Code::kIOError) << id.status().ToString();
+  const Status s2 = r2->Commit();
+  EXPECT_EQ(s2.code(), Code::kIOError) << s2.ToString();
+  EXPECT_EQ(db->BeginWrite().status().code(), Code::kIOError);
 }
 
 TEST(Optimistic, ResultsOfChangesAreObservationsToo) {

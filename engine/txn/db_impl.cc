@@ -460,6 +460,11 @@ void DbImpl::Poison(const Status& why) {
                               why.err());
 }
 
+Status DbImpl::poisoned() {
+  std::lock_guard lock(writer_mu_);
+  return poisoned_;
+}
+
 Status DbImpl::Publish(const Meta& m, SnapMap snaps) {
   {
     std::lock_guard lock(state_mu_);

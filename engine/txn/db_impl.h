@@ -123,6 +123,8 @@ class DbImpl final : public Db, public NodeSource {
   // by WaitDurable.
   Status Publish(const format::Meta& meta, SnapMap snaps);
   void Poison(const Status& why);
+  // OK, or why no commit can be made until the store is reopened.
+  Status poisoned();
   const std::string& recovery_note() const { return recovery_note_; }
   void EndWrite();
 

@@ -316,20 +316,25 @@ std::optional<Result<uint64_t>> OptimisticTxn::CommitReadOnly() {
   // commits after it do not matter (the transaction is ordered at it), so
   // no writer role is needed and none is waited for.
   const Version cur = db_->PinCurrent();
-  Status st;
+  // As a writer's commit fails once the store is poisoned (a commit could
+  // not be made durable), so does this one: the newest commit it would be
+  // ordered at may never reach the disk.
+  Status st = db_->poisoned();
   bool changes = false;
-  if (cur.txn != base_.txn && whole_store_) {
-    st = SnapshotConflict(cur.txn);
-  } else if (cur.txn != base_.txn) {
-    auto w = std::make_unique<WriteTxnImpl>(db_, cur, /*detached=*/true);
-    OpTargets rt;
-    rt.txn = w.get();
-    st = Replay(&rt, /*compare=*/true, cur.txn);
-    // A call that changed nothing where the transaction began may change
-    // something here and return the same: that is a write to commit.
-    changes = st.ok() && (w->HasChanges() || w->wrote_private());
-    rt.cursors.clear();
-    w->Abort();
+  if (st.ok() && cur.txn != base_.txn) {
+    if (whole_store_) {
+      st = SnapshotConflict(cur.txn);
+    } else {
+      auto w = std::make_unique<WriteTxnImpl>(db_, cur, /*detached=*/true);
+      OpTargets rt;
+      rt.txn = w.get();
+      st = Replay(&rt, /*compare=*/true, cur.txn);
+      // A call that changed nothing where the transaction began may change
+      // something here and return the same: that is a write to commit.
+      changes = st.ok() && (w->HasChanges() || w->wrote_private());
+      rt.cursors.clear();
+      w->Abort();
+    }
   }
   db_->Unpin(cur.txn);
   if (changes) return std::nullopt;

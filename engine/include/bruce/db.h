@@ -349,7 +349,9 @@ class WriteTxn : public Txn {
   // the next write transaction may begin at once, without waiting for the
   // disk. Returns the commit's transaction id (the current one, unchanged,
   // when nothing changed); Db::WaitDurable(id) makes it durable. A crash
-  // before that loses it, never consistency.
+  // before that loses it, never consistency. Once a commit could not be
+  // made durable (kIOError from its Commit), every commit, one that changed
+  // nothing included, fails with kIOError until the store is reopened.
   virtual Result<uint64_t> CommitNoWait() = 0;
   // Discards every change. Also what the destructor does when neither
   // Commit nor Abort was called.
