@@ -203,6 +203,46 @@ TEST(BloomTree, OptionsAreChecked) {
   EXPECT_EQ(w->CreateTree("d", o).status().code(), Code::kInvalidArgument);
 }
 
+TEST(BloomTree, ATreeSaysTheOptionsItKeeps) {
+  // Asked of the tree in any transaction after it was made: its own options
+  // (a level of -1 resolved to the store's), whatever is asked later.
+  Options opts;
+  opts.create_if_missing = true;
+  opts.compression_level = 3;
+  testing::TempDir dir;
+  const std::string path = dir.path() + "/s.bruce";
+  {
+    auto db = Db::Open(path, opts).value();
+    auto w = db->BeginWrite(WriteMode::kExclusive).value();
+    ASSERT_NE(Create(w.get(), "f", 12), nullptr);
+    TreeOptions d;
+    d.dupsort = true;
+    d.compression_level = 0;
+    ASSERT_TRUE(w->CreateTree("d", d).ok());
+    ASSERT_TRUE(w->Commit().ok());
+  }
+  opts.compression_level = 1;
+  auto db = Db::Open(path, opts).value();
+  auto check = [](Tree* t, bool dup, int level, uint32_t bits) {
+    ASSERT_NE(t, nullptr);
+    const TreeOptions o = t->options();
+    EXPECT_EQ(o.dupsort, dup) << t->name();
+    EXPECT_EQ(o.compression_level, level) << t->name();
+    EXPECT_EQ(o.bloom_bits_per_key, bits) << t->name();
+    EXPECT_EQ(t->dupsort(), dup) << t->name();
+  };
+  auto r = db->BeginRead().value();
+  check(r->OpenTree("f").value(), false, 3, 12);
+  check(r->OpenTree("d").value(), true, 0, 0);
+  check(r->Main(), false, 3, 0);
+  auto w = db->BeginWrite().value();  // optimistic: its own Tree type
+  TreeOptions other;
+  other.bloom_bits_per_key = 4;
+  check(w->CreateTree("f", other).value(), false, 3, 12);
+  check(w->OpenTree("d").value(), true, 0, 0);
+  check(Create(w.get(), "n", 8), false, 1, 8);
+}
+
 // Random puts and deletes over many commits in a tree with filters and in
 // one without: every lookup (Get, MayContain, Delete of an absent key)
 // agrees with the model, and a present key is never ruled out.

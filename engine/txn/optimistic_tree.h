@@ -10,12 +10,13 @@ namespace bruce {
 class OptTree final : public Tree {
  public:
   OptTree(OptimisticTxn* txn, const Tree& inner, uint32_t id)
-      : txn_(txn), name_(inner.name()), dupsort_(inner.dupsort()), id_(id) {}
+      : txn_(txn), name_(inner.name()), options_(inner.options()), id_(id) {}
   uint32_t id() const { return id_; }
   OptimisticTxn* txn() const { return txn_; }
 
   const std::string& name() const override { return name_; }
-  bool dupsort() const override { return dupsort_; }
+  bool dupsort() const override { return options_.dupsort; }
+  TreeOptions options() const override { return options_; }
   Status Get(std::string_view key, std::string* value) override;
   Status GetPinned(std::string_view key, PinnedValue* value) override;
   Status Put(std::string_view key, std::string_view value) override {
@@ -66,7 +67,7 @@ class OptTree final : public Tree {
 
   OptimisticTxn* txn_;
   std::string name_;
-  bool dupsort_;
+  TreeOptions options_;
   uint32_t id_;
 };
 

@@ -87,6 +87,13 @@ class TreeImpl final : public Tree {
   Status Delete(std::string_view key) override;
   Status Delete(std::string_view key, std::string_view value) override;
   bool dupsort() const override { return (flags_ & kTreeDupSort) != 0; }
+  TreeOptions options() const override {
+    TreeOptions o;
+    o.dupsort = dupsort();
+    o.compression_level = root_.zstd_level;
+    o.bloom_bits_per_key = root_.bloom_bits;
+    return o;
+  }
   Result<uint64_t> CountDups(std::string_view key) override;
   Result<bool> MayContain(std::string_view key) override;
   Result<uint64_t> Count() override;

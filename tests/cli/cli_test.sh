@@ -290,6 +290,17 @@ expect 1 b del bl k003001 --tree f
 expect 0 b count bl --tree f
 eq "$(cat out)" 2001 "count of a tree with filters"
 expect 0 b check bl
+# stat shows the options each tree keeps: its own, not the ones asked later.
+expect 0 b stat bl --tree f
+grep -qx 'bloom bits per key: *10' out || fail "stat of a tree with filters: $(cat out)"
+grep -qx 'duplicate keys: *no' out || fail "stat of a tree with filters: $(cat out)"
+expect 0 b stat dp --tree idx --json
+python3 - <<'EOF2' || fail "stat --json of a dup tree: $(cat out)"
+import json
+s = json.load(open('out'))
+assert s["duplicate_keys"] == "yes" and s["bloom_bits_per_key"] == 0, s
+assert s["zstd_level"] == 1, s  # the store's default level
+EOF2
 
 step "ls --prefix / --offset / --limit"
 cut -f1 expected.tsv >keys

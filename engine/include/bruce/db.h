@@ -168,6 +168,9 @@ class Tree {
   virtual Status Delete(std::string_view key, std::string_view value) = 0;
   // Whether the tree keeps duplicate keys.
   virtual bool dupsort() const = 0;
+  // The options the tree was created with, as it keeps them: its own zstd
+  // level (0 for none; never -1), its Bloom filters' bits a key, dupsort.
+  virtual TreeOptions options() const = 0;
   // Values of key (0 or 1 in a tree without duplicates), in O(log n).
   virtual Result<uint64_t> CountDups(std::string_view key) = 0;
   // False when key is surely absent; true when it may be present. In a tree
