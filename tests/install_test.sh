@@ -91,9 +91,53 @@ fi
 (cd "$BUILD" && cpack -G DEB >/dev/null) || fail "cpack -G DEB"
 bin_deb=$(ls "$BUILD"/bruce_*.deb) dev_deb=$(ls "$BUILD"/libbruce-dev_*.deb)
 dpkg-deb -f "$bin_deb" Depends | tee "$T/depends"
-for d in fuse3 libfuse3-3 libzstd1 libxxhash0; do
-  grep -q "\b$d\b" "$T/depends" || fail "bruce.deb does not depend on $d"
+depends_on() { tr ',|' '\n\n' <"$1" | sed 's/(.*//; s/:.*//; s/ //g' | grep -qx "$2"; }
+# The package that owns a file, whichever name dpkg knows it by (a symlink
+# or its target; /lib or /usr/lib on a merged-/usr system); empty if none.
+owner() {
+  local p c
+  for p in "$1" "$(realpath -s "$1")" "$(readlink -f "$1")"; do
+    for c in "$p" "${p#/usr}" "/usr$p"; do
+      dpkg -S "$c" 2>/dev/null | head -1 | cut -d: -f1 | grep . && return 0
+    done
+  done
+  return 0
+}
+depends_on "$T/depends" fuse3 || fail "bruce.deb does not depend on fuse3 (mount(8)'s helper, fusermount3)"
+# Every shared library the packaged programs load belongs to a package that
+# bruce.deb depends on (the libraries are found on this system, as dpkg-shlibdeps found them).
+dpkg-deb -x "$bin_deb" "$T/bin-deb"
+needed=0
+for exe in $(find "$T/bin-deb" -type f -perm -u+x); do
+  [ "$(head -c 4 "$exe" | od -An -c | tr -d ' ')" = '177ELF' ] || continue  # scripts too
+  for lib in $(objdump -p "$exe" | awk '$1 == "NEEDED" { print $2 }'); do
+    path=$(ldconfig -p 2>/dev/null | awk -v l="$lib" '$1 == l { print $NF; exit }')
+    [ -n "$path" ] || path=$(ldd "$exe" | awk -v l="$lib" '$1 == l { print $3; exit }')
+    [ -n "$path" ] || fail "${exe#"$T/bin-deb"} needs $lib, which this system does not have"
+    pkg=$(owner "$path")
+    [ -n "$pkg" ] || fail "no package owns $path (needed by ${exe#"$T/bin-deb"})"
+    [ "$pkg" = libc6 ] || depends_on "$T/depends" "$pkg" ||
+      fail "${exe#"$T/bin-deb"} needs $lib from $pkg, which bruce.deb does not depend on"
+    needed=$((needed + 1))
+    echo "$pkg" >>"$T/owners"
+  done
 done
+[ "$needed" -gt 0 ] || fail "found no shared library the packaged programs need"
+ok "bruce.deb depends on the packages of the $needed shared libraries its programs load: $(sort -u "$T/owners" | tr '\n' ' ')"
+# The -dev package: what bruce.pc links beyond libbruce comes from packages it depends on.
+dpkg-deb -f "$dev_deb" Depends | tee "$T/dev-depends"
+for l in $(sed -n 's/^Libs: //p' "$BUILD/engine/bruce.pc" 2>/dev/null || true); do
+  case "$l" in -l*) ;; *) continue ;; esac
+  [ "$l" = -lbruce ] && continue
+  so=$(gcc -print-file-name="lib${l#-l}.so")
+  [ -e "$so" ] || fail "bruce.pc links $l, which this system lacks"
+  pkg=$(owner "$so")
+  [ -n "$pkg" ] && depends_on "$T/dev-depends" "$pkg" ||
+    fail "bruce.pc links $l (package ${pkg:-none}); libbruce-dev does not depend on it"
+  echo "$pkg" >>"$T/dev-owners"
+done
+[ -s "$T/dev-owners" ] || fail "found no library bruce.pc links"
+ok "libbruce-dev depends on the packages of what bruce.pc links: $(sort -u "$T/dev-owners" | tr '\n' ' ')"
 installed=(bruce libbruce-dev)
 # Some container images strip ldconfig and start-stop-daemon, which dpkg
 # insists on finding; these packages need neither (no shared libraries, no
