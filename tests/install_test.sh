@@ -98,7 +98,8 @@ owner() {
   local p c
   for p in "$1" "$(realpath -s "$1")" "$(readlink -f "$1")"; do
     for c in "$p" "${p#/usr}" "/usr$p"; do
-      dpkg -S "$c" 2>/dev/null | head -1 | cut -d: -f1 | grep . && return 0
+      # "pkg:arch: path", or "pkg1:arch, pkg2:arch: path": the first package
+      dpkg -S "$c" 2>/dev/null | sed -n '1{s/: \/.*//; s/,.*//; s/:.*//; p}' | grep . && return 0
     done
   done
   return 0
@@ -111,8 +112,10 @@ needed=0
 for exe in $(find "$T/bin-deb" -type f -perm -u+x); do
   [ "$(head -c 4 "$exe" | od -An -c | tr -d ' ')" = '177ELF' ] || continue  # scripts too
   for lib in $(objdump -p "$exe" | awk '$1 == "NEEDED" { print $2 }'); do
-    path=$(ldconfig -p 2>/dev/null | awk -v l="$lib" '$1 == l { print $NF; exit }')
-    [ -n "$path" ] || path=$(ldd "$exe" | awk -v l="$lib" '$1 == l { print $3; exit }')
+    # (awk reads all its input: a reader that stopped early would kill the
+    # writer with SIGPIPE, which pipefail turns into a silent exit)
+    path=$( (ldconfig -p 2>/dev/null || true) | awk -v l="$lib" '$1 == l && !p { print $NF; p = 1 }')
+    [ -n "$path" ] || path=$( (ldd "$exe" || true) | awk -v l="$lib" '$1 == l && !p { print $3; p = 1 }')
     [ -n "$path" ] || fail "${exe#"$T/bin-deb"} needs $lib, which this system does not have"
     pkg=$(owner "$path")
     [ -n "$pkg" ] || fail "no package owns $path (needed by ${exe#"$T/bin-deb"})"
@@ -126,7 +129,10 @@ done
 ok "bruce.deb depends on the packages of the $needed shared libraries its programs load: $(sort -u "$T/owners" | tr '\n' ' ')"
 # The -dev package: what bruce.pc links beyond libbruce comes from packages it depends on.
 dpkg-deb -f "$dev_deb" Depends | tee "$T/dev-depends"
-for l in $(sed -n 's/^Libs: //p' "$BUILD/engine/bruce.pc" 2>/dev/null || true); do
+dpkg-deb -x "$dev_deb" "$T/dev-deb"
+pc=$(find "$T/dev-deb" -name bruce.pc | head -1)
+[ -n "$pc" ] || fail "libbruce-dev has no bruce.pc"
+for l in $(sed -n 's/^Libs: //p' "$pc"); do
   case "$l" in -l*) ;; *) continue ;; esac
   [ "$l" = -lbruce ] && continue
   so=$(gcc -print-file-name="lib${l#-l}.so")
