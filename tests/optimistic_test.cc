@@ -216,19 +216,82 @@ TEST(Optimistic, AReadOnlyCommitFailsOnceACommitCouldNotBeMadeDurable) {
   PutCommitted(db.get(), "x", "1");
   auto r1 = Begin(db.get());
   auto r2 = Begin(db.get());
+  auto writer = Begin(db.get());
   std::string v;
   ASSERT_TRUE(r1->Main()->Get("x", &v).ok());
   ASSERT_TRUE(r2->Main()->Get("x", &v).ok());
+  ASSERT_TRUE(writer->Main()->Put("z", "1").ok());
   store->FailSyncs(true);
   auto w = Begin(db.get(), WriteMode::kExclusive);
   ASSERT_TRUE(w->Main()->Put("y", "1").ok());
-  const Status failed = w->Commit();
+  const Result<uint64_t> sealed = w->CommitNoWait();
+  ASSERT_TRUE(sealed.ok()) << sealed.status().ToString();
+  // Writers that began before the sync failed, one with changes and one
+  // without, commit after it.
+  auto w2 = Begin(db.get(), WriteMode::kExclusive);
+  ASSERT_TRUE(w2->Main()->Put("y", "2").ok());
+  const Status failed = db->WaitDurable(*sealed);
   ASSERT_EQ(failed.code(), Code::kIOError) << failed.ToString();
+  const Result<uint64_t> id_w2 = w2->CommitNoWait();  // not only its wait fails
+  EXPECT_EQ(id_w2.status().code(), Code::kIOError) << id_w2.status().ToString();
+  auto w3 = db->BeginWrite(WriteMode::kExclusive);
+  EXPECT_EQ(w3.status().code(), Code::kIOError);
   const Result<uint64_t> id = r1->CommitNoWait();
   EXPECT_EQ(id.status().code(), Code::kIOError) << id.status().ToString();
   const Status s2 = r2->Commit();
   EXPECT_EQ(s2.code(), Code::kIOError) << s2.ToString();
+  const Status so = writer->Commit();
+  EXPECT_EQ(so.code(), Code::kIOError) << so.ToString();
   EXPECT_EQ(db->BeginWrite().status().code(), Code::kIOError);
+}
+
+TEST(Optimistic, AnExclusiveTransactionThatChangedNothingFailsOnceThePoisonCame) {
+  auto store = std::make_shared<FaultStore>();
+  Options o;
+  o.create_if_missing = true;
+  std::unique_ptr<Db> db = Db::Open(store, o).value();
+  PutCommitted(db.get(), "x", "1");
+  store->FailSyncs(true);
+  auto w = Begin(db.get(), WriteMode::kExclusive);
+  ASSERT_TRUE(w->Main()->Put("y", "1").ok());
+  const Result<uint64_t> sealed = w->CommitNoWait();
+  ASSERT_TRUE(sealed.ok()) << sealed.status().ToString();
+  auto idle = Begin(db.get(), WriteMode::kExclusive);
+  ASSERT_EQ(db->WaitDurable(*sealed).code(), Code::kIOError);
+  const Result<uint64_t> id = idle->CommitNoWait();
+  EXPECT_EQ(id.status().code(), Code::kIOError) << id.status().ToString();
+}
+
+TEST(Optimistic, ATreeRemadeWithOtherOptionsIsAConflict) {
+  // The transaction opened tree t with 10-bit filters; another commit drops
+  // it and makes a new t with 4-bit ones. Same name, same keys: still not
+  // the tree it wrote to, so its commit conflicts.
+  auto db = testing::OpenMemoryDb();
+  TreeOptions ten;
+  ten.bloom_bits_per_key = 10;
+  {
+    auto w = Begin(db.get());
+    ASSERT_TRUE(w->CreateTree("t", ten).ok());
+    ASSERT_TRUE(w->Commit().ok());
+  }
+  auto t = Begin(db.get());
+  Tree* mine = t->OpenTree("t").value();
+  ASSERT_EQ(mine->options().bloom_bits_per_key, 10u);
+  ASSERT_TRUE(mine->Put("k", "v").ok());
+  {
+    auto w = Begin(db.get());
+    ASSERT_TRUE(w->DropTree("t").ok());
+    TreeOptions four;
+    four.bloom_bits_per_key = 4;
+    ASSERT_TRUE(w->CreateTree("t", four).ok());
+    ASSERT_TRUE(w->Commit().ok());
+  }
+  const Status st = t->Commit();
+  EXPECT_TRUE(st.IsConflict()) << st.ToString();
+  auto r = db->BeginRead().value();
+  EXPECT_EQ(r->OpenTree("t").value()->options().bloom_bits_per_key, 4u);
+  std::string v;
+  EXPECT_TRUE(r->OpenTree("t").value()->Get("k", &v).IsNotFound());
 }
 
 TEST(Optimistic, ResultsOfChangesAreObservationsToo) {

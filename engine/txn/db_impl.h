@@ -5,8 +5,9 @@
 // the open exclusive write transaction for its whole life, and by an
 // optimistic one while it commits; its holder alone uses space_. state_mu_
 // guards current_ and readers_ and is only held for a few instructions; it
-// nests inside writer_mu_. Readers never take writer_mu_, so a commit's
-// fsyncs never block them. space_walk_mu_ serializes Space's walks and
+// nests inside writer_mu_. Readers never take writer_mu_ (commits only
+// briefly, to learn whether the store is poisoned), so a commit's fsyncs
+// never block them. space_walk_mu_ serializes Space's walks and
 // is held with no other lock of this class (the walk reads through the
 // cache, whose shard locks nest inside it).
 #pragma once

@@ -61,7 +61,14 @@ void RunTxnOp(const Op& op, OpTargets* t, OpOut* out, Digest* d) {
   auto tree_result = [&](Result<Tree*> r) {
     out->st = r.status();
     out->tree = r.ok() ? r.value() : nullptr;
-    if (out->tree != nullptr) d->U64(out->tree->dupsort() ? 1 : 0);
+    if (out->tree != nullptr) {
+      // The tree's options are part of what the call returned: writes to a
+      // tree remade with others since would land in a different tree.
+      const TreeOptions o = out->tree->options();
+      d->U64(o.dupsort ? 1 : 0);
+      d->U64(static_cast<uint64_t>(o.compression_level));
+      d->U64(o.bloom_bits_per_key);
+    }
   };
   switch (op.kind) {
     case OpKind::kMain:

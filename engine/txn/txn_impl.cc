@@ -499,6 +499,11 @@ bool WriteTxnImpl::HasChanges() const {
 Result<uint64_t> WriteTxnImpl::CommitNoWait() {
   BRUCE_RETURN_IF_ERROR(finished_status());
   if (detached_) return Status::NotSupported("a detached transaction cannot commit itself");
+  if (Status poisoned = db_->poisoned(); !poisoned.ok()) {
+    // An earlier commit could not be made durable after this one began.
+    Abort();
+    return poisoned;
+  }
   if (!HasChanges()) {
     Abort();
     return id_ - 1;

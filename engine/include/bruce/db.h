@@ -170,6 +170,8 @@ class Tree {
   virtual bool dupsort() const = 0;
   // The options the tree was created with, as it keeps them: its own zstd
   // level (0 for none; never -1), its Bloom filters' bits a key, dupsort.
+  // Main() of a store whose catalog could not be read (every call fails)
+  // says none of them: dupsort off, level 0, no filters.
   virtual TreeOptions options() const = 0;
   // Values of key (0 or 1 in a tree without duplicates), in O(log n).
   virtual Result<uint64_t> CountDups(std::string_view key) = 0;
