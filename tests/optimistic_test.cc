@@ -202,18 +202,27 @@ TEST(Optimistic, ACallThatChangesNothingWhereItBeganStillWritesLater) {
   EXPECT_EQ(GetOr(db.get(), "k"), "12345");
 }
 
+// A durable store on `store` in which "x" was committed.
+std::unique_ptr<Db> OpenWithX(const std::shared_ptr<FaultStore>& store) {
+  Options o;
+  o.create_if_missing = true;
+  auto db = Db::Open(store, o);
+  if (!db.ok()) {
+    ADD_FAILURE() << db.status().ToString();
+    return nullptr;
+  }
+  PutCommitted(db->get(), "x", "1");
+  return std::move(db).value();
+}
+
 TEST(Optimistic, AReadOnlyCommitFailsOnceACommitCouldNotBeMadeDurable) {
   // A commit whose sync fails poisons the store: no commit is made until it
   // is reopened. A transaction that changed nothing would be ordered at the
   // newest commit, which may never reach the disk: it fails too, whether it
   // waits for durability (Commit) or not (CommitNoWait).
   auto store = std::make_shared<FaultStore>();
-  Options o;
-  o.create_if_missing = true;
-  auto opened = Db::Open(store, o);
-  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
-  std::unique_ptr<Db> db = std::move(opened).value();
-  PutCommitted(db.get(), "x", "1");
+  std::unique_ptr<Db> db = OpenWithX(store);
+  ASSERT_NE(db, nullptr);
   auto r1 = Begin(db.get());
   auto r2 = Begin(db.get());
   auto writer = Begin(db.get());
@@ -247,10 +256,8 @@ TEST(Optimistic, AReadOnlyCommitFailsOnceACommitCouldNotBeMadeDurable) {
 
 TEST(Optimistic, AnExclusiveTransactionThatChangedNothingFailsOnceThePoisonCame) {
   auto store = std::make_shared<FaultStore>();
-  Options o;
-  o.create_if_missing = true;
-  std::unique_ptr<Db> db = Db::Open(store, o).value();
-  PutCommitted(db.get(), "x", "1");
+  std::unique_ptr<Db> db = OpenWithX(store);
+  ASSERT_NE(db, nullptr);
   store->FailSyncs(true);
   auto w = Begin(db.get(), WriteMode::kExclusive);
   ASSERT_TRUE(w->Main()->Put("y", "1").ok());
