@@ -69,6 +69,7 @@ int RunStat(const Invocation& inv) {
   auto space = s.db->Space();
   SpaceStats sp = space.ok() ? space.value() : SpaceStats{};
   const DbStats& d = st.value();
+  const TreeOptions options = s.tree->options();
   // With --snapshot the tree fields (and txn id) are the snapshot's; the
   // store fields are always the live store's.
   std::vector<Field> fields;
@@ -78,9 +79,9 @@ int RunStat(const Invocation& inv) {
       Number("txn id", s.txn->id()),
       Number("keys", keys.value()),
       Number("depth", depth.value()),
-      Text("duplicate keys", s.tree->dupsort() ? "yes" : "no"),
-      Number("zstd level", static_cast<uint64_t>(s.tree->options().compression_level)),
-      Number("bloom bits per key", s.tree->options().bloom_bits_per_key),
+      Text("duplicate keys", options.dupsort ? "yes" : "no"),
+      Number("zstd level", static_cast<uint64_t>(options.compression_level)),
+      Number("bloom bits per key", options.bloom_bits_per_key),
       Text("tree hash", tree_hash.value()),
       Number("trees", d.trees),
       Number("snapshots", snapshots.value().size()),
